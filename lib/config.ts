@@ -1,0 +1,29 @@
+import { z } from 'zod';
+
+/**
+ * Parses the environment once, at start-up, against a process's own schema. A bad value stops the process
+ * with a message naming the variable, instead of failing later on the first request.
+ */
+export function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv = process.env): z.infer<S> {
+  const result = schema.safeParse(env);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(env)'}: ${i.message}`);
+    throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return result.data;
+}
+
+/** A TCP port from the environment, with a default that runs on a laptop. */
+export const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
+
+/** A URL from the environment, without a trailing slash. */
+export const baseUrl = (fallback: string) =>
+  z
+    .url()
+    .default(fallback)
+    .transform((u) => u.replace(/\/+$/, ''));
+
+/** Where development keys, secrets and the embedded databases live (git-ignored). */
+export const dataDir = z.string().min(1).default('.data');
+
+export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info');

@@ -1,0 +1,18 @@
+import { randomUUID } from 'node:crypto';
+import type { Middleware } from 'koa';
+
+const wellFormed = /^[A-Za-z0-9._-]{8,64}$/;
+
+/**
+ * Takes the caller's `X-Request-Id` when it is well formed (the edge sets one), else makes one, and echoes it.
+ * It goes into every log line and into the workflow id, so one id follows a request everywhere.
+ */
+export function requestId(): Middleware {
+  return async (ctx, next) => {
+    const given = ctx.get('x-request-id');
+    const id = wellFormed.test(given) ? given : randomUUID();
+    ctx.state.requestId = id;
+    ctx.set('X-Request-Id', id);
+    await next();
+  };
+}
