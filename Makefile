@@ -1,0 +1,31 @@
+# Two entry points: `make start` runs everything on embedded defaults, `make test` runs every check.
+# Both install what they need (npm packages, Temporal binaries) on a fresh clone.
+.PHONY: start test deps typecheck lint unit clean
+
+NODE_STAMP := node_modules/.install-stamp
+TEMPORAL_STAMP := .tools/temporal/bin/temporal
+
+start: deps
+	npm start
+
+test: deps typecheck lint
+	npm test
+
+typecheck: deps
+	npx tsc --noEmit
+
+lint: deps
+	npx eslint .
+	npx prettier --check .
+
+deps: $(NODE_STAMP) $(TEMPORAL_STAMP)
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+$(TEMPORAL_STAMP): scripts/install-temporal.sh
+	./scripts/install-temporal.sh
+
+clean:
+	rm -rf node_modules .tools .data test-results
