@@ -1,0 +1,82 @@
+import { ApplicationFailure } from '@temporalio/common';
+import type {
+  AccountConfig,
+  FasTokenRequest,
+  FingerprintSensitivity,
+  FingerprintSignals,
+  IssuedToken,
+} from '../lib/contracts';
+import { ACCOUNT_NOT_FOUND_FAILURE, FAS_REJECTED_FAILURE, FINGERPRINT_FAILURE } from '../lib/failureTypes';
+import { FingerprintError, generateFingerprint } from '../lib/fingerprint';
+import { FasRejectedError, type FasClient } from './fasClient';
+
+/** What the activities need from the account store. */
+export interface AccountReader {
+  resolveDeploymentKey(key: string): Promise<string | null>;
+  getAccountConfig(accountSid: string): Promise<AccountConfig | null>;
+  getFeatureFlag(accountSid: string, flag: string): Promise<boolean>;
+}
+
+export interface ActivityDeps {
+  store: AccountReader;
+  fas: Pick<FasClient, 'requestToken'>;
+  fingerprintSecret: Uint8Array;
+}
+
+/**
+ * The steps of an issuance, each an activity so it shows in the workflow's event history. Built from their
+ * dependencies so tests can hand in fakes. Inputs and results are what history records: no raw secrets are
+ * returned except the token itself (encrypted history is tracked separately).
+ */
+export function createActivities({ store, fas, fingerprintSecret }: ActivityDeps) {
+  return {
+    /** Account SID behind a live deployment key, or null when the key is unknown or revoked. */
+    async resolveAccount(deploymentKey: string): Promise<string | null> {
+      return store.resolveDeploymentKey(deploymentKey);
+    },
+
+    async fetchAccountConfig(accountSid: string): Promise<AccountConfig> {
+      const config = await store.getAccountConfig(accountSid);
+      if (!config) {
+        throw ApplicationFailure.nonRetryable(`Account ${accountSid} not found`, ACCOUNT_NOT_FOUND_FAILURE);
+      }
+      return config;
+    },
+
+    async readFeatureFlag(accountSid: string, flag: string): Promise<boolean> {
+      return store.getFeatureFlag(accountSid, flag);
+    },
+
+    generateFingerprint(
+      signals: FingerprintSignals,
+      level: FingerprintSensitivity,
+    ): Promise<{ fingerprint: string; level: FingerprintSensitivity }> {
+      try {
+        return Promise.resolve(generateFingerprint(signals, level, fingerprintSecret));
+      } catch (err) {
+        if (err instanceof FingerprintError) {
+          // The reason names the missing or malformed signal, never its value.
+          throw ApplicationFailure.nonRetryable(err.message, FINGERPRINT_FAILURE, { reason: err.reason });
+        }
+        throw err;
+      }
+    },
+
+    async requestToken(
+      accountSid: string,
+      request: FasTokenRequest,
+      requestId: string,
+    ): Promise<IssuedToken> {
+      try {
+        return await fas.requestToken(accountSid, request, requestId);
+      } catch (err) {
+        if (err instanceof FasRejectedError) {
+          throw ApplicationFailure.nonRetryable(err.message, FAS_REJECTED_FAILURE, { status: err.status });
+        }
+        throw err;
+      }
+    },
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,158 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { WorkflowFailedError } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import {
+  CREATE_WORKFLOW_TYPE,
+  type CreateWebchatTokenInput,
+  type CreateWebchatTokenResult,
+} from '../../lib/contracts';
+import { collectSignals } from '../../lib/fingerprint';
+import * as sa from '../../lib/searchAttributes';
+import type { AccountStore } from '../../store/accountStore';
+import { openStore } from '../../store/openStore';
+import { seedDemoAccounts } from '../../store/seed';
+import { createWorker } from '../../worker/createWorker';
+import { FakeFas } from '../helpers/fakeFas';
+import { timeSkippingEnv, workflowBundle } from '../helpers/temporal';
+import { widgetHeaders } from '../helpers/widget';
+
+const secret = new Uint8Array(32).fill(7);
+
+describe('CreateWebchatToken on the time-skipping test server', () => {
+  let env: TestWorkflowEnvironment;
+  let store: AccountStore;
+  let bundle: WorkflowBundleWithSourceMap;
+
+  before(async () => {
+    [env, store, bundle] = await Promise.all([
+      timeSkippingEnv(),
+      openStore({ dataDir: null }),
+      workflowBundle(),
+    ]);
+    await seedDemoAccounts(store);
+  });
+  after(async () => {
+    await env?.teardown();
+    await store?.close();
+  });
+
+  /** Runs one issuance with a fresh worker on its own task queue, like the API would start it. */
+  async function issue(
+    input: Partial<CreateWebchatTokenInput>,
+    fas = new FakeFas(),
+  ): Promise<{ result: CreateWebchatTokenResult; fas: FakeFas; workflowId: string }> {
+    const taskQueue = `test-${randomUUID()}`;
+    const workflowId = `webchat-token-${randomUUID()}`;
+    const worker = await createWorker({
+      connection: env.nativeConnection,
+      namespace: env.namespace ?? 'default',
+      taskQueue,
+      workflowBundle: bundle,
+      deps: { store, fas, fingerprintSecret: secret },
+    });
+    const result = await worker.runUntil(
+      env.client.workflow.execute(CREATE_WORKFLOW_TYPE, {
+        taskQueue,
+        workflowId,
+        args: [
+          {
+            requestId: workflowId,
+            deploymentKey: 'dk_demo_open',
+            origin: null,
+            signals: {},
+            ...input,
+          } satisfies CreateWebchatTokenInput,
+        ],
+      }) as Promise<CreateWebchatTokenResult>,
+    );
+    return { result, fas, workflowId };
+  }
+
+  test('flag off: a token without fingerprint, ACAO * for an account with no allowed origins', async () => {
+    const { result, fas } = await issue({ deploymentKey: 'dk_demo_open', origin: 'https://anywhere.test' });
+    assert.equal(result.outcome, 'issued');
+    assert.deepEqual(result.cors, { allowOrigin: '*', vary: false });
+    assert.equal(fas.calls.length, 1);
+    const call = fas.calls[0]!;
+    assert.equal(call.body.fingerprint, undefined);
+    assert.equal(call.body.ttl, 3600);
+    assert.match(call.accountSid, /^AC[0-9a-f]{32}$/);
+    assert.match(call.body.grants.webchat.addressSid, /^AD[0-9a-f]{32}$/);
+  });
+
+  test('flag on, fingerprint generated: the token request carries the fingerprint and its level', async () => {
+    const signals = collectSignals(widgetHeaders(), '203.0.113.7');
+    const { result, fas } = await issue({
+      deploymentKey: 'dk_demo_secure',
+      origin: 'http://localhost:8081',
+      signals,
+    });
+    assert.equal(result.outcome, 'issued');
+    assert.deepEqual(result.cors, { allowOrigin: 'http://localhost:8081', vary: true });
+    const body = fas.calls[0]!.body;
+    assert.equal(body.fingerprintLevel, 'medium');
+    assert.match(body.fingerprint ?? '', /^v1\.[A-Za-z0-9_-]{43}$/);
+  });
+
+  test('flag on, fingerprint generation fails: denied, no token requested, ACAO is the joined list', async () => {
+    const { result, fas } = await issue({
+      deploymentKey: 'dk_demo_secure',
+      origin: 'https://evil.test',
+      signals: collectSignals({ 'user-agent': 'curl/8.5.0' }, '203.0.113.7'),
+    });
+    assert.deepEqual(result, {
+      outcome: 'denied',
+      reason: 'fingerprint_generation_failed',
+      message: 'The browser fingerprint could not be generated from this request.',
+      accountSid: result.accountSid,
+      cors: { allowOrigin: 'http://localhost:8081,https://*.example.com', vary: true },
+    });
+    assert.match(result.accountSid ?? '', /^AC/);
+    assert.equal(fas.calls.length, 0);
+  });
+
+  test('unknown deployment key: denied as invalid_deployment_key without touching FAS', async () => {
+    const { result, fas } = await issue({ deploymentKey: 'dk_nobody_has_this' });
+    assert.equal(result.outcome, 'denied');
+    assert.equal(result.outcome === 'denied' && result.reason, 'invalid_deployment_key');
+    assert.equal(result.accountSid, null);
+    assert.deepEqual(result.cors, { allowOrigin: '*', vary: false });
+    assert.equal(fas.calls.length, 0);
+  });
+
+  test('search attributes record account, security and outcome', async () => {
+    const { workflowId } = await issue({
+      deploymentKey: 'dk_demo_secure',
+      signals: collectSignals(widgetHeaders(), '203.0.113.7'),
+    });
+    const description = await env.client.workflow.getHandle(workflowId).describe();
+    const attrs = description.typedSearchAttributes;
+    assert.equal(attrs.get(sa.Outcome), 'issued');
+    assert.equal(attrs.get(sa.Security), true);
+    assert.match(attrs.get(sa.AccountSid) ?? '', /^AC[0-9a-f]{32}$/);
+    assert.equal(attrs.get(sa.DenyReason), undefined);
+  });
+
+  test('a FAS outage is retried with backoff until FAS recovers (time skipped)', async () => {
+    const fas = new FakeFas();
+    fas.failNext = 6; // about 11 s of backoff, skipped by the test server
+    const before = await env.currentTimeMs();
+    const { result } = await issue({ deploymentKey: 'dk_demo_open' }, fas);
+    assert.equal(result.outcome, 'issued');
+    assert.equal(fas.calls.length, 7);
+    assert.ok((await env.currentTimeMs()) - before >= 10_000, 'the backoff ran on workflow time');
+  });
+
+  test('a FAS outage longer than the retry budget fails the workflow (the API answers 503)', async () => {
+    const fas = new FakeFas();
+    fas.failNext = Number.MAX_SAFE_INTEGER;
+    await assert.rejects(issue({ deploymentKey: 'dk_demo_open' }, fas), (err: unknown) => {
+      assert.ok(err instanceof WorkflowFailedError);
+      return true;
+    });
+    assert.ok(fas.calls.length > 10);
+  });
+});

@@ -1,0 +1,24 @@
+import { join } from 'node:path';
+import { z } from 'zod';
+import { baseUrl, dataDir, logLevel, parseEnv } from '../lib/config';
+
+const schema = z
+  .object({
+    TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
+    TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+    FAS_URL: baseUrl('http://127.0.0.1:3001'),
+    FAS_TIMEOUT_MS: z.coerce.number().int().positive().default(3000),
+    DATA_DIR: dataDir,
+    /** HMAC key of the browser fingerprint; generated under DATA_DIR on first start. */
+    FINGERPRINT_SECRET_FILE: z.string().optional(),
+    SEED_DEMO_ACCOUNTS: z.stringbool().default(true),
+    LOG_LEVEL: logLevel,
+  })
+  .transform((env) => ({
+    ...env,
+    FINGERPRINT_SECRET_FILE: env.FINGERPRINT_SECRET_FILE ?? join(env.DATA_DIR, 'secrets', 'fingerprint.key'),
+  }));
+
+export type WorkerConfig = z.infer<typeof schema>;
+
+export const loadWorkerConfig = (env: NodeJS.ProcessEnv = process.env): WorkerConfig => parseEnv(schema, env);

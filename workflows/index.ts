@@ -1,0 +1,1 @@
+export { CreateWebchatToken } from './createWebchatToken';
