@@ -14,6 +14,6 @@ export function jsonBody(limit = '16kb'): Middleware {
         throw new AppError('unsupported_media_type', 'Send application/json.');
       }
     }
-    return parse(ctx, next);
+    await parse(ctx, next);
   };
 }

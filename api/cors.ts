@@ -1,0 +1,48 @@
+import type { Context, Middleware } from 'koa';
+import type { CorsDecision } from '../lib/contracts';
+
+/** Headers the widget sends; the preflight must allow them. */
+export const widgetHeaders = [
+  'Content-Type',
+  'X-Twilio-Sec-Usersettings',
+  'X-Twilio-Sec-Decoders',
+  'X-Twilio-Sec-Webchatinfo',
+  'X-Request-Id',
+  'Idempotency-Key',
+];
+
+/** Before the account is known (bad input, outages, preflight) the answer is readable from any origin. */
+const beforeAccountKnown: CorsDecision = { allowOrigin: '*', vary: false };
+
+export function applyCors(ctx: Context, decision: CorsDecision): void {
+  ctx.set('Access-Control-Allow-Origin', decision.allowOrigin);
+  if (decision.vary) ctx.vary('Origin');
+  else ctx.remove('Vary');
+}
+
+/**
+ * Every response of the token routes carries ACAO, errors included: `*` until the workflow has loaded the
+ * account's allowed origins, then the decision of `corsFor`. Also the headers every public response needs.
+ */
+export function publicHeaders(): Middleware {
+  return async (ctx, next) => {
+    applyCors(ctx, beforeAccountKnown);
+    ctx.set('Access-Control-Expose-Headers', 'X-Request-Id, Retry-After');
+    ctx.set('Cache-Control', 'no-store');
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    await next();
+  };
+}
+
+/**
+ * A preflight carries no body, so the deployment key and its allowed origins are unknown here: the preflight
+ * is answered alike for every origin, and the POST's ACAO enforces the account's list.
+ */
+export function preflight(): Middleware {
+  return (ctx) => {
+    ctx.set('Access-Control-Allow-Methods', 'POST, OPTIONS');
+    ctx.set('Access-Control-Allow-Headers', widgetHeaders.join(', '));
+    ctx.set('Access-Control-Max-Age', '7200');
+    ctx.status = 204;
+  };
+}

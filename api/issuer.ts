@@ -1,0 +1,12 @@
+import type { CreateWebchatTokenInput, CreateWebchatTokenResult } from '../lib/contracts';
+
+/**
+ * What the HTTP layer needs to issue a token. The Temporal implementation starts `CreateWebchatToken`; tests
+ * and the benchmark's direct baseline plug in others.
+ */
+export interface Issuer {
+  /** Resolves with the outcome, or rejects with `AppError('unavailable')` once `deadlineMs` has passed. */
+  createToken(input: CreateWebchatTokenInput, deadlineMs: number): Promise<CreateWebchatTokenResult>;
+  /** True when the issuer can take requests (Temporal reachable). */
+  ready(): Promise<boolean>;
+}

@@ -1,0 +1,57 @@
+import { bodyParser } from '@koa/bodyparser';
+import type { Context, Middleware } from 'koa';
+import { z } from 'zod';
+import { AppError } from '../lib/errors';
+
+export const BODY_LIMIT = '8kb';
+
+const parse = bodyParser({
+  enableTypes: ['json', 'form'],
+  jsonLimit: BODY_LIMIT,
+  formLimit: BODY_LIMIT,
+  encoding: 'utf-8',
+  // Form fields with a `__proto__` or `constructor` name stay plain data.
+  extendTypes: {},
+});
+
+/** Parses JSON and form-encoded bodies (the shipped widget posts form-encoded); anything else is 415. */
+export function tokenBody(): Middleware {
+  return async (ctx, next) => {
+    if (!ctx.is('application/json', 'application/x-www-form-urlencoded')) {
+      throw new AppError(
+        'unsupported_media_type',
+        'Send application/json or application/x-www-form-urlencoded.',
+      );
+    }
+    await parse(ctx, next);
+  };
+}
+
+const deploymentKey = z
+  .string({ error: 'deploymentKey must be a string.' })
+  .min(1, 'deploymentKey is empty.')
+  .max(256, 'deploymentKey is longer than 256 characters.')
+  .regex(/^[\x21-\x7e]+$/, 'deploymentKey has characters a deployment key never has.');
+
+/**
+ * The deployment key of a token request: `deploymentKey` in JSON, `DeploymentKey` in the widget's form
+ * posts (either spelling is taken from either). Other widget fields are accepted and ignored.
+ */
+export function readDeploymentKey(ctx: Context): string {
+  const body: unknown = ctx.request.body;
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new AppError('invalid_request', 'The body must be an object with a deploymentKey.');
+  }
+  const fields = body as Record<string, unknown>;
+  const given = Object.hasOwn(fields, 'deploymentKey')
+    ? fields.deploymentKey
+    : Object.hasOwn(fields, 'DeploymentKey')
+      ? fields.DeploymentKey
+      : undefined;
+  if (given === undefined) throw new AppError('invalid_request', 'deploymentKey is required.');
+  const parsed = deploymentKey.safeParse(given);
+  if (!parsed.success) {
+    throw new AppError('invalid_request', parsed.error.issues[0]?.message ?? 'deploymentKey is invalid.');
+  }
+  return parsed.data;
+}

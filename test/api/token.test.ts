@@ -1,0 +1,273 @@
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, test } from 'node:test';
+import { createApp } from '../../api/app';
+import type { Issuer } from '../../api/issuer';
+import type { CreateWebchatTokenInput, CreateWebchatTokenResult } from '../../lib/contracts';
+import { AppError } from '../../lib/errors';
+import { createLogger } from '../../lib/logger';
+import { serve, type Served } from '../../lib/http/serve';
+import { widgetHeaders } from '../helpers/widget';
+
+/** The HTTP contract of section 4, with the workflow replaced by a scripted issuer. */
+class ScriptedIssuer implements Issuer {
+  inputs: CreateWebchatTokenInput[] = [];
+  static issued = (): Promise<CreateWebchatTokenResult> =>
+    Promise.resolve({
+      outcome: 'issued',
+      accountSid: 'AC' + '0'.repeat(32),
+      token: 'tok',
+      identity: 'c0ffee00-0000-4000-8000-000000000000',
+      expiration: '2030-01-01T00:00:00.000Z',
+      cors: { allowOrigin: 'https://shop.example.com', vary: true },
+    });
+  next = ScriptedIssuer.issued;
+  isReady = true;
+  createToken(input: CreateWebchatTokenInput): Promise<CreateWebchatTokenResult> {
+    this.inputs.push(input);
+    return this.next();
+  }
+  ready() {
+    return Promise.resolve(this.isReady);
+  }
+}
+
+describe('POST /v2/Webchat/Token', () => {
+  const issuer = new ScriptedIssuer();
+  let served: Served;
+  const url = () => `${served.url}/v2/Webchat/Token`;
+
+  before(async () => {
+    const app = createApp({ issuer, logger: createLogger('api-test', 'silent'), deadlineMs: 1000 });
+    served = await serve(app, 0);
+  });
+  after(() => served.close());
+  beforeEach(() => {
+    issuer.inputs = [];
+    issuer.next = ScriptedIssuer.issued;
+  });
+
+  const postJson = (body: unknown, headers: Record<string, string> = {}) =>
+    fetch(url(), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    });
+
+  test('issued: 200 with token, identity, expiration and the workflow ACAO + Vary', async () => {
+    const res = await postJson({ deploymentKey: 'dk_demo_secure' }, { origin: 'https://shop.example.com' });
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), {
+      token: 'tok',
+      identity: 'c0ffee00-0000-4000-8000-000000000000',
+      expiration: '2030-01-01T00:00:00.000Z',
+    });
+    assert.equal(res.headers.get('access-control-allow-origin'), 'https://shop.example.com');
+    assert.equal(res.headers.get('vary'), 'Origin');
+    assert.equal(res.headers.get('cache-control'), 'no-store');
+    assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+    assert.match(res.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
+  });
+
+  test('the widget form post: DeploymentKey, extra fields ignored, signals and origin collected', async () => {
+    const res = await fetch(url(), {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        origin: 'http://localhost:8081',
+        'x-forwarded-for': '198.51.100.23',
+        ...widgetHeaders(),
+      },
+      body: new URLSearchParams({
+        DeploymentKey: 'dk_demo_secure',
+        CustomerFriendlyName: 'Ada',
+        PreEngagementData: '{"q":"hi"}',
+      }).toString(),
+    });
+    assert.equal(res.status, 200);
+    const input = issuer.inputs[0]!;
+    assert.equal(input.deploymentKey, 'dk_demo_secure');
+    assert.equal(input.origin, 'http://localhost:8081');
+    assert.equal(input.signals.clientIp, '198.51.100.23');
+    assert.equal(input.signals.userAgent, widgetHeaders()['user-agent']);
+    assert.equal(input.signals.userSettings, widgetHeaders()['x-twilio-sec-usersettings']);
+    assert.equal(input.requestId, res.headers.get('x-request-id'));
+  });
+
+  test('a well-formed X-Request-Id from the edge is kept and becomes the workflow request id', async () => {
+    const res = await postJson({ deploymentKey: 'dk_demo_open' }, { 'x-request-id': 'edge-req-12345678' });
+    assert.equal(res.headers.get('x-request-id'), 'edge-req-12345678');
+    assert.equal(issuer.inputs[0]!.requestId, 'edge-req-12345678');
+  });
+
+  for (const [reason, message] of [
+    ['fingerprint_generation_failed', 'The browser fingerprint could not be generated from this request.'],
+    ['invalid_deployment_key', 'The deployment key is unknown or revoked.'],
+  ] as const) {
+    test(`denied (${reason}): 403 {code, message} with the workflow's ACAO`, async () => {
+      issuer.next = () =>
+        Promise.resolve({
+          outcome: 'denied',
+          reason,
+          message,
+          accountSid: null,
+          cors: { allowOrigin: 'http://localhost:8081,https://*.example.com', vary: true },
+        });
+      const res = await postJson({ deploymentKey: 'dk_x' }, { origin: 'https://evil.test' });
+      assert.equal(res.status, 403);
+      assert.deepEqual(await res.json(), { code: reason, message });
+      assert.equal(
+        res.headers.get('access-control-allow-origin'),
+        'http://localhost:8081,https://*.example.com',
+      );
+      assert.equal(res.headers.get('vary'), 'Origin');
+    });
+  }
+
+  test('unavailable past the deadline: 503 with Retry-After and ACAO *', async () => {
+    issuer.next = () =>
+      Promise.reject(
+        new AppError('unavailable', 'Token issuance is temporarily unavailable.', { 'Retry-After': '2' }),
+      );
+    const res = await postJson({ deploymentKey: 'dk_demo_open' });
+    assert.equal(res.status, 503);
+    assert.equal(res.headers.get('retry-after'), '2');
+    assert.equal(res.headers.get('access-control-allow-origin'), '*');
+    assert.deepEqual(await res.json(), {
+      code: 'unavailable',
+      message: 'Token issuance is temporarily unavailable.',
+    });
+  });
+
+  test('an unexpected failure is a JSON 500 without a stack trace', async () => {
+    issuer.next = () => Promise.reject(new Error('secret internal detail'));
+    const res = await postJson({ deploymentKey: 'dk_demo_open' });
+    assert.equal(res.status, 500);
+    assert.deepEqual(await res.json(), { code: 'internal', message: 'Internal error.' });
+  });
+
+  const badRequests: [string, RequestInit, number, string][] = [
+    ['missing key', { body: '{}', headers: { 'content-type': 'application/json' } }, 400, 'invalid_request'],
+    [
+      'empty key',
+      { body: '{"deploymentKey":""}', headers: { 'content-type': 'application/json' } },
+      400,
+      'invalid_request',
+    ],
+    [
+      'over-long key',
+      {
+        body: JSON.stringify({ deploymentKey: 'k'.repeat(257) }),
+        headers: { 'content-type': 'application/json' },
+      },
+      400,
+      'invalid_request',
+    ],
+    [
+      'key not a string',
+      { body: '{"deploymentKey":42}', headers: { 'content-type': 'application/json' } },
+      400,
+      'invalid_request',
+    ],
+    [
+      'key with spaces',
+      { body: '{"deploymentKey":"a b"}', headers: { 'content-type': 'application/json' } },
+      400,
+      'invalid_request',
+    ],
+    [
+      'malformed JSON',
+      { body: '{"deploymentKey":', headers: { 'content-type': 'application/json' } },
+      400,
+      'invalid_request',
+    ],
+    [
+      'JSON array',
+      { body: '["dk_demo_open"]', headers: { 'content-type': 'application/json' } },
+      400,
+      'invalid_request',
+    ],
+    [
+      'duplicate form field',
+      {
+        body: 'DeploymentKey=a&DeploymentKey=b',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      },
+      400,
+      'invalid_request',
+    ],
+    [
+      'text/plain',
+      { body: 'dk_demo_open', headers: { 'content-type': 'text/plain' } },
+      415,
+      'unsupported_media_type',
+    ],
+    ['no content type', { body: new Uint8Array([1, 2, 3]) }, 415, 'unsupported_media_type'],
+    [
+      'body over 8 KiB',
+      {
+        body: JSON.stringify({ deploymentKey: 'dk', pad: 'x'.repeat(9000) }),
+        headers: { 'content-type': 'application/json' },
+      },
+      413,
+      'payload_too_large',
+    ],
+  ];
+  for (const [name, init, status, code] of badRequests) {
+    test(`bad input (${name}): ${status} ${code}, ACAO *, no workflow started`, async () => {
+      const res = await fetch(url(), { method: 'POST', ...init });
+      assert.equal(res.status, status);
+      const body = (await res.json()) as { code: string; message: string };
+      assert.equal(body.code, code);
+      assert.equal(typeof body.message, 'string');
+      assert.equal(res.headers.get('access-control-allow-origin'), '*');
+      assert.equal(issuer.inputs.length, 0);
+    });
+  }
+
+  test('preflight: 204 with methods, widget headers and max-age, without a body', async () => {
+    const res = await fetch(url(), {
+      method: 'OPTIONS',
+      headers: {
+        origin: 'https://shop.example.com',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type,x-twilio-sec-usersettings',
+      },
+    });
+    assert.equal(res.status, 204);
+    assert.equal(res.headers.get('access-control-allow-origin'), '*');
+    assert.equal(res.headers.get('access-control-allow-methods'), 'POST, OPTIONS');
+    const allowed = (res.headers.get('access-control-allow-headers') ?? '').toLowerCase();
+    for (const h of [
+      'content-type',
+      'x-twilio-sec-usersettings',
+      'x-twilio-sec-decoders',
+      'x-twilio-sec-webchatinfo',
+    ]) {
+      assert.ok(allowed.includes(h), `${h} allowed`);
+    }
+    assert.equal(res.headers.get('access-control-max-age'), '7200');
+    assert.equal(await res.text(), '');
+  });
+
+  test('other methods: 405 JSON', async () => {
+    const res = await fetch(url());
+    assert.equal(res.status, 405);
+    assert.equal(((await res.json()) as { code: string }).code, 'method_not_allowed');
+  });
+
+  test('unknown route: 404 JSON', async () => {
+    const res = await fetch(`${served.url}/v2/Webchat/Nope`);
+    assert.equal(res.status, 404);
+    assert.deepEqual(await res.json(), { code: 'not_found', message: 'No such route.' });
+  });
+
+  test('healthz is 200; readyz follows the issuer', async () => {
+    assert.equal((await fetch(`${served.url}/healthz`)).status, 200);
+    assert.equal((await fetch(`${served.url}/readyz`)).status, 200);
+    issuer.isReady = false;
+    const res = await fetch(`${served.url}/readyz`);
+    assert.equal(res.status, 503);
+    assert.deepEqual(await res.json(), { status: 'not_ready' });
+    issuer.isReady = true;
+  });
+});
