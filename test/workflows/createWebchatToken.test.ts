@@ -1,25 +1,18 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import {
-  CREATE_WORKFLOW_TYPE,
-  type CreateWebchatTokenInput,
-  type CreateWebchatTokenResult,
-} from '../../lib/contracts';
+import type { CreateWebchatTokenInput } from '../../lib/contracts';
 import { collectSignals } from '../../lib/fingerprint';
 import * as sa from '../../lib/searchAttributes';
 import type { AccountStore } from '../../store/accountStore';
 import { openStore } from '../../store/openStore';
 import { seedDemoAccounts } from '../../store/seed';
-import { createWorker } from '../../worker/createWorker';
 import { FakeFas } from '../helpers/fakeFas';
+import { runIssuance } from '../helpers/runIssuance';
 import { timeSkippingEnv, workflowBundle } from '../helpers/temporal';
 import { widgetHeaders } from '../helpers/widget';
-
-const secret = new Uint8Array(32).fill(7);
 
 describe('CreateWebchatToken on the time-skipping test server', () => {
   let env: TestWorkflowEnvironment;
@@ -39,37 +32,8 @@ describe('CreateWebchatToken on the time-skipping test server', () => {
     await store?.close();
   });
 
-  /** Runs one issuance with a fresh worker on its own task queue, like the API would start it. */
-  async function issue(
-    input: Partial<CreateWebchatTokenInput>,
-    fas = new FakeFas(),
-  ): Promise<{ result: CreateWebchatTokenResult; fas: FakeFas; workflowId: string }> {
-    const taskQueue = `test-${randomUUID()}`;
-    const workflowId = `webchat-token-${randomUUID()}`;
-    const worker = await createWorker({
-      connection: env.nativeConnection,
-      namespace: env.namespace ?? 'default',
-      taskQueue,
-      workflowBundle: bundle,
-      deps: { store, fas, fingerprintSecret: secret },
-    });
-    const result = await worker.runUntil(
-      env.client.workflow.execute(CREATE_WORKFLOW_TYPE, {
-        taskQueue,
-        workflowId,
-        args: [
-          {
-            requestId: workflowId,
-            deploymentKey: 'dk_demo_open',
-            origin: null,
-            signals: {},
-            ...input,
-          } satisfies CreateWebchatTokenInput,
-        ],
-      }) as Promise<CreateWebchatTokenResult>,
-    );
-    return { result, fas, workflowId };
-  }
+  const issue = (input: Partial<CreateWebchatTokenInput>, fas?: FakeFas) =>
+    runIssuance({ env, store, bundle }, input, fas);
 
   test('flag off: a token without fingerprint, ACAO * for an account with no allowed origins', async () => {
     const { result, fas } = await issue({ deploymentKey: 'dk_demo_open', origin: 'https://anywhere.test' });

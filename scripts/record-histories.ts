@@ -1,0 +1,58 @@
+/**
+ * Records one history per branch of CreateWebchatToken into test/fixtures/histories, for the replay test.
+ * Run it (`npm run record-histories`) only when a workflow change is meant to be incompatible with runs
+ * already in flight; otherwise the replay test is what tells you that a change broke them.
+ */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { collectSignals } from '../lib/fingerprint';
+import { openStore } from '../store/openStore';
+import { seedDemoAccounts } from '../store/seed';
+import { FakeFas } from '../test/helpers/fakeFas';
+import { runIssuance } from '../test/helpers/runIssuance';
+import { timeSkippingEnv, workflowBundle } from '../test/helpers/temporal';
+import { widgetHeaders } from '../test/helpers/widget';
+
+const dir = join(__dirname, '..', 'test', 'fixtures', 'histories');
+
+async function main() {
+  const [env, store, bundle] = await Promise.all([
+    timeSkippingEnv(),
+    openStore({ dataDir: null }),
+    workflowBundle(),
+  ]);
+  await seedDemoAccounts(store);
+  const ctx = { env, store, bundle };
+  const outage = new FakeFas();
+  outage.failNext = 3;
+  const scenarios = {
+    'flag-off-issued': () => runIssuance(ctx, { deploymentKey: 'dk_demo_open' }),
+    'flag-on-issued': () =>
+      runIssuance(ctx, {
+        deploymentKey: 'dk_demo_secure',
+        origin: 'http://localhost:8081',
+        signals: collectSignals(widgetHeaders(), '203.0.113.7'),
+      }),
+    'flag-on-fingerprint-failed': () =>
+      runIssuance(ctx, { deploymentKey: 'dk_demo_secure', signals: collectSignals({}, '203.0.113.7') }),
+    'unknown-key': () => runIssuance(ctx, { deploymentKey: 'dk_unknown' }),
+    'fas-outage-recovered': () => runIssuance(ctx, { deploymentKey: 'dk_demo_open' }, outage),
+  };
+  try {
+    for (const [name, run] of Object.entries(scenarios)) {
+      const { workflowId } = await run();
+      const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
+      await writeFile(join(dir, `${name}.json`), historyToJSON(history) + '\n');
+      console.log(`recorded ${name}`);
+    }
+  } finally {
+    await env.teardown();
+    await store.close();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

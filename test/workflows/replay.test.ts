@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { Worker } from '@temporalio/worker';
+import { quietRuntime, workflowBundle } from '../helpers/temporal';
+
+const dir = join(__dirname, '..', 'fixtures', 'histories');
+
+/**
+ * Recorded histories of every branch, replayed against today's workflow code: a change that would break runs
+ * already in flight (a reordered or renamed activity, a new step without `patched()`) fails here.
+ */
+describe('replay of recorded CreateWebchatToken histories', async () => {
+  const files = (await readdir(dir)).filter((f) => f.endsWith('.json')).sort();
+
+  test('there is a recorded history for each branch', () => {
+    assert.deepEqual(files, [
+      'fas-outage-recovered.json',
+      'flag-off-issued.json',
+      'flag-on-fingerprint-failed.json',
+      'flag-on-issued.json',
+      'unknown-key.json',
+    ]);
+  });
+
+  for (const file of files) {
+    test(`${file} replays deterministically`, async () => {
+      quietRuntime();
+      const history = historyFromJSON(JSON.parse(await readFile(join(dir, file), 'utf8')));
+      await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, file);
+    });
+  }
+});
