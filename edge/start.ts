@@ -1,0 +1,32 @@
+import type { Served } from '../lib/http/serve';
+import { createLogger, type Logger } from '../lib/logger';
+import type { EdgeConfig } from './config';
+import { createEdge } from './edge';
+
+/**
+ * Creates the edge and listens on `HOST:EDGE_PORT` (port 0 picks a free one, which tests use). `close()` stops
+ * accepting, lets in-flight requests finish, then closes idle keep-alive sockets.
+ */
+export async function startEdge(
+  config: EdgeConfig,
+  logger: Logger = createLogger('edge', config.LOG_LEVEL),
+): Promise<Served> {
+  const server = createEdge({ apiUrl: config.API_URL, timeoutMs: config.EDGE_PROXY_TIMEOUT_MS, logger });
+  server.listen({ port: config.EDGE_PORT, host: config.HOST });
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.EDGE_PORT;
+  const host = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST;
+  return {
+    server,
+    url: `http://${host}:${port}`,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeIdleConnections();
+      }),
+  };
+}
