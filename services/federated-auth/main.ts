@@ -1,0 +1,19 @@
+import { onShutdown } from '../../lib/http/serve';
+import { createLogger } from '../../lib/logger';
+import { loadFederatedAuthConfig } from './config';
+import { startFederatedAuth } from './start';
+
+/** Entry point: `npm run start:fas`. Importing this module starts nothing. */
+async function main(): Promise<void> {
+  const config = loadFederatedAuthConfig();
+  const logger = createLogger('federated-auth', config.logLevel);
+  const service = await startFederatedAuth(config, logger);
+  onShutdown(logger, () => service.close());
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}

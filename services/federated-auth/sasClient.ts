@@ -1,0 +1,88 @@
+import { Pool } from 'undici';
+import type { IssuedToken, SasGenerateRequest } from '../../lib/contracts';
+import { AppError } from '../../lib/errors';
+import { issuedTokenSchema } from '../scoped-auth/schemas';
+
+export interface SasClient {
+  /** `POST /v1/ScopedAuthTokens/generate/internal`; `requestId` is forwarded as `X-Request-Id`. */
+  generate(request: SasGenerateRequest, requestId: string): Promise<IssuedToken>;
+  close(): Promise<void>;
+}
+
+export interface SasClientOptions {
+  /** SAS base URL, e.g. `http://127.0.0.1:3002`; a path prefix is kept. */
+  baseUrl: string;
+  /** Deadline for the whole call: connect, headers and body. */
+  timeoutMs: number;
+  /** Keep-alive connections kept open to SAS. */
+  connections?: number;
+}
+
+/**
+ * HTTP client for the scoped auth service over a keep-alive pool. Failures are `AppError`s the error
+ * middleware can answer with directly: SAS unreachable, slow or failing is `unavailable` (503, retry in a
+ * second); SAS refusing a request FAS already validated, or answering nonsense, is `bad_gateway` (502).
+ */
+export function createSasClient({ baseUrl, timeoutMs, connections = 32 }: SasClientOptions): SasClient {
+  const url = new URL(baseUrl);
+  const prefix = url.pathname.replace(/\/+$/, '');
+  // Shorter than the server's 5 s keep-alive (lib/http/serve.ts), so we never reuse a socket it is closing.
+  const pool = new Pool(url.origin, { connections, keepAliveTimeout: 4_000 });
+
+  return {
+    async generate(request, requestId) {
+      let status: number;
+      let text: string;
+      try {
+        const res = await pool.request({
+          method: 'POST',
+          path: `${prefix}/v1/ScopedAuthTokens/generate/internal`,
+          headers: {
+            'content-type': 'application/json',
+            accept: 'application/json',
+            'x-request-id': requestId,
+          },
+          body: JSON.stringify(request),
+          signal: AbortSignal.timeout(timeoutMs),
+        });
+        status = res.statusCode;
+        text = await res.body.text();
+      } catch (err) {
+        throw withCause(unavailable(), err);
+      }
+      if (status >= 500) throw withCause(unavailable(), new Error(`SAS answered HTTP ${status}`));
+      if (status !== 200) {
+        throw withCause(
+          new AppError('bad_gateway', 'The token service refused the request.'),
+          new Error(`SAS answered HTTP ${status}`),
+        );
+      }
+      const issued = issuedTokenSchema.safeParse(parseJson(text));
+      if (!issued.success) {
+        throw withCause(
+          new AppError('bad_gateway', 'The token service sent an invalid reply.'),
+          new Error('SAS answered 200 without a well-formed {token, identity, expiration}'),
+        );
+      }
+      return issued.data;
+    },
+    close: () => pool.close(),
+  };
+}
+
+const unavailable = () =>
+  new AppError('unavailable', 'The token service is unavailable; retry shortly.', { 'Retry-After': '1' });
+
+/** Keeps the underlying failure for the 5xx log line without exposing it to the client. */
+function withCause(err: AppError, cause: unknown): AppError {
+  err.cause = cause;
+  return err;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}

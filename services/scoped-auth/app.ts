@@ -1,0 +1,74 @@
+import Router from '@koa/router';
+import Koa from 'koa';
+import { AppError } from '../../lib/errors';
+import { accessLog } from '../../lib/http/accessLog';
+import { errorHandler } from '../../lib/http/errorHandler';
+import { jsonBody } from '../../lib/http/jsonBody';
+import { requestId } from '../../lib/http/requestId';
+import type { Logger } from '../../lib/logger';
+import type { KeyRing } from './keys';
+import { generateRequestSchema, parseRequest, validateRequestSchema } from './schemas';
+import { mintToken, validateToken } from './tokens';
+
+export interface ScopedAuthDeps {
+  keys: KeyRing;
+  issuer: string;
+  audience: string;
+  logger: Logger;
+}
+
+/** Set by lib/http/requestId.ts. */
+interface State {
+  requestId: string;
+}
+
+/** The scoped auth service (SAS) as a Koa app, not yet listening. */
+export function createScopedAuthApp({ keys, issuer, audience, logger }: ScopedAuthDeps): Koa<State> {
+  const policy = { issuer, audience };
+  const router = new Router<State>();
+
+  router.post('/v1/ScopedAuthTokens/generate/internal', async (ctx) => {
+    const { accountSid, grants, ttl, fingerprint, fingerprintLevel } = parseRequest(
+      generateRequestSchema,
+      ctx.request.body,
+    );
+    const issued = await mintToken(keys, { accountSid, grants, ttl, fingerprint, fingerprintLevel }, policy);
+    logger.info(
+      { requestId: ctx.state.requestId, accountSid, identity: issued.identity, ttl, fingerprintLevel },
+      'token issued',
+    );
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = issued;
+  });
+
+  router.post('/v1/ScopedAuthTokens/validate', async (ctx) => {
+    const { token, fingerprint } = parseRequest(validateRequestSchema, ctx.request.body);
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = await validateToken(keys, token, fingerprint, {
+      ...policy,
+      log: logger.child({ requestId: ctx.state.requestId }),
+    });
+  });
+
+  router.get('/.well-known/jwks.json', (ctx) => {
+    ctx.set('Cache-Control', 'public, max-age=300');
+    ctx.body = keys.jwks;
+  });
+
+  router.get('/healthz', (ctx) => {
+    ctx.body = { status: 'ok' };
+  });
+
+  const app = new Koa<State>();
+  // Request id and access log wrap the error middleware so the log line has the status the client got.
+  app.use(requestId());
+  app.use(accessLog(logger));
+  app.use(errorHandler(logger));
+  app.use(jsonBody());
+  app.use(router.routes());
+  app.use(router.allowedMethods({ throw: true, methodNotAllowed, notImplemented: methodNotAllowed }));
+  return app;
+}
+
+// Thrown so that the error middleware answers JSON; @koa/router's own 405 has an empty body.
+const methodNotAllowed = () => new AppError('method_not_allowed', 'Method not allowed.');

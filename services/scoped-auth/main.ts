@@ -1,0 +1,19 @@
+import { onShutdown } from '../../lib/http/serve';
+import { createLogger } from '../../lib/logger';
+import { loadScopedAuthConfig } from './config';
+import { startScopedAuth } from './start';
+
+/** Entry point: `npm run start:sas`. Importing this module starts nothing. */
+async function main(): Promise<void> {
+  const config = loadScopedAuthConfig();
+  const logger = createLogger('scoped-auth', config.logLevel);
+  const service = await startScopedAuth(config, logger);
+  onShutdown(logger, () => service.close());
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}

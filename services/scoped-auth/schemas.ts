@@ -1,0 +1,70 @@
+import { z } from 'zod';
+import { AppError } from '../../lib/errors';
+import { fingerprintSensitivities } from '../../lib/contracts';
+
+/**
+ * The SAS wire contract as zod schemas. FAS validates its own requests with the same field schemas and checks
+ * SAS replies with `issuedTokenSchema`, so both services accept exactly the same values.
+ */
+
+export const accountSidSchema = z
+  .string()
+  .regex(/^AC[0-9a-f]{32}$/, 'must be "AC" followed by 32 hex digits');
+
+export const grantsSchema = z.strictObject({
+  webchat: z.strictObject({ addressSid: z.string().min(1).max(64) }),
+});
+
+export const ttlSchema = z.number().int().min(60).max(86_400);
+
+export const fingerprintSchema = z.string().min(1).max(128);
+
+/** The fields FAS takes from its caller and passes on to SAS unchanged. */
+const tokenFields = {
+  grants: grantsSchema,
+  ttl: ttlSchema,
+  fingerprint: fingerprintSchema.optional(),
+  fingerprintLevel: z.enum(fingerprintSensitivities).optional(),
+};
+
+/** A fingerprint without its level (or the reverse) cannot be validated later, so it is refused up front. */
+const bindingIsWhole = (b: { fingerprint?: string | undefined; fingerprintLevel?: string | undefined }) =>
+  (b.fingerprint === undefined) === (b.fingerprintLevel === undefined);
+const bindingMessage = {
+  message: 'fingerprint and fingerprintLevel go together',
+  path: ['fingerprintLevel'],
+};
+
+/** FAS `POST /v1/Accounts/{accountSid}/Tokens` body (lib/contracts.ts `FasTokenRequest`). */
+export const fasTokenRequestSchema = z.strictObject(tokenFields).refine(bindingIsWhole, bindingMessage);
+
+/** SAS `POST /v1/ScopedAuthTokens/generate/internal` body (lib/contracts.ts `SasGenerateRequest`). */
+export const generateRequestSchema = z
+  .strictObject({ accountSid: accountSidSchema, ...tokenFields, encrypt: z.literal(true) })
+  .refine(bindingIsWhole, bindingMessage);
+
+/** SAS `POST /v1/ScopedAuthTokens/validate` body. */
+export const validateRequestSchema = z.strictObject({
+  token: z.string().min(1).max(8192),
+  fingerprint: fingerprintSchema.optional(),
+});
+
+/** SAS generate reply, which FAS passes through (lib/contracts.ts `IssuedToken`). */
+export const issuedTokenSchema = z.object({
+  token: z.string().min(1),
+  identity: z.uuid(),
+  expiration: z.iso.datetime(),
+});
+
+/**
+ * Parses a request part or throws a 400 `invalid_request` naming each bad field. zod messages name the
+ * expected type or range, never the value that was sent, so nothing secret is echoed.
+ */
+export function parseRequest<S extends z.ZodType>(schema: S, input: unknown, what = 'body'): z.infer<S> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map(
+    (i) => (i.path.length > 0 ? `${i.path.join('.')}: ` : '') + i.message,
+  );
+  throw new AppError('invalid_request', `Invalid ${what}: ${problems.join('; ')}`);
+}

@@ -1,0 +1,166 @@
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { CompactEncrypt, compactDecrypt, errors, jwtVerify, SignJWT } from 'jose';
+import { z } from 'zod';
+import {
+  fingerprintSensitivities,
+  type FingerprintSensitivity,
+  type IssuedToken,
+  type SasValidateResponse,
+  type WebchatGrants,
+} from '../../lib/contracts';
+import type { Logger } from '../../lib/logger';
+import type { KeyRing } from './keys';
+import { accountSidSchema, grantsSchema } from './schemas';
+
+/** Explicit JWT type (RFC 8725 §3.11), so no other kind of JWT signed with the same key passes as ours. */
+export const TOKEN_TYPE = 'webchat+jwt';
+
+/** Clock skew accepted on `exp` between SAS instances and whoever minted the token. */
+const CLOCK_TOLERANCE_SECONDS = 5;
+
+export interface TokenPolicy {
+  issuer: string;
+  audience: string;
+  /** The clock; tests pass a fixed one. */
+  now?: () => Date;
+}
+
+export interface MintRequest {
+  accountSid: string;
+  grants: WebchatGrants;
+  /** Seconds. */
+  ttl: number;
+  /** When set, the token is bound: it validates only with the same fingerprint. */
+  fingerprint?: string | undefined;
+  fingerprintLevel?: FingerprintSensitivity | undefined;
+}
+
+/**
+ * Mints a nested JWT: signed with the current EdDSA key (so holders of the encryption key cannot mint), then
+ * encrypted with the current AES-256-GCM key (so the widget cannot read the claims, fingerprint included).
+ */
+export async function mintToken(
+  keys: KeyRing,
+  request: MintRequest,
+  policy: TokenPolicy,
+): Promise<IssuedToken> {
+  if ((request.fingerprint === undefined) !== (request.fingerprintLevel === undefined)) {
+    throw new TypeError('fingerprint and fingerprintLevel go together');
+  }
+  const { signing, encryption } = keys.current;
+  const identity = randomUUID();
+  const iat = Math.floor((policy.now?.() ?? new Date()).getTime() / 1000);
+  const exp = iat + request.ttl;
+  const binding =
+    request.fingerprint === undefined ? {} : { fp: request.fingerprint, fpl: request.fingerprintLevel };
+  const jws = await new SignJWT({ identity, grants: request.grants, ...binding })
+    .setProtectedHeader({ alg: signing.alg, kid: signing.kid, typ: TOKEN_TYPE })
+    .setIssuer(policy.issuer)
+    .setAudience(policy.audience)
+    .setSubject(request.accountSid)
+    .setJti(randomUUID())
+    .setIssuedAt(iat)
+    .setExpirationTime(exp)
+    .sign(signing.privateKey);
+  const token = await new CompactEncrypt(new TextEncoder().encode(jws))
+    .setProtectedHeader({ alg: 'dir', enc: encryption.enc, kid: encryption.kid, cty: 'JWT' })
+    .encrypt(encryption.key);
+  return { token, identity, expiration: new Date(exp * 1000).toISOString() };
+}
+
+/** The claims a verified token must carry beyond what `jwtVerify` already checked. */
+const claimsSchema = z
+  .object({
+    sub: accountSidSchema,
+    exp: z.number().int(),
+    identity: z.uuid(),
+    grants: grantsSchema,
+    fp: z.string().min(1).optional(),
+    fpl: z.enum(fingerprintSensitivities).optional(),
+  })
+  .refine((c) => (c.fp === undefined) === (c.fpl === undefined));
+
+/** Why a token was refused; for logs only, clients see just the contract's message. */
+class Rejected extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+  }
+}
+
+/**
+ * Validates a token from `mintToken`: every layer is checked with pinned algorithms and keys picked from the
+ * ring by `kid` (RFC 8725 §3.1, §3.3). A bound token needs the same fingerprint; an unbound one ignores it.
+ * Never throws for a bad token: the answer is the SAS validate response.
+ */
+export async function validateToken(
+  keys: KeyRing,
+  token: string,
+  fingerprint: string | undefined,
+  policy: TokenPolicy & { log?: Logger },
+): Promise<SasValidateResponse> {
+  let claims: z.infer<typeof claimsSchema>;
+  try {
+    claims = await verifiedClaims(keys, token, policy);
+  } catch (err) {
+    policy.log?.info({ reason: reasonOf(err) }, 'token rejected');
+    return { authorized: false, message: 'token_validation_failed' };
+  }
+  if (claims.fp !== undefined && !sameFingerprint(claims.fp, fingerprint)) {
+    const reason = fingerprint === undefined ? 'fingerprint_missing' : 'fingerprint_mismatch';
+    policy.log?.info({ reason, fingerprintLevel: claims.fpl }, 'token rejected');
+    return { authorized: false, message: 'fingerprint_validation_failed' };
+  }
+  return {
+    authorized: true,
+    auth_account: { account_sid: claims.sub },
+    identity: claims.identity,
+    grants: claims.grants,
+    expiration: new Date(claims.exp * 1000).toISOString(),
+  };
+}
+
+async function verifiedClaims(keys: KeyRing, token: string, policy: TokenPolicy) {
+  const { plaintext, protectedHeader } = await compactDecrypt(
+    token,
+    ({ kid }) => {
+      const key = kid === undefined ? undefined : keys.encryptionKey(kid);
+      if (key === undefined) throw new Rejected('unknown_encryption_kid');
+      return key.key;
+    },
+    { keyManagementAlgorithms: ['dir'], contentEncryptionAlgorithms: ['A256GCM'] },
+  );
+  if (protectedHeader.cty !== 'JWT') throw new Rejected('not_nested_jwt');
+  const { payload } = await jwtVerify(
+    plaintext,
+    ({ kid }) => {
+      const key = kid === undefined ? undefined : keys.signingKey(kid);
+      if (key === undefined) throw new Rejected('unknown_signing_kid');
+      return key.publicKey;
+    },
+    {
+      algorithms: ['EdDSA'],
+      issuer: policy.issuer,
+      audience: policy.audience,
+      typ: TOKEN_TYPE,
+      requiredClaims: ['sub', 'jti', 'iat', 'exp'],
+      clockTolerance: CLOCK_TOLERANCE_SECONDS,
+      ...(policy.now ? { currentDate: policy.now() } : {}),
+    },
+  );
+  const claims = claimsSchema.safeParse(payload);
+  if (!claims.success) throw new Rejected('malformed_claims');
+  return claims.data;
+}
+
+/** Hashing both sides gives equal-length buffers, so the comparison leaks neither content nor length. */
+function sameFingerprint(expected: string, given: string | undefined): boolean {
+  if (given === undefined) return false;
+  const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
+  return timingSafeEqual(digest(expected), digest(given));
+}
+
+function reasonOf(err: unknown): string {
+  if (err instanceof Rejected) return err.reason;
+  if (err instanceof errors.JOSEError) return err.code;
+  return 'malformed_token';
+}
