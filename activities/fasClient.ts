@@ -31,7 +31,9 @@ export function createFasClient(baseUrl: string, timeoutMs = 3000): FasClient {
         bodyTimeout: timeoutMs,
       });
       if (res.statusCode >= 500) {
-        await res.body.dump();
+        const body = (await res.body.json().catch(() => ({}))) as { code?: unknown };
+        // FAS says bad_gateway when SAS refused the request: the same request cannot succeed on a retry.
+        if (body.code === 'bad_gateway') throw new FasRejectedError(res.statusCode);
         throw new Error(`FAS unavailable: HTTP ${res.statusCode}`);
       }
       if (res.statusCode !== 200) {

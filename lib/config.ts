@@ -14,7 +14,11 @@ export function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv 
 }
 
 /** A TCP port from the environment, with a default that runs on a laptop. */
-export const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
+export const port = (fallback: number) =>
+  z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.coerce.number().int().min(0).max(65535).default(fallback),
+  );
 
 /** A URL from the environment, without a trailing slash. */
 export const baseUrl = (fallback: string) =>
@@ -26,4 +30,6 @@ export const baseUrl = (fallback: string) =>
 /** Where development keys, secrets and the embedded databases live (git-ignored). */
 export const dataDir = z.string().min(1).default('.data');
 
-export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info');
+export const logLevel = z
+  .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  .default('info');
