@@ -1,0 +1,117 @@
+import { z } from 'zod';
+import { fingerprintSensitivities } from '../lib/contracts';
+import { StoreError } from './storeError';
+
+/** Input schemas of the account store: what the admin CLI may write, checked before any SQL runs. */
+
+export const accountSid = z
+  .string()
+  .regex(/^AC[0-9a-f]{32}$/, 'must be AC followed by 32 lowercase hex digits');
+export const addressSid = z
+  .string()
+  .regex(/^AD[0-9a-f]{32}$/, 'must be AD followed by 32 lowercase hex digits');
+export const keyId = z.string().regex(/^DK[0-9a-f]{32}$/, 'must be DK followed by 32 lowercase hex digits');
+
+export const DEPLOYMENT_KEY_MIN_LENGTH = 12;
+export const DEPLOYMENT_KEY_MAX_LENGTH = 256;
+
+/** A plaintext deployment key chosen by an operator (generated keys are longer and always valid). */
+export const deploymentKey = z
+  .string()
+  .min(DEPLOYMENT_KEY_MIN_LENGTH)
+  .max(DEPLOYMENT_KEY_MAX_LENGTH)
+  .regex(/^[A-Za-z0-9._~-]+$/, 'may contain only letters, digits and . _ ~ -');
+
+export const featureFlag = z
+  .string()
+  .max(64)
+  .regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'must be kebab-case, e.g. webchat-security');
+
+/**
+ * An allowed origin: `https://shop.example.com`, `http://localhost:8081` or a wildcard subdomain
+ * `https://*.example.com`. Stored in the form browsers send (`Origin` header): lower-case host, no default
+ * port, no trailing slash, so the CORS matcher can compare strings.
+ */
+export const allowedOrigin = z.string().transform((value, ctx) => {
+  const origin = normaliseOrigin(value);
+  if (origin === null) {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'must be an http(s) origin such as https://shop.example.com or https://*.example.com',
+    });
+    return z.NEVER;
+  }
+  return origin;
+});
+
+function normaliseOrigin(value: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return null;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return null;
+  if (url.username || url.password || url.search || url.hash || url.pathname !== '/') return null;
+  if (!value.includes('://')) return null;
+  const { hostname } = url;
+  const suffix = hostname.startsWith('*.') ? hostname.slice(2) : hostname;
+  // A wildcard needs a registrable-looking suffix: `https://*.com` would admit every .com site.
+  if (suffix.includes('*') || (suffix !== hostname && !suffix.includes('.'))) return null;
+  return url.origin;
+}
+
+const allowedOrigins = z
+  .array(allowedOrigin)
+  .max(100)
+  .transform((origins) => [...new Set(origins)]);
+
+const accountFields = {
+  friendlyName: z.string().max(256),
+  addressSid,
+  allowedOrigins,
+  fingerprintSensitivity: z.enum(fingerprintSensitivities),
+  tokenTtlSeconds: z.int().min(60).max(86400),
+};
+
+export const createAccountInput = z.strictObject({
+  accountSid: accountSid.optional(),
+  friendlyName: accountFields.friendlyName.default(''),
+  addressSid: addressSid.optional(),
+  allowedOrigins: allowedOrigins.default([]),
+  fingerprintSensitivity: accountFields.fingerprintSensitivity.default('medium'),
+  tokenTtlSeconds: accountFields.tokenTtlSeconds.default(3600),
+  /** Plaintext keys to create with the account, in the same transaction. */
+  deploymentKeys: z.array(deploymentKey).max(100).default([]),
+  /** Flags to set with the account, in the same transaction. */
+  featureFlags: z.record(featureFlag, z.boolean()).default({}),
+});
+
+export type CreateAccountInput = z.input<typeof createAccountInput>;
+
+export const updateAccountInput = z
+  .strictObject({
+    friendlyName: accountFields.friendlyName.optional(),
+    addressSid: accountFields.addressSid.optional(),
+    allowedOrigins: accountFields.allowedOrigins.optional(),
+    fingerprintSensitivity: accountFields.fingerprintSensitivity.optional(),
+    tokenTtlSeconds: accountFields.tokenTtlSeconds.optional(),
+  })
+  .refine((patch) => Object.values(patch).some((v) => v !== undefined), 'nothing to update');
+
+export type UpdateAccountInput = z.input<typeof updateAccountInput>;
+
+/** Parses `value` or throws `StoreError('invalid_input')` naming every rejected field. */
+export function parseInput<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issues = result.error.issues.map((i) => ({
+    path: i.path.map(String).join('.') || what,
+    message: i.message,
+  }));
+  throw new StoreError(
+    'invalid_input',
+    `Invalid ${what}: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+    issues,
+  );
+}

@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { WEBCHAT_SECURITY_FLAG } from '../../lib/contracts';
+import { migrate } from '../../store/migrate';
+import { openStore } from '../../store/openStore';
+import { createPgliteClient } from '../../store/pgliteClient';
+
+let dataDir: string;
+// Without the lock a second PGlite on the same folder can hang: fail instead of waiting forever.
+const timeout = 60_000;
+
+before(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'account-store-'));
+});
+
+after(async () => {
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+void test(
+  'a file-backed store keeps its data across a restart and migrates only once',
+  { timeout },
+  async () => {
+    const first = await openStore({ dataDir });
+    const { account } = await first.createAccount({ friendlyName: 'Persisted', tokenTtlSeconds: 700 });
+    const { key, keyId } = await first.addDeploymentKey(account.accountSid);
+    await first.setFeatureFlag(account.accountSid, WEBCHAT_SECURITY_FLAG, true);
+    await first.close();
+
+    assert.ok((await stat(join(dataDir, 'accounts', 'PG_VERSION'))).isFile());
+
+    const second = await openStore({ dataDir });
+    try {
+      assert.equal(await second.resolveDeploymentKey(key), account.accountSid);
+      assert.deepEqual(await second.getAccount(account.accountSid), {
+        ...account,
+        deploymentKeys: [keyId],
+        featureFlags: { [WEBCHAT_SECURITY_FLAG]: true },
+      });
+    } finally {
+      await second.close();
+    }
+
+    // Opened twice, migrated once: the migration table has one row per file and a third run applies nothing.
+    const client = await createPgliteClient(join(dataDir, 'accounts'));
+    try {
+      const { rows } = await client.query<{ version: number; name: string }>(
+        'SELECT version, name FROM schema_migrations ORDER BY version',
+      );
+      assert.deepEqual(rows, [{ version: 1, name: '001_init.sql' }]);
+      assert.deepEqual(await migrate(client), []);
+    } finally {
+      await client.close();
+    }
+  },
+);
+
+void test(
+  'a second opener of the same folder is refused while the first is open, and admitted after',
+  { timeout },
+  async () => {
+    const first = await openStore({ dataDir });
+    try {
+      await assert.rejects(openStore({ dataDir }), {
+        name: 'StoreError',
+        code: 'store_locked',
+        message: new RegExp(`already open in process ${process.pid}`),
+      });
+    } finally {
+      await first.close();
+    }
+    const again = await openStore({ dataDir });
+    await again.close();
+  },
+);
+
+void test('a lock left by a process that no longer exists is taken over', { timeout }, async () => {
+  const lockPath = join(dataDir, 'accounts.lock');
+  // Pid 2^22 + 1 is above Linux's pid_max, so no process has it.
+  await writeFile(lockPath, `${2 ** 22 + 1}\n`);
+  const store = await openStore({ dataDir });
+  try {
+    assert.equal((await readFile(lockPath, 'utf8')).trim(), String(process.pid));
+  } finally {
+    await store.close();
+  }
+  await assert.rejects(stat(lockPath), { code: 'ENOENT' });
+});
