@@ -6,7 +6,7 @@ NODE_STAMP := node_modules/.install-stamp
 TEMPORAL_STAMP := .tools/temporal/bin/temporal
 
 start: deps
-	npm start
+	node --import tsx scripts/start.ts
 
 test: deps typecheck lint
 	npm test

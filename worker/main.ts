@@ -19,7 +19,7 @@ async function main() {
   const store = await openStore({ dataDir: config.DATA_DIR });
   if (config.SEED_DEMO_ACCOUNTS) {
     const seeded = await seedDemoAccounts(store);
-    if (seeded.created) log.info('seeded the demo accounts');
+    if (seeded.created.length > 0) log.info('seeded the demo accounts');
   }
   const fas = createFasClient(config.FAS_URL, config.FAS_TIMEOUT_MS);
   const fingerprintSecret = await loadOrCreateSecret(config.FINGERPRINT_SECRET_FILE);

@@ -1,0 +1,224 @@
+/**
+ * Starts the whole product as separate processes: the Temporal dev server (SQLite file, UI), SAS, FAS, the
+ * worker, the API and the edge. `make start` uses it with the default ports; the end-to-end tests use it with
+ * free ports and a temporary data folder.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Connection } from '@temporalio/client';
+import { devServerSearchAttributeArgs } from '../lib/searchAttributes';
+import { temporalCliPath } from '../lib/temporalBinaries';
+
+const root = resolve(__dirname, '..');
+
+export interface StackPorts {
+  edge: number;
+  api: number;
+  fas: number;
+  sas: number;
+  temporal: number;
+  ui: number;
+}
+
+export const defaultPorts: StackPorts = {
+  edge: 8080,
+  api: 3000,
+  fas: 3001,
+  sas: 3002,
+  temporal: 7233,
+  ui: 8233,
+};
+
+export interface StackOptions {
+  ports: StackPorts;
+  dataDir: string;
+  /** Where each process's output goes: a line at a time, with the process name. */
+  output?: (name: string, line: string) => void;
+  logLevel?: string;
+  /** Extra environment for the services. */
+  env?: NodeJS.ProcessEnv;
+  /** Use a Temporal server that is already running instead of starting the dev server. */
+  temporalAddress?: string;
+}
+
+export interface Stack {
+  urls: { edge: string; api: string; fas: string; sas: string; ui: string; temporal: string };
+  /** Stops every process, last started first. */
+  stop(): Promise<void>;
+  /** Stops one service and starts it again (fault tests). */
+  processes: Map<string, ChildProcess>;
+}
+
+export async function startStack(opts: StackOptions): Promise<Stack> {
+  const { ports, dataDir } = opts;
+  const output = opts.output ?? ((name, line) => process.stdout.write(`[${name}] ${line}\n`));
+  await mkdir(join(dataDir, 'temporal'), { recursive: true });
+  const started: { name: string; child: ChildProcess }[] = [];
+  const processes = new Map<string, ChildProcess>();
+  const temporalAddress = opts.temporalAddress ?? `127.0.0.1:${ports.temporal}`;
+
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...opts.env,
+    HOST: '127.0.0.1',
+    DATA_DIR: resolve(dataDir),
+    LOG_LEVEL: opts.logLevel ?? process.env.LOG_LEVEL ?? 'info',
+    TEMPORAL_ADDRESS: temporalAddress,
+    SAS_PORT: String(ports.sas),
+    FAS_PORT: String(ports.fas),
+    API_PORT: String(ports.api),
+    EDGE_PORT: String(ports.edge),
+    SAS_URL: `http://127.0.0.1:${ports.sas}`,
+    FAS_URL: `http://127.0.0.1:${ports.fas}`,
+    API_URL: `http://127.0.0.1:${ports.api}`,
+  };
+
+  const launch = (name: string, command: string, args: string[]) => {
+    const child = spawn(command, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    for (const stream of [child.stdout, child.stderr]) {
+      createInterface({ input: stream }).on('line', (line) => output(name, line));
+    }
+    started.push({ name, child });
+    processes.set(name, child);
+    return child;
+  };
+  const node = (name: string, entry: string) => launch(name, process.execPath, ['--import', 'tsx', entry]);
+
+  const stop = async () => {
+    for (const { child } of started.reverse()) await terminate(child);
+  };
+
+  try {
+    if (!opts.temporalAddress) {
+      launch('temporal', temporalCliPath(), [
+        'server',
+        'start-dev',
+        '--ip',
+        '127.0.0.1',
+        '--port',
+        String(ports.temporal),
+        '--ui-port',
+        String(ports.ui),
+        '--namespace',
+        'default',
+        '--db-filename',
+        join(resolve(dataDir), 'temporal', 'dev.db'),
+        '--log-level',
+        'warn',
+        ...devServerSearchAttributeArgs,
+      ]);
+    }
+    const sas = node('sas', 'services/scoped-auth/main.ts');
+    const fas = node('fas', 'services/federated-auth/main.ts');
+    await waitForTemporal(temporalAddress, 60_000);
+    const worker = node('worker', 'worker/main.ts');
+    const api = node('api', 'api/main.ts');
+    const edge = node('edge', 'edge/main.ts');
+    await Promise.all([
+      waitForHttp(`http://127.0.0.1:${ports.sas}/healthz`, sas),
+      waitForHttp(`http://127.0.0.1:${ports.fas}/healthz`, fas),
+      waitForHttp(`http://127.0.0.1:${ports.api}/readyz`, api),
+      waitForHttp(`http://127.0.0.1:${ports.edge}/healthz`, edge),
+      waitForWorker(worker),
+    ]);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+
+  return {
+    urls: {
+      edge: `http://127.0.0.1:${ports.edge}`,
+      api: `http://127.0.0.1:${ports.api}`,
+      fas: `http://127.0.0.1:${ports.fas}`,
+      sas: `http://127.0.0.1:${ports.sas}`,
+      ui: `http://localhost:${ports.ui}`,
+      temporal: temporalAddress,
+    },
+    stop,
+    processes,
+  };
+}
+
+/** SIGTERM, then SIGKILL if the process has not exited within the grace period. */
+export async function terminate(child: ChildProcess, graceMs = 10_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function waitForTemporal(address: string, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 1000 });
+      try {
+        await connection.workflowService.getSystemInfo({});
+        return;
+      } finally {
+        await connection.close();
+      }
+    } catch (err) {
+      if (Date.now() > until) throw new Error(`Temporal did not answer at ${address}: ${String(err)}`);
+      await sleep(250);
+    }
+  }
+}
+
+async function waitForHttp(url: string, child: ChildProcess, timeoutMs = 60_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${url}: the process exited with code ${child.exitCode}`);
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
+      if (res.ok) return;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > until) throw new Error(`${url} did not become ready`);
+    await sleep(200);
+  }
+}
+
+function waitForWorker(child: ChildProcess, timeoutMs = 60_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the worker did not start')), timeoutMs);
+    const onLine = (line: string) => {
+      if (line.includes('"msg":"worker started"')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    createInterface({ input: child.stdout! }).on('line', onLine);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the worker exited with code ${code}`));
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Free TCP ports on 127.0.0.1, for tests that must not collide with a running `make start`. */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: count }, () => {
+      const server = createServer();
+      return new Promise<ReturnType<typeof createServer>>((resolve) =>
+        server.listen(0, '127.0.0.1', () => resolve(server)),
+      );
+    }),
+  );
+  const ports = servers.map((s) => {
+    const a = s.address();
+    return typeof a === 'object' && a ? a.port : 0;
+  });
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
+}

@@ -1,0 +1,46 @@
+/** `make start`: everything on embedded defaults, until Ctrl-C or SIGTERM. */
+import { defaultPorts, startStack } from './stack';
+
+async function main() {
+  const dataDir = process.env.DATA_DIR ?? '.data';
+  console.log('Starting the Temporal dev server, SAS, FAS, the worker, the API and the edge...');
+  const stack = await startStack({ ports: defaultPorts, dataDir });
+  console.log(`
+Webchat token service is up.
+
+  Public endpoint (edge):  ${stack.urls.edge}/v2/Webchat/Token
+  Temporal UI:             ${stack.urls.ui}
+  API (behind the edge):   ${stack.urls.api}    FAS: ${stack.urls.fas}    SAS: ${stack.urls.sas}
+  Data folder:             ${dataDir}
+
+Demo deployment keys:
+  dk_demo_open     webchat-security off, any origin
+  dk_demo_secure   webchat-security on (fingerprint sensitivity medium),
+                   allowed origins http://localhost:8081 and https://*.example.com
+
+Try:
+  curl -s -X POST ${stack.urls.edge}/v2/Webchat/Token -H 'content-type: application/json' -d '{"deploymentKey":"dk_demo_open"}'
+
+Press Ctrl-C to stop.
+`);
+  let stopping = false;
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: stopping every service...`);
+    stack.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        console.error(err);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,177 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { Connection, Client } from '@temporalio/client';
+import * as sa from '../../lib/searchAttributes';
+import { freePorts, startStack, type Stack } from '../../scripts/stack';
+import { otherBrowserHeaders, widgetHeaders } from '../helpers/widget';
+
+/**
+ * The whole product over real HTTP: the Temporal dev server, SAS, FAS, the worker, the API and the edge, each
+ * its own process, started as `make start` starts them. Every request goes through the edge.
+ */
+describe('end to end, through the edge', () => {
+  let stack: Stack;
+  let dataDir: string;
+  const logs: string[] = [];
+
+  before(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'webchat-e2e-'));
+    const [edge, api, fas, sas, temporal, ui] = await freePorts(6);
+    stack = await startStack({
+      ports: { edge: edge!, api: api!, fas: fas!, sas: sas!, temporal: temporal!, ui: ui! },
+      dataDir,
+      output: (name, line) => logs.push(`[${name}] ${line}`),
+    });
+  });
+
+  after(async () => {
+    await stack?.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  const token = (body: string, headers: Record<string, string>) =>
+    fetch(`${stack.urls.edge}/v2/Webchat/Token`, { method: 'POST', headers, body });
+
+  const validate = async (tokenValue: string, fingerprintOf?: Record<string, string>) => {
+    // SAS is internal: validation goes to it directly, as FAS would.
+    const body: Record<string, string> = { token: tokenValue };
+    if (fingerprintOf) body.fingerprint = await fingerprintFor(fingerprintOf);
+    const res = await fetch(`${stack.urls.sas}/v1/ScopedAuthTokens/validate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    assert.equal(res.status, 200);
+    return (await res.json()) as { authorized: boolean; message?: string; identity?: string };
+  };
+
+  /** The fingerprint the worker computed for a browser: the same code and the secret from the data folder. */
+  const fingerprintFor = async (headers: Record<string, string>) => {
+    const { generateFingerprint, collectSignals } = await import('../../lib/fingerprint');
+    const { loadOrCreateSecret } = await import('../../lib/secretFile');
+    const secret = await loadOrCreateSecret(join(dataDir, 'secrets', 'fingerprint.key'));
+    return generateFingerprint(collectSignals(headers, '127.0.0.1'), 'medium', secret).fingerprint;
+  };
+
+  test('dk_demo_open (JSON): 200 with token, identity, expiration; ACAO *; the token validates', async () => {
+    const res = await token(JSON.stringify({ deploymentKey: 'dk_demo_open' }), {
+      'content-type': 'application/json',
+      origin: 'https://any.site.test',
+    });
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { token: string; identity: string; expiration: string };
+    assert.deepEqual(Object.keys(body).sort(), ['expiration', 'identity', 'token']);
+    assert.match(body.identity, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    const ttl = Date.parse(body.expiration) - Date.now();
+    assert.ok(ttl > 3500_000 && ttl <= 3600_000, `expiration about an hour ahead, was ${ttl} ms`);
+    assert.equal(res.headers.get('access-control-allow-origin'), '*');
+    const validated = await validate(body.token);
+    assert.equal(validated.authorized, true);
+    assert.equal(validated.identity, body.identity);
+  });
+
+  test('dk_demo_secure without the widget headers: 403 fingerprint_generation_failed', async () => {
+    const res = await token(JSON.stringify({ deploymentKey: 'dk_demo_secure' }), {
+      'content-type': 'application/json',
+      origin: 'http://localhost:8081',
+    });
+    assert.equal(res.status, 403);
+    assert.equal(((await res.json()) as { code: string }).code, 'fingerprint_generation_failed');
+    assert.equal(res.headers.get('access-control-allow-origin'), 'http://localhost:8081');
+    assert.equal(res.headers.get('vary'), 'Origin');
+  });
+
+  test('dk_demo_secure, form-encoded with the widget headers: a bound token, refused for another browser', async () => {
+    const headers = widgetHeaders();
+    const res = await token(new URLSearchParams({ DeploymentKey: 'dk_demo_secure' }).toString(), {
+      'content-type': 'application/x-www-form-urlencoded',
+      origin: 'http://localhost:8081',
+      ...headers,
+    });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('access-control-allow-origin'), 'http://localhost:8081');
+    const body = (await res.json()) as { token: string; identity: string };
+
+    const same = await validate(body.token, headers);
+    assert.equal(same.authorized, true);
+    assert.equal(same.identity, body.identity);
+    assert.deepEqual(await validate(body.token, otherBrowserHeaders()), {
+      authorized: false,
+      message: 'fingerprint_validation_failed',
+    });
+    assert.deepEqual(await validate(body.token), {
+      authorized: false,
+      message: 'fingerprint_validation_failed',
+    });
+  });
+
+  test('dk_demo_secure from a disallowed origin: the joined list, which no browser accepts', async () => {
+    const res = await token(new URLSearchParams({ DeploymentKey: 'dk_demo_secure' }).toString(), {
+      'content-type': 'application/x-www-form-urlencoded',
+      origin: 'https://evil.test',
+      ...widgetHeaders(),
+    });
+    assert.equal(
+      res.headers.get('access-control-allow-origin'),
+      'http://localhost:8081,https://*.example.com',
+    );
+  });
+
+  test('unknown key: 403 invalid_deployment_key', async () => {
+    const res = await token('{"deploymentKey":"dk_not_a_key"}', { 'content-type': 'application/json' });
+    assert.equal(res.status, 403);
+    assert.equal(((await res.json()) as { code: string }).code, 'invalid_deployment_key');
+  });
+
+  test('each issuance is a CreateWebchatToken run named after the request id, with search attributes', async () => {
+    const res = await token(JSON.stringify({ deploymentKey: 'dk_demo_open' }), {
+      'content-type': 'application/json',
+    });
+    assert.equal(res.status, 200);
+    const requestId = res.headers.get('x-request-id');
+    assert.ok(requestId);
+    const connection = await Connection.connect({ address: stack.urls.temporal });
+    try {
+      const client = new Client({ connection });
+      const handle = client.workflow.getHandle(`webchat-token-${requestId}`);
+      const description = await handle.describe();
+      assert.equal(description.type, 'CreateWebchatToken');
+      assert.equal(description.status.name, 'COMPLETED');
+      assert.equal(description.typedSearchAttributes.get(sa.Outcome), 'issued');
+      assert.equal(description.typedSearchAttributes.get(sa.Security), false);
+      const history = await handle.fetchHistory();
+      const activities = (history.events ?? [])
+        .map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name)
+        .filter(Boolean);
+      assert.deepEqual(activities, [
+        'resolveAccount',
+        'fetchAccountConfig',
+        'readFeatureFlag',
+        'requestToken',
+      ]);
+    } finally {
+      await connection.close();
+    }
+  });
+
+  test('bad input through the edge: 400 JSON with ACAO *', async () => {
+    const res = await token('{"deploymentKey":', { 'content-type': 'application/json' });
+    assert.equal(res.status, 400);
+    assert.equal(((await res.json()) as { code: string }).code, 'invalid_request');
+    assert.equal(res.headers.get('access-control-allow-origin'), '*');
+  });
+
+  test('no log line carries a token, a deployment key or a raw signal', () => {
+    assert.ok(
+      logs.some((l) => l.startsWith('[api]') && l.includes('"msg":"request"')),
+      'the API logged its requests',
+    );
+    const joined = logs.join('\n');
+    for (const secret of ['dk_demo_open', 'dk_demo_secure', 'Chrome/131.0.0.0', 'userTimezone', 'eyJ']) {
+      assert.ok(!joined.includes(secret), `logs mention ${secret}`);
+    }
+  });
+});
