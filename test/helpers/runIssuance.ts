@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { Client } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import {
@@ -17,7 +19,13 @@ export const testFingerprintSecret = new Uint8Array(32).fill(7);
  * real activities on a real store, FAS replaced by `FakeFas`.
  */
 export async function runIssuance(
-  ctx: { env: TestWorkflowEnvironment; store: AccountStore; bundle: WorkflowBundleWithSourceMap },
+  ctx: {
+    env: TestWorkflowEnvironment;
+    store: AccountStore;
+    bundle: WorkflowBundleWithSourceMap;
+    /** The payload codec, for both the worker and the client that starts the run. */
+    dataConverter?: DataConverter;
+  },
   input: Partial<CreateWebchatTokenInput>,
   fas = new FakeFas(),
 ): Promise<{ result: CreateWebchatTokenResult; fas: FakeFas; workflowId: string }> {
@@ -28,6 +36,7 @@ export async function runIssuance(
     namespace: ctx.env.namespace ?? 'default',
     taskQueue,
     workflowBundle: ctx.bundle,
+    dataConverter: ctx.dataConverter,
     deps: { store: ctx.store, fas, fingerprintSecret: testFingerprintSecret },
   });
   const args: CreateWebchatTokenInput = {
@@ -37,8 +46,15 @@ export async function runIssuance(
     signals: {},
     ...input,
   };
+  const client = ctx.dataConverter
+    ? new Client({
+        connection: ctx.env.connection,
+        namespace: ctx.env.namespace,
+        dataConverter: ctx.dataConverter,
+      })
+    : ctx.env.client;
   const result: CreateWebchatTokenResult = await worker.runUntil(
-    ctx.env.client.workflow.execute<(i: CreateWebchatTokenInput) => Promise<CreateWebchatTokenResult>>(
+    client.workflow.execute<(i: CreateWebchatTokenInput) => Promise<CreateWebchatTokenResult>>(
       CREATE_WORKFLOW_TYPE,
       { taskQueue, workflowId, args: [args] },
     ),

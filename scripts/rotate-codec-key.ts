@@ -1,0 +1,15 @@
+/**
+ * `npm run rotate-codec-key`: adds a new current payload-codec key to the key file under DATA_DIR. Old keys stay
+ * for decoding existing histories. Restart the worker, the API and the codec server to encrypt with the new key.
+ */
+import { rotateCodecKeys } from '../lib/codec/codecKeyRing';
+import { defaultCodecKeysFile } from '../lib/codec/loadCodec';
+
+const path = process.env.CODEC_KEYS_FILE ?? defaultCodecKeysFile(process.env.DATA_DIR ?? '.data');
+rotateCodecKeys(path).then(
+  (kid) => console.log(`New current codec key ${kid} in ${path}. Restart the worker, API and codec server.`),
+  (err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,30 @@
+import { loadCodecKeys } from '../../lib/codec/loadCodec';
+import { EncryptionCodec } from '../../lib/codec/encryptionCodec';
+import { onShutdown, serve } from '../../lib/http/serve';
+import { createLogger } from '../../lib/logger';
+import { createCodecServerApp } from './app';
+import { loadCodecServerConfig } from './config';
+
+async function main() {
+  const config = loadCodecServerConfig();
+  const logger = createLogger('codec-server', config.LOG_LEVEL);
+  const ring = await loadCodecKeys(config);
+  const app = createCodecServerApp({
+    codec: new EncryptionCodec(ring),
+    corsOrigins: config.CODEC_CORS_ORIGINS,
+    logger,
+  });
+  const served = await serve(app, config.CODEC_PORT, config.HOST);
+  logger.info(
+    { url: served.url, keyIds: [...ring.keys.keys()], current: ring.current },
+    'codec server listening',
+  );
+  onShutdown(logger, () => served.close());
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
