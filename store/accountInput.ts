@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { fingerprintSensitivities } from '../lib/contracts';
+import { isOriginPattern } from '../lib/cors';
 import { StoreError } from './storeError';
 
 /** Input schemas of the account store: what the admin CLI may write, checked before any SQL runs. */
@@ -29,15 +30,19 @@ export const featureFlag = z
 
 /**
  * An allowed origin: `https://shop.example.com`, `http://localhost:8081` or a wildcard subdomain
- * `https://*.example.com`. Stored in the form browsers send (`Origin` header): lower-case host, no default
- * port, no trailing slash, so the CORS matcher can compare strings.
+ * `https://*.example.com`. The input is first normalised to the form browsers send (`Origin` header: lower-case
+ * host, no default port, no trailing slash), then must pass `isOriginPattern` from `lib/cors.ts`, the very rule
+ * the CORS matcher applies. One rule for storing and matching, so no stored entry is silently dead (an
+ * `http://*.` wildcard, say, which the matcher never honours).
  */
 export const allowedOrigin = z.string().transform((value, ctx) => {
   const origin = normaliseOrigin(value);
   if (origin === null) {
     ctx.addIssue({
       code: 'custom',
-      message: 'must be an http(s) origin such as https://shop.example.com or https://*.example.com',
+      message:
+        'must be an http(s) origin such as https://shop.example.com, or an https wildcard subdomain ' +
+        'such as https://*.example.com',
     });
     return z.NEVER;
   }
@@ -45,20 +50,16 @@ export const allowedOrigin = z.string().transform((value, ctx) => {
 });
 
 function normaliseOrigin(value: string): string | null {
+  if (!value.includes('://')) return null;
   let url: URL;
   try {
     url = new URL(value);
   } catch {
     return null;
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return null;
   if (url.username || url.password || url.search || url.hash || url.pathname !== '/') return null;
-  if (!value.includes('://')) return null;
-  const { hostname } = url;
-  const suffix = hostname.startsWith('*.') ? hostname.slice(2) : hostname;
-  // A wildcard needs a registrable-looking suffix: `https://*.com` would admit every .com site.
-  if (suffix.includes('*') || (suffix !== hostname && !suffix.includes('.'))) return null;
-  return url.origin;
+  // `url.origin` is the serialized form (and `null` for schemes other than http(s), which the rule rejects).
+  return isOriginPattern(url.origin) ? url.origin : null;
 }
 
 const allowedOrigins = z

@@ -4,28 +4,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { loadMigrations, migrate } from '../../store/migrate';
-import { createPgliteClient } from '../../store/pgliteClient';
 import { type SqlClient } from '../../store/sqlClient';
-
-let dir: string;
-
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'migrations-'));
-});
-
-after(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+import { forEachBackend } from './backends';
 
 async function tableExists(sql: SqlClient, name: string): Promise<boolean> {
   const { rows } = await sql.query<{ found: boolean }>('SELECT to_regclass($1) IS NOT NULL AS found', [name]);
   return rows[0]?.found ?? false;
 }
 
-void describe('the shipped schema', () => {
+forEachBackend('the shipped schema', (db) => {
   let sql: SqlClient;
   before(async () => {
-    sql = await createPgliteClient(null);
+    sql = await db.connect();
   });
   after(async () => {
     await sql.close();
@@ -58,13 +48,16 @@ void describe('the shipped schema', () => {
   });
 });
 
-void describe('the runner', () => {
+forEachBackend('the runner', (db) => {
   let sql: SqlClient;
+  let dir: string;
   before(async () => {
-    sql = await createPgliteClient(null);
+    dir = await mkdtemp(join(tmpdir(), 'migrations-'));
+    sql = await db.connect();
   });
   after(async () => {
     await sql.close();
+    await rm(dir, { recursive: true, force: true });
   });
 
   // These build on each other, in order, on one database and one migrations folder.
@@ -104,6 +97,20 @@ void describe('the runner', () => {
     assert.deepEqual(rows, []);
     await rm(join(dir, '004_records_itself.sql'));
   });
+
+  // PGlite is one process: only a server has migrators that race.
+  if (db.name === 'PostgreSQL') {
+    void test('migrators starting together on one server apply each migration once', async () => {
+      await writeFile(join(dir, '005_fifth.sql'), 'CREATE TABLE fifth (a int);');
+      const clients = await Promise.all([db.connect(), db.connect(), db.connect()]);
+      try {
+        const applied = await Promise.all(clients.map((c) => migrate(c, dir)));
+        assert.deepEqual(applied.flat(), [5]);
+      } finally {
+        await Promise.all(clients.map((c) => c.close()));
+      }
+    });
+  }
 
   void test('an applied migration edited afterwards stops the run', async () => {
     await writeFile(join(dir, '001_first.sql'), 'CREATE TABLE first (a bigint);');

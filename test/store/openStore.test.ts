@@ -7,6 +7,7 @@ import { WEBCHAT_SECURITY_FLAG } from '../../lib/contracts';
 import { migrate } from '../../store/migrate';
 import { openStore } from '../../store/openStore';
 import { createPgliteClient } from '../../store/pgliteClient';
+import { forEachBackend } from './backends';
 
 let dataDir: string;
 // Without the lock a second PGlite on the same folder can hang: fail instead of waiting forever.
@@ -20,19 +21,24 @@ after(async () => {
   await rm(dataDir, { recursive: true, force: true });
 });
 
-void test(
-  'a file-backed store keeps its data across a restart and migrates only once',
-  { timeout },
-  async () => {
-    const first = await openStore({ dataDir });
+forEachBackend('openStore', (db) => {
+  void test('a store keeps its data across a restart and migrates only once', { timeout }, async () => {
+    // The embedded store lives in dataDir; a server-backed one ignores dataDir.
+    const dir = join(dataDir, db.name);
+    const options = { dataDir: dir, databaseUrl: db.databaseUrl };
+    const first = await openStore(options);
     const { account } = await first.createAccount({ friendlyName: 'Persisted', tokenTtlSeconds: 700 });
     const { key, keyId } = await first.addDeploymentKey(account.accountSid);
     await first.setFeatureFlag(account.accountSid, WEBCHAT_SECURITY_FLAG, true);
     await first.close();
 
-    assert.ok((await stat(join(dataDir, 'accounts', 'PG_VERSION'))).isFile());
+    const embeddedFile = stat(join(dir, 'accounts', 'PG_VERSION')).then(
+      (s) => s.isFile(),
+      () => false,
+    );
+    assert.equal(await embeddedFile, db.name === 'PGlite');
 
-    const second = await openStore({ dataDir });
+    const second = await openStore(options);
     try {
       assert.equal(await second.resolveDeploymentKey(key), account.accountSid);
       assert.deepEqual(await second.getAccount(account.accountSid), {
@@ -45,7 +51,8 @@ void test(
     }
 
     // Opened twice, migrated once: the migration table has one row per file and a third run applies nothing.
-    const client = await createPgliteClient(join(dataDir, 'accounts'));
+    const client =
+      db.name === 'PGlite' ? await createPgliteClient(join(dir, 'accounts')) : await db.connect();
     try {
       const { rows } = await client.query<{ version: number; name: string }>(
         'SELECT version, name FROM schema_migrations ORDER BY version',
@@ -55,8 +62,15 @@ void test(
     } finally {
       await client.close();
     }
-  },
-);
+  });
+});
+
+void test('an unreachable DATABASE_URL fails fast with the driver’s error', { timeout }, async () => {
+  // Port 1 on loopback: nothing listens there, so the connection is refused at once.
+  await assert.rejects(openStore({ dataDir, databaseUrl: 'postgres://postgres@127.0.0.1:1/test' }), {
+    code: 'ECONNREFUSED',
+  });
+});
 
 void test(
   'a second opener of the same folder is refused while the first is open, and admitted after',

@@ -1,0 +1,52 @@
+import { after, before, describe } from 'node:test';
+import { createPgClient } from '../../store/pgClient';
+import { createPgliteClient } from '../../store/pgliteClient';
+import { type SqlClient } from '../../store/sqlClient';
+import { createTestSchema, postgresUnavailable, type TestSchema } from '../helpers/testDatabase';
+
+export type BackendName = 'PGlite' | 'PostgreSQL';
+
+export interface BackendDatabase {
+  name: BackendName;
+  /**
+   * A new client on this suite's database. PostgreSQL: every client sees the same fresh schema. PGlite: each
+   * client is its own in-memory database, so open one per suite.
+   */
+  connect(): Promise<SqlClient>;
+  /** The suite's `DATABASE_URL` (PostgreSQL), or undefined for the embedded store. Valid inside hooks and tests. */
+  readonly databaseUrl: string | undefined;
+}
+
+/**
+ * Registers the suite `title` once per store backend: the embedded PGlite and a PostgreSQL server. The PostgreSQL
+ * suite gets a schema of its own, dropped when the suite ends; when no server answers it is reported as one
+ * skipped test that says why.
+ */
+export function forEachBackend(title: string, body: (db: BackendDatabase) => void): void {
+  void describe(`${title} [PGlite]`, () => {
+    body({ name: 'PGlite', connect: () => createPgliteClient(null), databaseUrl: undefined });
+  });
+
+  const reason = postgresUnavailable();
+  void describe(`${title} [PostgreSQL]`, { skip: reason ?? false }, () => {
+    let schema: TestSchema | undefined;
+    before(async () => {
+      schema = await createTestSchema('store');
+    });
+    const url = () => {
+      if (!schema) throw new Error('the test schema is created in a before hook');
+      return schema.url;
+    };
+    body({
+      name: 'PostgreSQL',
+      connect: () => Promise.resolve(createPgClient(url(), { max: 4 })),
+      get databaseUrl() {
+        return url();
+      },
+    });
+    // Declared after the body's hooks, so it runs after they closed their clients.
+    after(async () => {
+      await schema?.drop();
+    });
+  });
+}
