@@ -1,5 +1,12 @@
-import { Agent, request } from 'undici';
-import type { FasTokenRequest, IssuedToken } from '../lib/contracts';
+import { Agent, request, type Dispatcher } from 'undici';
+import type {
+  FasRefreshRequest,
+  FasRefreshResult,
+  FasTokenRequest,
+  IssuedToken,
+  RefreshRefusalCode,
+} from '../lib/contracts';
+import type { ServiceCredentials } from '../lib/serviceAuth';
 
 /** FAS answered, but refused the request: retrying the same request cannot succeed. */
 export class FasRejectedError extends Error {
@@ -11,45 +18,98 @@ export class FasRejectedError extends Error {
 
 export interface FasClient {
   requestToken(accountSid: string, body: FasTokenRequest, requestId: string): Promise<IssuedToken>;
+  /** A 403 refusal (`invalid_token`, `fingerprint_validation_failed`) resolves; it is an answer, not a fault. */
+  refreshToken(accountSid: string, body: FasRefreshRequest, requestId: string): Promise<FasRefreshResult>;
   close(): Promise<void>;
 }
 
+const refusalCodes: readonly string[] = [
+  'invalid_token',
+  'fingerprint_validation_failed',
+] satisfies RefreshRefusalCode[];
+
 /**
- * HTTP client for the federated auth service, over one keep-alive connection pool. Network errors, timeouts
- * and 5xx throw plain errors (Temporal retries them); a 4xx throws `FasRejectedError`.
+ * HTTP client for the federated auth service, over one keep-alive connection pool, sending the orchestrator's
+ * service credential on every call. Network errors, timeouts and 5xx throw plain errors (Temporal retries
+ * them); a 4xx throws `FasRejectedError`, except the refresh refusals above.
  */
-export function createFasClient(baseUrl: string, timeoutMs = 3000): FasClient {
+export function createFasClient(
+  baseUrl: string,
+  timeoutMs: number,
+  credentials: ServiceCredentials,
+): FasClient {
   const dispatcher = new Agent({ keepAliveTimeout: 10_000, connections: 64 });
+
+  const post = async (path: string, body: unknown, requestId: string) =>
+    request(`${baseUrl}${path}`, {
+      method: 'POST',
+      dispatcher,
+      headers: {
+        'content-type': 'application/json',
+        authorization: await credentials.authorization(),
+        'x-request-id': requestId,
+      },
+      body: JSON.stringify(body),
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+    });
+
+  const tokensPath = (accountSid: string) => `/v1/Accounts/${encodeURIComponent(accountSid)}/Tokens`;
+
   return {
     async requestToken(accountSid, body, requestId) {
-      const res = await request(`${baseUrl}/v1/Accounts/${encodeURIComponent(accountSid)}/Tokens`, {
-        method: 'POST',
-        dispatcher,
-        headers: { 'content-type': 'application/json', 'x-request-id': requestId },
-        body: JSON.stringify(body),
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
-      });
-      if (res.statusCode >= 500) {
-        const body = (await res.body.json().catch(() => ({}))) as { code?: unknown };
-        // FAS says bad_gateway when SAS refused the request: the same request cannot succeed on a retry.
-        if (body.code === 'bad_gateway') throw new FasRejectedError(res.statusCode);
-        throw new Error(`FAS unavailable: HTTP ${res.statusCode}`);
-      }
-      if (res.statusCode !== 200) {
-        await res.body.dump();
-        throw new FasRejectedError(res.statusCode);
-      }
-      const issued = (await res.body.json()) as IssuedToken;
-      if (
-        typeof issued.token !== 'string' ||
-        typeof issued.identity !== 'string' ||
-        typeof issued.expiration !== 'string'
-      ) {
-        throw new Error('FAS answered 200 without token, identity and expiration');
-      }
-      return { token: issued.token, identity: issued.identity, expiration: issued.expiration };
+      const res = await post(tokensPath(accountSid), body, requestId);
+      await failOnError(res);
+      return issuedToken(await res.body.json());
     },
+
+    async refreshToken(accountSid, body, requestId) {
+      const res = await post(`${tokensPath(accountSid)}/refresh`, body, requestId);
+      if (res.statusCode === 403) {
+        const refusal = (await res.body.json().catch(() => ({}))) as Record<string, unknown>;
+        if (
+          refusal.valid === false &&
+          typeof refusal.code === 'string' &&
+          refusalCodes.includes(refusal.code) &&
+          typeof refusal.message === 'string'
+        ) {
+          return {
+            outcome: 'refused',
+            code: refusal.code as RefreshRefusalCode,
+            message: refusal.message,
+          };
+        }
+        throw new FasRejectedError(403);
+      }
+      await failOnError(res);
+      return { outcome: 'refreshed', ...issuedToken(await res.body.json()) };
+    },
+
     close: () => dispatcher.close(),
   };
+}
+
+async function failOnError(res: Dispatcher.ResponseData): Promise<void> {
+  if (res.statusCode >= 500) {
+    const body = (await res.body.json().catch(() => ({}))) as { code?: unknown };
+    // FAS says bad_gateway when SAS refused the request: the same request cannot succeed on a retry.
+    if (body.code === 'bad_gateway') throw new FasRejectedError(res.statusCode);
+    throw new Error(`FAS unavailable: HTTP ${res.statusCode}`);
+  }
+  if (res.statusCode !== 200) {
+    await res.body.dump();
+    throw new FasRejectedError(res.statusCode);
+  }
+}
+
+function issuedToken(value: unknown): IssuedToken {
+  const issued = value as Partial<Record<keyof IssuedToken, unknown>> | null;
+  if (
+    typeof issued?.token !== 'string' ||
+    typeof issued.identity !== 'string' ||
+    typeof issued.expiration !== 'string'
+  ) {
+    throw new Error('FAS answered 200 without token, identity and expiration');
+  }
+  return { token: issued.token, identity: issued.identity, expiration: issued.expiration };
 }

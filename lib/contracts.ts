@@ -86,6 +86,8 @@ export interface SasGenerateRequest {
   encrypt: true;
   fingerprint?: string;
   fingerprintLevel?: FingerprintSensitivity;
+  /** Only on refresh: keep the identity of the token being replaced instead of making a fresh one. */
+  identity?: string;
 }
 
 /** SAS `POST /v1/ScopedAuthTokens/validate`. */
@@ -98,3 +100,37 @@ export type SasValidateResponse =
       expiration: string;
     }
   | { authorized: false; message: 'token_validation_failed' | 'fingerprint_validation_failed' };
+
+/**
+ * SAS `POST /v1/ScopedAuthTokens/validate/internal` (FAS only): the public validate answer plus the token's
+ * binding level (null when unbound), which a refresh must carry over.
+ */
+export type SasValidateInternalResponse =
+  | (Extract<SasValidateResponse, { authorized: true }> & { fingerprintLevel: FingerprintSensitivity | null })
+  | Extract<SasValidateResponse, { authorized: false }>;
+
+/** FAS `POST /v1/Accounts/{accountSid}/Tokens/refresh`. */
+export interface FasRefreshRequest {
+  /** The token being refreshed. */
+  token: string;
+  /** The account's current grants and ttl: the new token gets these, not the old token's. */
+  grants: WebchatGrants;
+  ttl: number;
+  /** With the account's webchat-security flag on: the fingerprint of the refreshing request, and its level. */
+  fingerprint?: string;
+  fingerprintLevel?: FingerprintSensitivity;
+}
+
+export type RefreshRefusalCode = 'invalid_token' | 'fingerprint_validation_failed';
+
+/** FAS's 403 body when it refuses a refresh. */
+export interface FasRefreshRefusal {
+  valid: false;
+  code: RefreshRefusalCode;
+  message: string;
+}
+
+/** What `FasClient.refreshToken` resolves to: a 403 refusal is an answer, not an error. */
+export type FasRefreshResult =
+  | ({ outcome: 'refreshed' } & IssuedToken)
+  | { outcome: 'refused'; code: RefreshRefusalCode; message: string };

@@ -12,11 +12,19 @@ const schema = z
     /** HMAC key of the browser fingerprint; generated under DATA_DIR on first start. */
     FINGERPRINT_SECRET_FILE: z.string().optional(),
     SEED_DEMO_ACCOUNTS: z.stringbool().default(true),
+    /** Secret of the worker's service credential for FAS (base64url, ≥ 32 bytes); else FAS_AUTH_SECRET_FILE. */
+    FAS_AUTH_SECRET: z.string().min(1).optional(),
+    FAS_AUTH_SECRET_FILE: z.string().optional(),
     LOG_LEVEL: logLevel,
   })
   .transform((env) => ({
     ...env,
     FINGERPRINT_SECRET_FILE: env.FINGERPRINT_SECRET_FILE ?? join(env.DATA_DIR, 'secrets', 'fingerprint.key'),
+    /** Shared with FAS, which verifies the credential (lib/serviceAuth.ts). */
+    fasAuthSecret: {
+      value: env.FAS_AUTH_SECRET,
+      file: env.FAS_AUTH_SECRET_FILE ?? join(env.DATA_DIR, 'secrets', 'fas-auth.key'),
+    },
   }));
 
 export type WorkerConfig = z.infer<typeof schema>;

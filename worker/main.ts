@@ -1,6 +1,7 @@
 import { NativeConnection, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
 import { createFasClient } from '../activities';
 import { createLogger } from '../lib/logger';
+import { loadServiceCredentials } from '../lib/serviceAuth';
 import { loadOrCreateSecret } from '../lib/secretFile';
 import { temporalLogger } from '../lib/temporalLogger';
 import { openStore } from '../store/openStore';
@@ -21,7 +22,11 @@ async function main() {
     const seeded = await seedDemoAccounts(store);
     if (seeded.created.length > 0) log.info('seeded the demo accounts');
   }
-  const fas = createFasClient(config.FAS_URL, config.FAS_TIMEOUT_MS);
+  const fas = createFasClient(
+    config.FAS_URL,
+    config.FAS_TIMEOUT_MS,
+    await loadServiceCredentials('orchestrator', 'federated-auth', config.fasAuthSecret),
+  );
   const fingerprintSecret = await loadOrCreateSecret(config.FINGERPRINT_SECRET_FILE);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const worker = await createWorker({

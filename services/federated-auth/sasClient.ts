@@ -1,11 +1,18 @@
 import { Pool } from 'undici';
-import type { IssuedToken, SasGenerateRequest } from '../../lib/contracts';
+import type { z } from 'zod';
+import type { IssuedToken, SasGenerateRequest, SasValidateInternalResponse } from '../../lib/contracts';
 import { AppError } from '../../lib/errors';
-import { issuedTokenSchema } from '../scoped-auth/schemas';
+import type { ServiceCredentials } from '../../lib/serviceAuth';
+import { issuedTokenSchema, validateInternalResponseSchema } from '../scoped-auth/schemas';
 
 export interface SasClient {
   /** `POST /v1/ScopedAuthTokens/generate/internal`; `requestId` is forwarded as `X-Request-Id`. */
   generate(request: SasGenerateRequest, requestId: string): Promise<IssuedToken>;
+  /** `POST /v1/ScopedAuthTokens/validate/internal`: the validate answer plus the token's binding level. */
+  validate(
+    request: { token: string; fingerprint?: string | undefined },
+    requestId: string,
+  ): Promise<SasValidateInternalResponse>;
   close(): Promise<void>;
 }
 
@@ -14,6 +21,8 @@ export interface SasClientOptions {
   baseUrl: string;
   /** Deadline for the whole call: connect, headers and body. */
   timeoutMs: number;
+  /** FAS's credentials for SAS, sent as `Authorization` on every call. */
+  credentials: ServiceCredentials;
   /** Keep-alive connections kept open to SAS. */
   connections?: number;
 }
@@ -21,51 +30,81 @@ export interface SasClientOptions {
 /**
  * HTTP client for the scoped auth service over a keep-alive pool. Failures are `AppError`s the error
  * middleware can answer with directly: SAS unreachable, slow or failing is `unavailable` (503, retry in a
- * second); SAS refusing a request FAS already validated, or answering nonsense, is `bad_gateway` (502).
+ * second); SAS refusing a request FAS already validated (our credential included), or answering nonsense, is
+ * `bad_gateway` (502).
  */
-export function createSasClient({ baseUrl, timeoutMs, connections = 32 }: SasClientOptions): SasClient {
+export function createSasClient({
+  baseUrl,
+  timeoutMs,
+  credentials,
+  connections = 32,
+}: SasClientOptions): SasClient {
   const url = new URL(baseUrl);
   const prefix = url.pathname.replace(/\/+$/, '');
   // Shorter than the server's 5 s keep-alive (lib/http/serve.ts), so we never reuse a socket it is closing.
   const pool = new Pool(url.origin, { connections, keepAliveTimeout: 4_000 });
 
+  async function call<S extends z.ZodType>(
+    path: string,
+    body: unknown,
+    requestId: string,
+    reply: S,
+    what: string,
+  ): Promise<z.infer<S>> {
+    let status: number;
+    let text: string;
+    try {
+      const res = await pool.request({
+        method: 'POST',
+        path: `${prefix}${path}`,
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json',
+          authorization: await credentials.authorization(),
+          'x-request-id': requestId,
+        },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      status = res.statusCode;
+      text = await res.body.text();
+    } catch (err) {
+      throw withCause(unavailable(), err);
+    }
+    if (status >= 500) throw withCause(unavailable(), new Error(`SAS answered HTTP ${status}`));
+    if (status !== 200) {
+      throw withCause(
+        new AppError('bad_gateway', 'The token service refused the request.'),
+        new Error(`SAS answered HTTP ${status} on ${path}`),
+      );
+    }
+    const parsed = reply.safeParse(parseJson(text));
+    if (!parsed.success) {
+      throw withCause(
+        new AppError('bad_gateway', 'The token service sent an invalid reply.'),
+        new Error(`SAS answered 200 on ${path} without a well-formed ${what}`),
+      );
+    }
+    return parsed.data;
+  }
+
   return {
-    async generate(request, requestId) {
-      let status: number;
-      let text: string;
-      try {
-        const res = await pool.request({
-          method: 'POST',
-          path: `${prefix}/v1/ScopedAuthTokens/generate/internal`,
-          headers: {
-            'content-type': 'application/json',
-            accept: 'application/json',
-            'x-request-id': requestId,
-          },
-          body: JSON.stringify(request),
-          signal: AbortSignal.timeout(timeoutMs),
-        });
-        status = res.statusCode;
-        text = await res.body.text();
-      } catch (err) {
-        throw withCause(unavailable(), err);
-      }
-      if (status >= 500) throw withCause(unavailable(), new Error(`SAS answered HTTP ${status}`));
-      if (status !== 200) {
-        throw withCause(
-          new AppError('bad_gateway', 'The token service refused the request.'),
-          new Error(`SAS answered HTTP ${status}`),
-        );
-      }
-      const issued = issuedTokenSchema.safeParse(parseJson(text));
-      if (!issued.success) {
-        throw withCause(
-          new AppError('bad_gateway', 'The token service sent an invalid reply.'),
-          new Error('SAS answered 200 without a well-formed {token, identity, expiration}'),
-        );
-      }
-      return issued.data;
-    },
+    generate: (request, requestId) =>
+      call(
+        '/v1/ScopedAuthTokens/generate/internal',
+        request,
+        requestId,
+        issuedTokenSchema,
+        '{token, identity, expiration}',
+      ),
+    validate: (request, requestId) =>
+      call(
+        '/v1/ScopedAuthTokens/validate/internal',
+        request,
+        requestId,
+        validateInternalResponseSchema,
+        'validate answer',
+      ),
     close: () => pool.close(),
   };
 }

@@ -1,6 +1,7 @@
 import { serve, type Served } from '../../lib/http/serve';
 import { createLogger, type Logger } from '../../lib/logger';
-import { createFederatedAuthApp } from './app';
+import { loadServiceCredentials, loadServiceSecret, requireService } from '../../lib/serviceAuth';
+import { createFederatedAuthApp, OPEN_PATHS } from './app';
 import type { FederatedAuthConfig } from './config';
 import { createSasClient } from './sasClient';
 
@@ -9,8 +10,19 @@ export async function startFederatedAuth(
   config: FederatedAuthConfig,
   logger: Logger = createLogger('federated-auth', config.logLevel),
 ): Promise<Served> {
-  const sas = createSasClient({ baseUrl: config.sasUrl, timeoutMs: config.sasTimeoutMs });
-  const app = createFederatedAuthApp({ sas, logger });
+  const authenticate = await requireService({
+    audience: 'federated-auth',
+    issuers: ['orchestrator'],
+    secret: await loadServiceSecret(config.authSecret),
+    open: OPEN_PATHS,
+    log: logger,
+  });
+  const sas = createSasClient({
+    baseUrl: config.sasUrl,
+    timeoutMs: config.sasTimeoutMs,
+    credentials: await loadServiceCredentials('federated-auth', 'scoped-auth', config.sasAuthSecret),
+  });
+  const app = createFederatedAuthApp({ sas, logger, authenticate });
   let served: Served;
   try {
     served = await serve(app, config.port, config.host);

@@ -1,5 +1,5 @@
 import Router from '@koa/router';
-import Koa from 'koa';
+import Koa, { type Middleware } from 'koa';
 import { AppError } from '../../lib/errors';
 import { accessLog } from '../../lib/http/accessLog';
 import { errorHandler } from '../../lib/http/errorHandler';
@@ -8,13 +8,18 @@ import { requestId } from '../../lib/http/requestId';
 import type { Logger } from '../../lib/logger';
 import type { KeyRing } from './keys';
 import { generateRequestSchema, parseRequest, validateRequestSchema } from './schemas';
-import { mintToken, validateToken } from './tokens';
+import { inspectToken, mintToken, validateToken } from './tokens';
+
+/** Routes any caller may use: health checks and the public signing keys. Everything else needs FAS. */
+export const OPEN_PATHS = ['/healthz', '/.well-known/jwks.json'] as const;
 
 export interface ScopedAuthDeps {
   keys: KeyRing;
   issuer: string;
   audience: string;
   logger: Logger;
+  /** Refuses any caller but FAS outside `OPEN_PATHS` (lib/serviceAuth.ts `requireService`). */
+  authenticate: Middleware;
 }
 
 /** Set by lib/http/requestId.ts. */
@@ -23,18 +28,35 @@ interface State {
 }
 
 /** The scoped auth service (SAS) as a Koa app, not yet listening. */
-export function createScopedAuthApp({ keys, issuer, audience, logger }: ScopedAuthDeps): Koa<State> {
+export function createScopedAuthApp({
+  keys,
+  issuer,
+  audience,
+  logger,
+  authenticate,
+}: ScopedAuthDeps): Koa<State> {
   const policy = { issuer, audience };
   const router = new Router<State>();
 
   router.post('/v1/ScopedAuthTokens/generate/internal', async (ctx) => {
-    const { accountSid, grants, ttl, fingerprint, fingerprintLevel } = parseRequest(
+    const { accountSid, grants, ttl, fingerprint, fingerprintLevel, identity } = parseRequest(
       generateRequestSchema,
       ctx.request.body,
     );
-    const issued = await mintToken(keys, { accountSid, grants, ttl, fingerprint, fingerprintLevel }, policy);
+    const issued = await mintToken(
+      keys,
+      { accountSid, grants, ttl, fingerprint, fingerprintLevel, identity },
+      policy,
+    );
     logger.info(
-      { requestId: ctx.state.requestId, accountSid, identity: issued.identity, ttl, fingerprintLevel },
+      {
+        requestId: ctx.state.requestId,
+        accountSid,
+        identity: issued.identity,
+        ttl,
+        fingerprintLevel,
+        refresh: identity !== undefined,
+      },
       'token issued',
     );
     ctx.set('Cache-Control', 'no-store');
@@ -45,6 +67,16 @@ export function createScopedAuthApp({ keys, issuer, audience, logger }: ScopedAu
     const { token, fingerprint } = parseRequest(validateRequestSchema, ctx.request.body);
     ctx.set('Cache-Control', 'no-store');
     ctx.body = await validateToken(keys, token, fingerprint, {
+      ...policy,
+      log: logger.child({ requestId: ctx.state.requestId }),
+    });
+  });
+
+  // FAS's variant for refresh: the same checks, plus the binding level the new token must keep.
+  router.post('/v1/ScopedAuthTokens/validate/internal', async (ctx) => {
+    const { token, fingerprint } = parseRequest(validateRequestSchema, ctx.request.body);
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = await inspectToken(keys, token, fingerprint, {
       ...policy,
       log: logger.child({ requestId: ctx.state.requestId }),
     });
@@ -64,6 +96,8 @@ export function createScopedAuthApp({ keys, issuer, audience, logger }: ScopedAu
   app.use(requestId());
   app.use(accessLog(logger));
   app.use(errorHandler(logger));
+  // Before the body parser: an unauthenticated caller learns nothing, not even whether its body was valid.
+  app.use(authenticate);
   app.use(jsonBody());
   app.use(router.routes());
   app.use(router.allowedMethods({ throw: true, methodNotAllowed, notImplemented: methodNotAllowed }));

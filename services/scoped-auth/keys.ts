@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID, webcrypto } from 'node:crypto';
-import { chmod, link, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, link, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   calculateJwkThumbprint,
@@ -30,18 +30,21 @@ export interface EncryptionKey {
 
 /**
  * The keys SAS signs, encrypts, verifies and decrypts with. Minting uses `current`; validation looks keys up
- * by the token's `kid`, so adding previous keys (rotation) changes only how the ring is built.
+ * by the token's `kid` among the current and previous keys, so tokens minted before a rotation stay valid
+ * until the previous keys are retired.
  */
 export interface KeyRing {
   readonly current: { readonly signing: SigningKey; readonly encryption: EncryptionKey };
   signingKey(kid: string): SigningKey | undefined;
   encryptionKey(kid: string): EncryptionKey | undefined;
-  /** Public signing keys, as a JWK Set. */
+  /** Every live public signing key (current first), as a JWK Set. */
   readonly jwks: { readonly keys: readonly Readonly<JWK>[] };
 }
 
-const SIGNING_FILE = 'signing.jwk.json';
-const ENCRYPTION_FILE = 'encryption.jwk.json';
+/** The whole ring in one file, so a rotation replaces it in one rename(2) and no reader sees half of one. */
+export const KEYRING_FILE = 'keyring.json';
+/** Before rotation existed each key had its own file; a ring made from them keeps live tokens valid. */
+const LEGACY_FILES = { signing: 'signing.jwk.json', encryption: 'encryption.jwk.json' } as const;
 
 const b64u = z.string().regex(/^[A-Za-z0-9_-]+$/);
 const signingJwkSchema = z.object({
@@ -57,27 +60,90 @@ const encryptionJwkSchema = z.object({
   kid: z.string().min(1),
 });
 
+/** `keyring.json`: the first key of each list is the current one, the others are previous keys. */
+const keyRingFileSchema = z.object({
+  version: z.literal(1),
+  /** When the current keys became current; `rotate-keys --retire` warns when that is under a day ago. */
+  rotatedAt: z.iso.datetime().optional(),
+  signing: z.array(signingJwkSchema).min(1),
+  encryption: z.array(encryptionJwkSchema).min(1),
+});
+export type KeyRingFile = z.infer<typeof keyRingFileSchema>;
+
 /**
- * Loads the signing and encryption keys from `dir`, generating them on first start. Files are JWKs with mode
- * 0600 in a 0700 folder, created atomically so that processes starting together agree on one key.
+ * Loads the key ring from `dir`, generating it on first start. The file has mode 0600 in a 0700 folder and is
+ * published atomically, so that processes starting together agree on one ring.
  */
 export async function loadOrCreateKeys(dir: string): Promise<KeyRing> {
+  return importKeyRing(await loadOrCreateKeyRingFile(dir), keyRingPath(dir));
+}
+
+export const keyRingPath = (dir: string) => join(dir, KEYRING_FILE);
+
+/** Builds a usable ring from the file's JWKs, checking each kid. */
+export async function importKeyRing(file: KeyRingFile, path: string): Promise<KeyRing> {
+  const signing = await Promise.all(file.signing.map((jwk) => importSigningKey(jwk, path)));
+  const encryption = await Promise.all(file.encryption.map(importEncryptionKey));
+  const [currentSigning, ...previousSigning] = signing;
+  const [currentEncryption, ...previousEncryption] = encryption;
+  // The schema requires one of each; this narrows the types.
+  if (!currentSigning || !currentEncryption) throw new Error(`Key ring ${path} has no current key`);
+  return keyRing([currentSigning, ...previousSigning], [currentEncryption, ...previousEncryption]);
+}
+
+/** Reads and checks `keyring.json`; undefined when there is none yet. */
+export async function readKeyRingFile(dir: string): Promise<KeyRingFile | undefined> {
+  const path = keyRingPath(dir);
+  const value = await readJsonFile(path);
+  return value === undefined ? undefined : parseKeyFile(keyRingFileSchema, value, path);
+}
+
+/** Replaces `keyring.json` atomically (write a private temporary file, then rename over the old ring). */
+export async function writeKeyRingFile(dir: string, file: KeyRingFile): Promise<void> {
+  const path = keyRingPath(dir);
+  const tmp = `${path}.${randomUUID()}.tmp`;
+  try {
+    await writeFile(tmp, serialize(keyRingFileSchema.parse(file)), { mode: 0o600, flag: 'wx' });
+    await chmod(tmp, 0o600); // in case the umask took bits away we need (it cannot add any)
+    await rename(tmp, path);
+  } finally {
+    await rm(tmp, { force: true });
+  }
+}
+
+/** A ring of one fresh signing key and one fresh encryption key. */
+export async function newKeyRingFile(now = new Date()): Promise<KeyRingFile> {
+  return {
+    version: 1,
+    rotatedAt: now.toISOString(),
+    signing: [signingJwkSchema.parse(await newSigningJwk())],
+    encryption: [encryptionJwkSchema.parse(newEncryptionJwk())],
+  };
+}
+
+async function loadOrCreateKeyRingFile(dir: string): Promise<KeyRingFile> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  const signingPath = join(dir, SIGNING_FILE);
-  const encryptionPath = join(dir, ENCRYPTION_FILE);
-  const signingJwk = parseKeyFile(
-    signingJwkSchema,
-    await loadOrCreateJwk(signingPath, newSigningJwk),
-    signingPath,
-  );
-  const encryptionJwk = parseKeyFile(
-    encryptionJwkSchema,
-    await loadOrCreateJwk(encryptionPath, newEncryptionJwk),
-    encryptionPath,
-  );
-  const signing = await importSigningKey(signingJwk, signingPath);
-  const encryption = await importEncryptionKey(encryptionJwk);
-  return keyRing([signing], [encryption]);
+  const existing = await readKeyRingFile(dir);
+  if (existing !== undefined) return existing;
+  const legacy = await readLegacyKeys(dir);
+  const created = await publishOnce(keyRingPath(dir), legacy ?? (await newKeyRingFile()));
+  if (legacy !== undefined) {
+    // The ring now holds these keys; a second copy of them would outlive a retirement.
+    await Promise.all(Object.values(LEGACY_FILES).map((f) => rm(join(dir, f), { force: true })));
+  }
+  return parseKeyFile(keyRingFileSchema, created, keyRingPath(dir));
+}
+
+async function readLegacyKeys(dir: string): Promise<KeyRingFile | undefined> {
+  const signingPath = join(dir, LEGACY_FILES.signing);
+  const encryptionPath = join(dir, LEGACY_FILES.encryption);
+  const [signing, encryption] = await Promise.all([readJsonFile(signingPath), readJsonFile(encryptionPath)]);
+  if (signing === undefined || encryption === undefined) return undefined;
+  return {
+    version: 1,
+    signing: [parseKeyFile(signingJwkSchema, signing, signingPath)],
+    encryption: [parseKeyFile(encryptionJwkSchema, encryption, encryptionPath)],
+  };
 }
 
 function parseKeyFile<S extends z.ZodType>(schema: S, value: unknown, path: string): z.infer<S> {
@@ -145,24 +211,23 @@ async function importEncryptionKey(jwk: z.infer<typeof encryptionJwkSchema>): Pr
   }
 }
 
+const serialize = (value: unknown) => JSON.stringify(value, null, 2) + '\n';
+
 /**
- * Reads a JWK file, or creates it. The new key is written to a private temporary file and published with
- * link(2), which fails with EEXIST if another process got there first: readers never see a half-written file,
- * and every process ends up with the winner's key.
+ * Publishes `value` at `path` unless a file is already there. It is written to a private temporary file and
+ * linked into place with link(2), which fails with EEXIST if another process got there first: readers never
+ * see a half-written file, and every process ends up with the winner's content.
  */
-async function loadOrCreateJwk(path: string, create: () => JWK | Promise<JWK>): Promise<unknown> {
-  const existing = await readJwk(path);
-  if (existing !== undefined) return existing;
-  const jwk = await create();
+async function publishOnce(path: string, value: unknown): Promise<unknown> {
   const tmp = `${path}.${randomUUID()}.tmp`;
   try {
-    await writeFile(tmp, JSON.stringify(jwk, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
-    await chmod(tmp, 0o600); // in case the umask took bits away we need (it cannot add any)
+    await writeFile(tmp, serialize(value), { mode: 0o600, flag: 'wx' });
+    await chmod(tmp, 0o600);
     await link(tmp, path);
-    return jwk;
+    return value;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    const winner = await readJwk(path);
+    const winner = await readJsonFile(path);
     if (winner === undefined) throw new Error(`Key file ${path} vanished while starting`, { cause: err });
     return winner;
   } finally {
@@ -170,7 +235,7 @@ async function loadOrCreateJwk(path: string, create: () => JWK | Promise<JWK>): 
   }
 }
 
-async function readJwk(path: string): Promise<unknown> {
+async function readJsonFile(path: string): Promise<unknown> {
   let text: string;
   try {
     const { mode } = await stat(path);

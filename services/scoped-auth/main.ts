@@ -8,6 +8,8 @@ async function main(): Promise<void> {
   const config = loadScopedAuthConfig();
   const logger = createLogger('scoped-auth', config.logLevel);
   const service = await startScopedAuth(config, logger);
+  // After `npm run rotate-keys`, `kill -HUP <pid>` takes the new ring at once instead of at the next check.
+  process.on('SIGHUP', () => void service.reloadKeys());
   onShutdown(logger, () => service.close());
 }
 

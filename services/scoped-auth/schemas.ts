@@ -38,16 +38,48 @@ const bindingMessage = {
 /** FAS `POST /v1/Accounts/{accountSid}/Tokens` body (lib/contracts.ts `FasTokenRequest`). */
 export const fasTokenRequestSchema = z.strictObject(tokenFields).refine(bindingIsWhole, bindingMessage);
 
-/** SAS `POST /v1/ScopedAuthTokens/generate/internal` body (lib/contracts.ts `SasGenerateRequest`). */
+/**
+ * SAS `POST /v1/ScopedAuthTokens/generate/internal` body (lib/contracts.ts `SasGenerateRequest`). `identity`
+ * is how a refresh keeps the visitor's identity; only FAS can call SAS, and FAS sets it only from a token SAS
+ * has just validated.
+ */
 export const generateRequestSchema = z
-  .strictObject({ accountSid: accountSidSchema, ...tokenFields, encrypt: z.literal(true) })
+  .strictObject({
+    accountSid: accountSidSchema,
+    ...tokenFields,
+    encrypt: z.literal(true),
+    identity: z.uuid().optional(),
+  })
   .refine(bindingIsWhole, bindingMessage);
 
-/** SAS `POST /v1/ScopedAuthTokens/validate` body. */
+const tokenSchema = z.string().min(1).max(8192);
+
+/** SAS `POST /v1/ScopedAuthTokens/validate` and `validate/internal` body. */
 export const validateRequestSchema = z.strictObject({
-  token: z.string().min(1).max(8192),
+  token: tokenSchema,
   fingerprint: fingerprintSchema.optional(),
 });
+
+/** FAS `POST /v1/Accounts/{accountSid}/Tokens/refresh` body (lib/contracts.ts `FasRefreshRequest`). */
+export const fasRefreshRequestSchema = z
+  .strictObject({ token: tokenSchema, ...tokenFields })
+  .refine(bindingIsWhole, bindingMessage);
+
+/** SAS `validate/internal` reply, as FAS checks it (lib/contracts.ts `SasValidateInternalResponse`). */
+export const validateInternalResponseSchema = z.discriminatedUnion('authorized', [
+  z.object({
+    authorized: z.literal(true),
+    auth_account: z.object({ account_sid: accountSidSchema }),
+    identity: z.uuid(),
+    grants: grantsSchema,
+    expiration: z.iso.datetime(),
+    fingerprintLevel: z.enum(fingerprintSensitivities).nullable(),
+  }),
+  z.object({
+    authorized: z.literal(false),
+    message: z.enum(['token_validation_failed', 'fingerprint_validation_failed']),
+  }),
+]);
 
 /** SAS generate reply, which FAS passes through (lib/contracts.ts `IssuedToken`). */
 export const issuedTokenSchema = z.object({

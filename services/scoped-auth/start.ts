@@ -1,11 +1,15 @@
 import { serve, type Served } from '../../lib/http/serve';
 import { createLogger, type Logger } from '../../lib/logger';
-import { createScopedAuthApp } from './app';
+import { loadServiceSecret, requireService } from '../../lib/serviceAuth';
+import { createScopedAuthApp, OPEN_PATHS } from './app';
 import type { ScopedAuthConfig } from './config';
-import { loadOrCreateKeys, type KeyRing } from './keys';
+import type { KeyRing } from './keys';
+import { loadReloadingKeyRing } from './reloadingKeyRing';
 
 export interface ScopedAuthService extends Served {
   keys: KeyRing;
+  /** Re-reads the key ring now (SIGHUP); true when it changed. */
+  reloadKeys(): Promise<boolean>;
 }
 
 /** Loads (or creates) the keys and serves SAS in this process; `config.port` 0 picks a free port. */
@@ -13,12 +17,40 @@ export async function startScopedAuth(
   config: ScopedAuthConfig,
   logger: Logger = createLogger('scoped-auth', config.logLevel),
 ): Promise<ScopedAuthService> {
-  const keys = await loadOrCreateKeys(config.keysDir);
-  const app = createScopedAuthApp({ keys, issuer: config.issuer, audience: config.audience, logger });
-  const served = await serve(app, config.port, config.host);
+  const ring = await loadReloadingKeyRing(config.keysDir, { intervalMs: config.keysReloadMs, log: logger });
+  const { keys } = ring;
+  const authenticate = await requireService({
+    audience: 'scoped-auth',
+    issuers: ['federated-auth'],
+    secret: await loadServiceSecret(config.authSecret),
+    open: OPEN_PATHS,
+    log: logger,
+  });
+  const app = createScopedAuthApp({
+    keys,
+    issuer: config.issuer,
+    audience: config.audience,
+    logger,
+    authenticate,
+  });
+  let served: Served;
+  try {
+    served = await serve(app, config.port, config.host);
+  } catch (err) {
+    ring.close();
+    throw err;
+  }
   logger.info(
     { url: served.url, signingKid: keys.current.signing.kid, encryptionKid: keys.current.encryption.kid },
     'scoped auth service listening',
   );
-  return { ...served, keys };
+  return {
+    ...served,
+    keys,
+    reloadKeys: () => ring.reload(),
+    close: async () => {
+      ring.close();
+      await served.close();
+    },
+  };
 }

@@ -5,6 +5,7 @@ import {
   fingerprintSensitivities,
   type FingerprintSensitivity,
   type IssuedToken,
+  type SasValidateInternalResponse,
   type SasValidateResponse,
   type WebchatGrants,
 } from '../../lib/contracts';
@@ -33,6 +34,8 @@ export interface MintRequest {
   /** When set, the token is bound: it validates only with the same fingerprint. */
   fingerprint?: string | undefined;
   fingerprintLevel?: FingerprintSensitivity | undefined;
+  /** Kept from the token being refreshed; otherwise a fresh random UUID. */
+  identity?: string | undefined;
 }
 
 /**
@@ -48,7 +51,7 @@ export async function mintToken(
     throw new TypeError('fingerprint and fingerprintLevel go together');
   }
   const { signing, encryption } = keys.current;
-  const identity = randomUUID();
+  const identity = request.identity ?? randomUUID();
   const iat = Math.floor((policy.now?.() ?? new Date()).getTime() / 1000);
   const exp = iat + request.ttl;
   const binding =
@@ -98,6 +101,20 @@ export async function validateToken(
   fingerprint: string | undefined,
   policy: TokenPolicy & { log?: Logger },
 ): Promise<SasValidateResponse> {
+  const result = await inspectToken(keys, token, fingerprint, policy);
+  if (!result.authorized) return result;
+  // The public answer keeps the DESIGN.md §7 shape: whether and how a token is bound stays inside.
+  const { fingerprintLevel: _level, ...answer } = result;
+  return answer;
+}
+
+/** `validateToken` plus the token's binding level (null when unbound), for FAS to carry over on refresh. */
+export async function inspectToken(
+  keys: KeyRing,
+  token: string,
+  fingerprint: string | undefined,
+  policy: TokenPolicy & { log?: Logger },
+): Promise<SasValidateInternalResponse> {
   let claims: z.infer<typeof claimsSchema>;
   try {
     claims = await verifiedClaims(keys, token, policy);
@@ -116,6 +133,7 @@ export async function validateToken(
     identity: claims.identity,
     grants: claims.grants,
     expiration: new Date(claims.exp * 1000).toISOString(),
+    fingerprintLevel: claims.fpl ?? null,
   };
 }
 

@@ -9,6 +9,7 @@ import { createActivities, createFasClient, type Activities, type FasClient } fr
 import { ACCOUNT_NOT_FOUND_FAILURE, FAS_REJECTED_FAILURE, FINGERPRINT_FAILURE } from '../../lib/failureTypes';
 import { collectSignals } from '../../lib/fingerprint';
 import type { Served } from '../../lib/http/serve';
+import { loadServiceCredentials } from '../../lib/serviceAuth';
 import { loadFederatedAuthConfig } from '../../services/federated-auth/config';
 import { startFederatedAuth } from '../../services/federated-auth/start';
 import { loadScopedAuthConfig } from '../../services/scoped-auth/config';
@@ -16,6 +17,7 @@ import { startScopedAuth, type ScopedAuthService } from '../../services/scoped-a
 import type { AccountStore } from '../../store/accountStore';
 import { openStore } from '../../store/openStore';
 import { demoAccounts, seedDemoAccounts } from '../../store/seed';
+import { serviceAuthorization } from '../helpers/serviceCredentials';
 import { widgetHeaders } from '../helpers/widget';
 
 /** The activities in a mock activity context, with a real store and real FAS and SAS over HTTP. */
@@ -29,18 +31,19 @@ describe('activities', () => {
   const env = new MockActivityEnvironment();
   const run = <R>(fn: () => Promise<R>): Promise<R> => env.run(fn);
   const [open, secure] = demoAccounts;
+  /** The worker's credential, from the secret FAS generated in the same data folder. */
+  const orchestrator = () =>
+    loadServiceCredentials('orchestrator', 'federated-auth', { file: join(dir, 'secrets', 'fas-auth.key') });
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'activities-'));
     store = await openStore({ dataDir: null });
     await seedDemoAccounts(store);
-    sas = await startScopedAuth(
-      loadScopedAuthConfig({ SAS_PORT: '0', SAS_KEYS_DIR: join(dir, 'keys'), LOG_LEVEL: 'silent' }),
-    );
+    sas = await startScopedAuth(loadScopedAuthConfig({ SAS_PORT: '0', DATA_DIR: dir, LOG_LEVEL: 'silent' }));
     fasServer = await startFederatedAuth(
-      loadFederatedAuthConfig({ FAS_PORT: '0', SAS_URL: sas.url, LOG_LEVEL: 'silent' }),
+      loadFederatedAuthConfig({ FAS_PORT: '0', SAS_URL: sas.url, DATA_DIR: dir, LOG_LEVEL: 'silent' }),
     );
-    fas = createFasClient(fasServer.url);
+    fas = createFasClient(fasServer.url, 3000, await orchestrator());
     acts = createActivities({ store, fas, fingerprintSecret: new Uint8Array(32).fill(1) });
   });
   after(async () => {
@@ -111,7 +114,10 @@ describe('activities', () => {
     );
     const res = await fetch(`${sas.url}/v1/ScopedAuthTokens/validate`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: {
+        'content-type': 'application/json',
+        authorization: await serviceAuthorization(dir, 'federated-auth', 'scoped-auth'),
+      },
       body: JSON.stringify({ token: issued.token }),
     });
     assert.deepEqual(await res.json(), {
@@ -138,7 +144,7 @@ describe('activities', () => {
   });
 
   test('requestToken: FAS unreachable is a plain (retryable) error', async () => {
-    const down = createFasClient('http://127.0.0.1:9', 500);
+    const down = createFasClient('http://127.0.0.1:9', 500, await orchestrator());
     const acts2 = createActivities({ store, fas: down, fingerprintSecret: new Uint8Array(32) });
     await assert.rejects(
       run(() =>

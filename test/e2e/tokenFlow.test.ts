@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { Connection, Client } from '@temporalio/client';
 import * as sa from '../../lib/searchAttributes';
 import { freePorts, startStack, type Stack } from '../../scripts/stack';
+import { serviceAuthorization } from '../helpers/serviceCredentials';
 import { otherBrowserHeaders, widgetHeaders } from '../helpers/widget';
 
 /**
@@ -41,7 +42,10 @@ describe('end to end, through the edge', () => {
     if (fingerprintOf) body.fingerprint = await fingerprintFor(fingerprintOf);
     const res = await fetch(`${stack.urls.sas}/v1/ScopedAuthTokens/validate`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: {
+        'content-type': 'application/json',
+        authorization: await serviceAuthorization(dataDir, 'federated-auth', 'scoped-auth'),
+      },
       body: JSON.stringify(body),
     });
     assert.equal(res.status, 200);

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -6,6 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createLogger } from '../../lib/logger';
 import type { Served } from '../../lib/http/serve';
+import { createServiceCredentials } from '../../lib/serviceAuth';
 import type { FederatedAuthConfig } from '../../services/federated-auth/config';
 import { startFederatedAuth } from '../../services/federated-auth/start';
 import { startScopedAuth, type ScopedAuthService } from '../../services/scoped-auth/start';
@@ -16,14 +18,36 @@ const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{1
 const silent = createLogger('test', 'silent');
 const tokensPath = (sid = accountSid) => `/v1/Accounts/${sid}/Tokens`;
 
+/** Secrets of the two credentials: the orchestrator's for FAS, FAS's for SAS. */
+const fasSecret = randomBytes(32).toString('base64url');
+const sasSecret = randomBytes(32).toString('base64url');
+const asOrchestrator = createServiceCredentials({
+  issuer: 'orchestrator',
+  audience: 'federated-auth',
+  secret: Buffer.from(fasSecret, 'base64url'),
+});
+
 function fasConfig(sasUrl: string, sasTimeoutMs = 2000): FederatedAuthConfig {
-  return { host: '127.0.0.1', port: 0, sasUrl, sasTimeoutMs, logLevel: 'silent' };
+  return {
+    host: '127.0.0.1',
+    port: 0,
+    sasUrl,
+    sasTimeoutMs,
+    authSecret: { value: fasSecret, file: '/nonexistent/unused' },
+    sasAuthSecret: { value: sasSecret, file: '/nonexistent/unused' },
+    logLevel: 'silent',
+  };
 }
 
+/** A POST as the orchestrator makes it, credential included (overridable through `headers`). */
 async function post(url: string, body: unknown, headers: Record<string, string> = {}) {
   const res = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
+    headers: {
+      'content-type': 'application/json',
+      authorization: await (await asOrchestrator).authorization(),
+      ...headers,
+    },
     body: JSON.stringify(body),
   });
   return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, unknown> };
@@ -86,6 +110,8 @@ void describe('federated auth service against a real SAS', () => {
         host: '127.0.0.1',
         port: 0,
         keysDir: join(dir, 'keys'),
+        keysReloadMs: 0,
+        authSecret: { value: sasSecret, file: join(dir, 'unused') },
         issuer: 'urn:webchat:scoped-auth',
         audience: 'urn:webchat:widget',
         logLevel: 'info',
@@ -100,7 +126,15 @@ void describe('federated auth service against a real SAS', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const validate = (body: unknown) => post(`${sas.url}/v1/ScopedAuthTokens/validate`, body);
+  const asFas = createServiceCredentials({
+    issuer: 'federated-auth',
+    audience: 'scoped-auth',
+    secret: Buffer.from(sasSecret, 'base64url'),
+  });
+  const validate = async (body: unknown) =>
+    post(`${sas.url}/v1/ScopedAuthTokens/validate`, body, {
+      authorization: await (await asFas).authorization(),
+    });
 
   void test('issues a bound token that SAS validates with the same fingerprint only', async () => {
     const before = Date.now();
@@ -210,7 +244,7 @@ void describe('federated auth service against a real SAS', () => {
   void test('refuses a body that is not JSON with 415', async () => {
     const res = await fetch(fas.url + tokensPath(), {
       method: 'POST',
-      headers: { 'content-type': 'text/plain' },
+      headers: { 'content-type': 'text/plain', authorization: await (await asOrchestrator).authorization() },
       body: 'ttl=600',
     });
     assert.equal(res.status, 415);
@@ -307,6 +341,7 @@ void describe('federated auth service when SAS fails', () => {
         assert.equal(seen.url, '/v1/ScopedAuthTokens/generate/internal');
         assert.equal(seen.headers['x-request-id'], 'req-fas-4xx-00001');
         assert.equal(seen.headers['content-type'], 'application/json');
+        assert.match(String(seen.headers.authorization), /^Bearer [\w-]+\.[\w-]+\.[\w-]+$/);
         assert.deepEqual(JSON.parse(seen.body), { accountSid, grants, ttl: 600, encrypt: true });
       });
     } finally {

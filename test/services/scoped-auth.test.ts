@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ import {
   type JSONWebKeySet,
 } from 'jose';
 import { createLogger } from '../../lib/logger';
+import { createServiceCredentials } from '../../lib/serviceAuth';
 import type { ScopedAuthConfig } from '../../services/scoped-auth/config';
 import { loadOrCreateKeys, type KeyRing } from '../../services/scoped-auth/keys';
 import { startScopedAuth, type ScopedAuthService } from '../../services/scoped-auth/start';
@@ -32,14 +33,31 @@ const silent = createLogger('test', 'silent');
 const GENERATE = '/v1/ScopedAuthTokens/generate/internal';
 const VALIDATE = '/v1/ScopedAuthTokens/validate';
 
+/** The secret SAS verifies FAS's credentials with; every call below is made as FAS. */
+const authSecret = randomBytes(32).toString('base64url');
+const asFas = createServiceCredentials({
+  issuer: 'federated-auth',
+  audience: 'scoped-auth',
+  secret: Buffer.from(authSecret, 'base64url'),
+});
+
 function config(keysDir: string): ScopedAuthConfig {
-  return { host: '127.0.0.1', port: 0, keysDir, issuer, audience, logLevel: 'silent' };
+  return {
+    host: '127.0.0.1',
+    port: 0,
+    keysDir,
+    keysReloadMs: 0,
+    authSecret: { value: authSecret, file: join(keysDir, 'unused') },
+    issuer,
+    audience,
+    logLevel: 'silent',
+  };
 }
 
 async function post(baseUrl: string, path: string, body: unknown) {
   const res = await fetch(baseUrl + path, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: await (await asFas).authorization() },
     body: JSON.stringify(body),
   });
   return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, unknown> };
@@ -119,6 +137,38 @@ void describe('scoped auth service', () => {
       const res = await validate({ token });
       assert.equal(res.status, 200);
       assert.deepEqual(res.body, fingerprintFailed);
+    });
+  });
+
+  void describe('refresh support (FAS only)', () => {
+    void test('generate with an identity keeps it', async () => {
+      const first = await issue();
+      const again = await issue({ identity: first.identity });
+      assert.equal(again.identity, first.identity);
+      assert.deepEqual((await validate({ token: again.token })).body, authorized(again));
+    });
+
+    void test('validate/internal adds the binding level; the public validate never shows it', async () => {
+      const bound = await issue({ fingerprint: 'v1.fp-A', fingerprintLevel: 'high' });
+      const unbound = await issue();
+      const internal = (body: unknown) => post(sas.url, `${VALIDATE}/internal`, body);
+      assert.deepEqual((await internal({ token: bound.token, fingerprint: 'v1.fp-A' })).body, {
+        ...authorized(bound),
+        fingerprintLevel: 'high',
+      });
+      assert.deepEqual((await internal({ token: unbound.token })).body, {
+        ...authorized(unbound),
+        fingerprintLevel: null,
+      });
+      assert.deepEqual(
+        (await internal({ token: bound.token, fingerprint: 'v1.fp-B' })).body,
+        fingerprintFailed,
+      );
+      assert.deepEqual((await internal({ token: 'not-a-token' })).body, tokenFailed);
+      assert.deepEqual(
+        (await validate({ token: bound.token, fingerprint: 'v1.fp-A' })).body,
+        authorized(bound),
+      );
     });
   });
 
@@ -304,6 +354,7 @@ void describe('scoped auth service', () => {
       ['level without fingerprint', { ...ok, fingerprintLevel: 'low' }],
       ['unknown level', { ...ok, fingerprint: 'v1.fp', fingerprintLevel: 'extreme' }],
       ['unknown field', { ...ok, fingerPrint: 'v1.fp' }],
+      ['identity not a UUID', { ...ok, identity: 'visitor-1' }],
       ['an array', [ok]],
     ];
     for (const [name, body] of badGenerateBodies) {
@@ -345,7 +396,7 @@ void describe('scoped auth service', () => {
     void test('malformed JSON is 400 invalid_request', async () => {
       const res = await fetch(sas.url + GENERATE, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', authorization: await (await asFas).authorization() },
         body: '{"accountSid":',
       });
       assert.equal(res.status, 400);
@@ -356,7 +407,10 @@ void describe('scoped auth service', () => {
       for (const path of [GENERATE, VALIDATE]) {
         const res = await fetch(sas.url + path, {
           method: 'POST',
-          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          headers: {
+            'content-type': 'application/x-www-form-urlencoded',
+            authorization: await (await asFas).authorization(),
+          },
           body: 'accountSid=AC0',
         });
         assert.equal(res.status, 415);
@@ -377,20 +431,20 @@ void describe('scoped auth service', () => {
   });
 
   void describe('operations', () => {
-    void test('GET /.well-known/jwks.json lists the public signing key only', async () => {
+    void test('GET /.well-known/jwks.json lists the public signing key only, to anyone', async () => {
       const res = await fetch(`${sas.url}/.well-known/jwks.json`);
       assert.equal(res.status, 200);
-      const stored = JSON.parse(await readFile(join(dir, 'keys', 'signing.jwk.json'), 'utf8')) as Record<
-        string,
-        string
-      >;
+      const ring = JSON.parse(await readFile(join(dir, 'keys', 'keyring.json'), 'utf8')) as {
+        signing: Record<string, string>[];
+      };
+      const stored = ring.signing[0] ?? {};
       const kid = await calculateJwkThumbprint({ kty: 'OKP', crv: 'Ed25519', x: stored.x });
       assert.deepEqual(await res.json(), {
         keys: [{ kty: 'OKP', crv: 'Ed25519', x: stored.x, kid, alg: 'EdDSA', use: 'sig' }],
       });
     });
 
-    void test('GET /healthz', async () => {
+    void test('GET /healthz, to anyone', async () => {
       const res = await fetch(`${sas.url}/healthz`);
       assert.equal(res.status, 200);
       assert.deepEqual(await res.json(), { status: 'ok' });
@@ -416,17 +470,15 @@ void describe('scoped auth keys', () => {
       await first.close();
 
       assert.equal((await stat(keysDir)).mode & 0o777, 0o700);
-      for (const file of ['signing.jwk.json', 'encryption.jwk.json']) {
-        assert.equal((await stat(join(keysDir, file))).mode & 0o777, 0o600, file);
-      }
-      const signing = JSON.parse(await readFile(join(keysDir, 'signing.jwk.json'), 'utf8')) as Record<
-        string,
-        string
-      >;
-      const encryption = JSON.parse(await readFile(join(keysDir, 'encryption.jwk.json'), 'utf8')) as Record<
-        string,
-        string
-      >;
+      assert.equal((await stat(join(keysDir, 'keyring.json'))).mode & 0o777, 0o600);
+      const ring = JSON.parse(await readFile(join(keysDir, 'keyring.json'), 'utf8')) as {
+        signing: Record<string, string>[];
+        encryption: Record<string, string>[];
+      };
+      assert.equal(ring.signing.length, 1);
+      assert.equal(ring.encryption.length, 1);
+      const [signing = {}] = ring.signing;
+      const [encryption = {}] = ring.encryption;
       assert.equal(signing.kid, first.keys.current.signing.kid);
       assert.equal(encryption.kid, first.keys.current.encryption.kid);
       assert.equal(Buffer.from(encryption.k ?? '', 'base64url').length, 32);
@@ -469,8 +521,8 @@ void describe('scoped auth keys', () => {
     const dir = await mkdtemp(join(tmpdir(), 'sas-keys-'));
     try {
       await loadOrCreateKeys(dir);
-      await chmod(join(dir, 'signing.jwk.json'), 0o644);
-      await assert.rejects(loadOrCreateKeys(dir), /signing\.jwk\.json is accessible by group or others/);
+      await chmod(join(dir, 'keyring.json'), 0o644);
+      await assert.rejects(loadOrCreateKeys(dir), /keyring\.json is accessible by group or others/);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -480,11 +532,12 @@ void describe('scoped auth keys', () => {
     const dir = await mkdtemp(join(tmpdir(), 'sas-keys-'));
     try {
       await loadOrCreateKeys(dir);
-      const path = join(dir, 'encryption.jwk.json');
-      const secret = (JSON.parse(await readFile(path, 'utf8')) as { k: string }).k;
-      await writeFile(path, `{"k":"${secret}"`);
+      const path = join(dir, 'keyring.json');
+      const secret = (JSON.parse(await readFile(path, 'utf8')) as { encryption: { k: string }[] })
+        .encryption[0]!.k;
+      await writeFile(path, `{"encryption":[{"k":"${secret}"}`);
       await assert.rejects(loadOrCreateKeys(dir), (err: Error) => {
-        assert.match(err.message, /encryption\.jwk\.json is not valid JSON/);
+        assert.match(err.message, /keyring\.json is not valid JSON/);
         assert.equal(err.message.includes(secret), false);
         return true;
       });
