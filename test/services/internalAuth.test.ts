@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
 import { SignJWT, UnsecuredJWT } from 'jose';
 import type { Served } from '../../lib/http/serve';
 import { createLogger } from '../../lib/logger';
@@ -272,6 +274,25 @@ void describe('internal authentication', () => {
       assert.equal(jwks.status, 200);
       assert.equal(((await jwks.json()) as { keys: unknown[] }).keys.length, 1);
     });
+  });
+
+  void test('scripts/service-credential.ts prints a credential the service accepts, for calls by hand', async () => {
+    const run = (callee: string, env: NodeJS.ProcessEnv) =>
+      promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/service-credential.ts', callee], {
+        cwd: resolve(__dirname, '../..'),
+        env: { ...process.env, DATA_DIR: dir, ...env },
+      });
+    const forSas = (
+      await run('scoped-auth', { SAS_AUTH_SECRET: sasSecret.toString('base64url') })
+    ).stdout.trim();
+    const res = await call(`${sas.url}/v1/ScopedAuthTokens/validate`, forSas, { token: 'x' });
+    assert.equal(res.status, 200);
+    const forFas = (
+      await run('federated-auth', { FAS_AUTH_SECRET: fasSecret.toString('base64url') })
+    ).stdout.trim();
+    const issued = await call(`${fas.url}/v1/Accounts/${accountSid}/Tokens`, forFas, { grants, ttl: 600 });
+    assert.equal(issued.status, 200);
+    assert.equal((await call(`${sas.url}/v1/ScopedAuthTokens/validate`, forFas, { token: 'x' })).status, 401);
   });
 
   void test('refusals are logged with a reason, never with the credential', async () => {
