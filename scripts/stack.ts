@@ -21,6 +21,12 @@ export interface StackPorts {
   sas: number;
   temporal: number;
   ui: number;
+  /**
+   * The demo page (web/): `web` serves it on an origin `dk_demo_secure` allows (http://localhost:8081), `webOther`
+   * on one no demo account allows. Without both, the page is not started.
+   */
+  web?: number;
+  webOther?: number;
 }
 
 export const defaultPorts: StackPorts = {
@@ -30,6 +36,8 @@ export const defaultPorts: StackPorts = {
   sas: 3002,
   temporal: 7233,
   ui: 8233,
+  web: 8081,
+  webOther: 8082,
 };
 
 export interface StackOptions {
@@ -45,7 +53,17 @@ export interface StackOptions {
 }
 
 export interface Stack {
-  urls: { edge: string; api: string; fas: string; sas: string; ui: string; temporal: string };
+  urls: {
+    edge: string;
+    api: string;
+    fas: string;
+    sas: string;
+    ui: string;
+    temporal: string;
+    /** The demo page on its allowed and its not-allowed origin, when it was started. */
+    web?: string;
+    webOther?: string;
+  };
   /** Stops every process, last started first. */
   stop(): Promise<void>;
   /** Stops one service and starts it again (fault tests). */
@@ -74,6 +92,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     SAS_URL: `http://127.0.0.1:${ports.sas}`,
     FAS_URL: `http://127.0.0.1:${ports.fas}`,
     API_URL: `http://127.0.0.1:${ports.api}`,
+    EDGE_PUBLIC_URL: `http://127.0.0.1:${ports.edge}`,
+    WEB_PORT: String(ports.web ?? ''),
+    WEB_OTHER_PORT: String(ports.webOther ?? ''),
   };
 
   const launch = (name: string, command: string, args: string[]) => {
@@ -117,12 +138,15 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const worker = node('worker', 'worker/main.ts');
     const api = node('api', 'api/main.ts');
     const edge = node('edge', 'edge/main.ts');
+    const pagePorts = webPorts(ports);
+    const web = pagePorts && node('web', 'web/main.ts');
     await Promise.all([
       waitForHttp(`http://127.0.0.1:${ports.sas}/healthz`, sas),
       waitForHttp(`http://127.0.0.1:${ports.fas}/healthz`, fas),
       waitForHttp(`http://127.0.0.1:${ports.api}/readyz`, api),
       waitForHttp(`http://127.0.0.1:${ports.edge}/healthz`, edge),
       waitForWorker(worker),
+      ...(web ? pagePorts.map((port) => waitForHttp(`http://127.0.0.1:${port}/healthz`, web)) : []),
     ]);
   } catch (err) {
     await stop();
@@ -137,10 +161,19 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       sas: `http://127.0.0.1:${ports.sas}`,
       ui: `http://localhost:${ports.ui}`,
       temporal: temporalAddress,
+      ...(webPorts(ports) && {
+        web: `http://localhost:${ports.web}`,
+        webOther: `http://localhost:${ports.webOther}`,
+      }),
     },
     stop,
     processes,
   };
+}
+
+/** Both ports of the demo page, or undefined when it is not to be started. */
+function webPorts(ports: StackPorts): [number, number] | undefined {
+  return ports.web !== undefined && ports.webOther !== undefined ? [ports.web, ports.webOther] : undefined;
 }
 
 /** SIGTERM, then SIGKILL if the process has not exited within the grace period. */
