@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import { baseUrl, dataDir, logLevel, parseEnv } from '../lib/config';
+import { databaseUrl } from '../store/databaseUrl';
 
 const schema = z
   .object({
@@ -12,6 +13,8 @@ const schema = z
     /** HMAC key of the browser fingerprint; generated under DATA_DIR on first start. */
     FINGERPRINT_SECRET_FILE: z.string().optional(),
     SEED_DEMO_ACCOUNTS: z.stringbool().default(true),
+    /** The account store on a PostgreSQL server; the embedded store under DATA_DIR when unset. */
+    DATABASE_URL: databaseUrl,
     /** Secret of the worker's service credential for FAS (base64url, ≥ 32 bytes); else FAS_AUTH_SECRET_FILE. */
     FAS_AUTH_SECRET: z.string().min(1).optional(),
     FAS_AUTH_SECRET_FILE: z.string().optional(),

@@ -4,8 +4,10 @@ import { createLogger } from '../lib/logger';
 import { loadServiceCredentials } from '../lib/serviceAuth';
 import { loadOrCreateSecret } from '../lib/secretFile';
 import { temporalLogger } from '../lib/temporalLogger';
+import { storeSocketPath } from '../store/accountAdmin';
 import { openStore } from '../store/openStore';
 import { seedDemoAccounts } from '../store/seed';
+import { serveStore } from '../store/serveStore';
 import { loadWorkerConfig } from './config';
 import { createWorker } from './createWorker';
 
@@ -17,7 +19,14 @@ async function main() {
     telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} } },
   });
 
-  const store = await openStore({ dataDir: config.DATA_DIR });
+  const store = await openStore({ dataDir: config.DATA_DIR, databaseUrl: config.DATABASE_URL });
+  // The embedded store is locked to this process: serve it to the admin CLI while the worker runs.
+  const storeServer = config.DATABASE_URL
+    ? null
+    : await serveStore(store, storeSocketPath(config.DATA_DIR)).catch((err: unknown) => {
+        log.warn({ err }, 'the admin CLI cannot reach the store while the worker runs');
+        return null;
+      });
   if (config.SEED_DEMO_ACCOUNTS) {
     const seeded = await seedDemoAccounts(store);
     if (seeded.created.length > 0) log.info('seeded the demo accounts');
@@ -40,6 +49,7 @@ async function main() {
   await worker.run();
   await connection.close();
   await fas.close();
+  await storeServer?.close();
   await store.close();
   log.info('worker stopped');
 }

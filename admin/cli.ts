@@ -1,0 +1,135 @@
+import { parseArgs } from 'node:util';
+import { StoreError } from '../store/storeError';
+import { type Command, commands, type Output } from './commands';
+import { loadAdminConfig } from './config';
+import { openAdminStore } from './openAdminStore';
+import { UsageError } from './usageError';
+
+export interface CliIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  env: NodeJS.ProcessEnv;
+}
+
+/** Exit codes: 0 done; 1 the operation failed (unknown account or key, store unreachable); 2 bad input. */
+export const EXIT = { ok: 0, failed: 1, badInput: 2 } as const;
+
+const PROGRAM = 'npm run admin --';
+
+/**
+ * The admin CLI: `main(['account', 'create', '--ttl', '900'], io)`. Every argument is checked before the store
+ * is opened, and each command is one store call (one transaction), so a bad input writes nothing. Returns the
+ * exit code; never throws.
+ */
+export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  const json = argv.includes('--json');
+  try {
+    if (argv.length === 0 || ['help', '--help', '-h'].includes(argv[0] ?? '')) {
+      if (argv.length === 0) throw new UsageError('No command given');
+      io.stdout(`${usage()}\n`);
+      return EXIT.ok;
+    }
+    const command = commands.find((c) => c.name === `${argv[0]} ${argv[1] ?? ''}`);
+    if (!command) throw new UsageError(`Unknown command: ${argv.slice(0, 2).join(' ')}`);
+    const { values, positionals } = parse(command, argv.slice(2));
+    if (values.help) {
+      io.stdout(`${commandUsage(command)}\n`);
+      return EXIT.ok;
+    }
+    const work = command.prepare(values, positionals);
+    const config = loadConfig(io.env);
+    const store = await openAdminStore(config);
+    let output: Output;
+    try {
+      output = await work(store);
+    } finally {
+      await store.close();
+    }
+    io.stdout(json ? `${JSON.stringify(output.json, null, 2)}\n` : `${output.text}\n`);
+    return EXIT.ok;
+  } catch (err) {
+    const { code, message, exit, issues } = describe(err);
+    if (json) {
+      io.stderr(`${JSON.stringify({ error: { code, message, ...(issues.length ? { issues } : {}) } })}\n`);
+    } else {
+      io.stderr(`error: ${message}\n`);
+      if (code === 'usage') io.stderr(`Run \`${PROGRAM} help\` for the commands and their options.\n`);
+    }
+    return exit;
+  }
+}
+
+function parse(command: Command, args: readonly string[]) {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...args],
+      options: { ...command.options, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (err) {
+    // parseArgs names the option in its message; its code (ERR_PARSE_ARGS_*) is of no use to an operator.
+    throw new UsageError(`${command.name}: ${(err as Error).message}`);
+  }
+  if (parsed.positionals.length !== command.args.length) {
+    throw new UsageError(
+      `${command.name} takes ${command.args.length === 0 ? 'no arguments' : command.args.join(' ')}, ` +
+        `got ${parsed.positionals.length === 0 ? 'none' : parsed.positionals.join(' ')}`,
+    );
+  }
+  return parsed;
+}
+
+function loadConfig(env: NodeJS.ProcessEnv) {
+  try {
+    return loadAdminConfig(env);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+function describe(err: unknown): {
+  code: string;
+  message: string;
+  exit: number;
+  issues: readonly { path: string; message: string }[];
+} {
+  if (err instanceof UsageError)
+    return { code: err.code, message: err.message, exit: EXIT.badInput, issues: [] };
+  if (err instanceof StoreError) {
+    const exit = err.code === 'invalid_input' ? EXIT.badInput : EXIT.failed;
+    return { code: err.code, message: err.message, exit, issues: err.issues };
+  }
+  // Driver and socket errors (a server that does not answer): say what failed, without a stack trace.
+  const e = err as NodeJS.ErrnoException;
+  const message = `The account store failed: ${e.message ?? String(err)}${e.code ? ` (${e.code})` : ''}`;
+  return { code: 'store_unavailable', message, exit: EXIT.failed, issues: [] };
+}
+
+function commandUsage(command: Command): string {
+  const synopsis = [
+    PROGRAM,
+    command.name,
+    ...command.args,
+    ...(command.optionHelp.length ? ['[options]'] : []),
+  ];
+  return [
+    `${synopsis.join(' ')} [--json]`,
+    `  ${command.summary}`,
+    ...command.optionHelp.map((line) => `    ${line}`),
+  ].join('\n');
+}
+
+export function usage(): string {
+  return [
+    `Manage accounts, deployment keys and webchat-security: ${PROGRAM} <command> [options]`,
+    '',
+    ...commands.map(commandUsage),
+    '',
+    '--json prints the result (or the error, on stderr) as JSON.',
+    'The store: DATABASE_URL when set, else the embedded store under DATA_DIR (default .data). While the',
+    'worker (make start) holds the embedded store, commands go through it.',
+    'Exit codes: 0 done, 1 failed (unknown account or key, store unavailable), 2 bad input (nothing written).',
+  ].join('\n');
+}
