@@ -14,10 +14,10 @@ import {
   type CreateWebchatTokenInput,
   type CreateWebchatTokenResult,
   type DenyReason,
-  type FasTokenRequest,
+  type FingerprintSensitivity,
 } from '../lib/contracts';
-import { corsFor } from '../lib/cors';
 import { FINGERPRINT_FAILURE } from '../lib/failureTypes';
+import { deniedResult, fasTokenRequest, issuedResult } from '../lib/issuance';
 import * as sa from '../lib/searchAttributes';
 
 // Store reads are local and fast: short timeouts, quick retries.
@@ -49,7 +49,7 @@ const auth = proxyActivities<Activities>({
 export async function CreateWebchatToken(input: CreateWebchatTokenInput): Promise<CreateWebchatTokenResult> {
   const accountSid = await store.resolveAccount(input.deploymentKey);
   if (accountSid === null) {
-    return deny('invalid_deployment_key', 'The deployment key is unknown or revoked.', null, []);
+    return deny('invalid_deployment_key', null, []);
   }
   upsertSearchAttributes([{ key: sa.AccountSid, value: accountSid }]);
 
@@ -57,54 +57,25 @@ export async function CreateWebchatToken(input: CreateWebchatTokenInput): Promis
   const security = await store.readFeatureFlag(accountSid, WEBCHAT_SECURITY_FLAG);
   upsertSearchAttributes([{ key: sa.Security, value: security }]);
 
-  const request: FasTokenRequest = {
-    grants: { webchat: { addressSid: config.addressSid } },
-    ttl: config.tokenTtlSeconds,
-  };
+  let fingerprint: { fingerprint: string; level: FingerprintSensitivity } | undefined;
   if (security) {
     try {
-      const { fingerprint, level } = await fingerprinting.generateFingerprint(
-        input.signals,
-        config.fingerprintSensitivity,
-      );
-      request.fingerprint = fingerprint;
-      request.fingerprintLevel = level;
+      fingerprint = await fingerprinting.generateFingerprint(input.signals, config.fingerprintSensitivity);
     } catch (err) {
       if (isFailureOfType(err, FINGERPRINT_FAILURE)) {
-        return deny(
-          'fingerprint_generation_failed',
-          'The browser fingerprint could not be generated from this request.',
-          accountSid,
-          config.allowedOrigins,
-        );
+        return deny('fingerprint_generation_failed', accountSid, config.allowedOrigins);
       }
       throw err;
     }
   }
 
-  const issued = await auth.requestToken(accountSid, request, input.requestId);
+  const issued = await auth.requestToken(accountSid, fasTokenRequest(config, fingerprint), input.requestId);
   finish('issued', null);
-  return {
-    outcome: 'issued',
-    accountSid,
-    ...issued,
-    cors: corsFor(config.allowedOrigins, input.origin),
-  };
+  return issuedResult(accountSid, issued, config.allowedOrigins, input.origin);
 
-  function deny(
-    reason: DenyReason,
-    message: string,
-    sid: string | null,
-    allowedOrigins: string[],
-  ): CreateWebchatTokenResult {
+  function deny(reason: DenyReason, sid: string | null, allowedOrigins: string[]): CreateWebchatTokenResult {
     finish('denied', reason);
-    return {
-      outcome: 'denied',
-      reason,
-      message,
-      accountSid: sid,
-      cors: corsFor(allowedOrigins, input.origin),
-    };
+    return deniedResult(reason, sid, allowedOrigins, input.origin);
   }
 }
 

@@ -1,0 +1,60 @@
+import type {
+  AccountConfig,
+  CreateWebchatTokenResult,
+  DenyReason,
+  FasTokenRequest,
+  FingerprintSensitivity,
+  IssuedToken,
+} from './contracts';
+import { corsFor } from './cors';
+
+/**
+ * The decisions of one issuance, shared by the `CreateWebchatToken` workflow and the benchmark's direct
+ * (in-process) issuer so that both answer alike. Pure and free of Node built-ins: the workflow sandbox imports it.
+ */
+
+export const denyMessages: Record<DenyReason, string> = {
+  invalid_deployment_key: 'The deployment key is unknown or revoked.',
+  fingerprint_generation_failed: 'The browser fingerprint could not be generated from this request.',
+};
+
+/** What FAS is asked for: the account's grants and TTL, bound to the fingerprint when there is one. */
+export function fasTokenRequest(
+  config: AccountConfig,
+  fingerprint?: { fingerprint: string; level: FingerprintSensitivity },
+): FasTokenRequest {
+  const request: FasTokenRequest = {
+    grants: { webchat: { addressSid: config.addressSid } },
+    ttl: config.tokenTtlSeconds,
+  };
+  if (fingerprint) {
+    request.fingerprint = fingerprint.fingerprint;
+    request.fingerprintLevel = fingerprint.level;
+  }
+  return request;
+}
+
+export function issuedResult(
+  accountSid: string,
+  issued: IssuedToken,
+  allowedOrigins: readonly string[],
+  origin: string | null,
+): CreateWebchatTokenResult {
+  return { outcome: 'issued', accountSid, ...issued, cors: corsFor(allowedOrigins, origin) };
+}
+
+/** A business denial; an unknown key has no account, so its answer allows any origin. */
+export function deniedResult(
+  reason: DenyReason,
+  accountSid: string | null,
+  allowedOrigins: readonly string[],
+  origin: string | null,
+): CreateWebchatTokenResult {
+  return {
+    outcome: 'denied',
+    reason,
+    message: denyMessages[reason],
+    accountSid,
+    cors: corsFor(allowedOrigins, origin),
+  };
+}
