@@ -1,6 +1,8 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type {
   AccountConfig,
+  FasRefreshRequest,
+  FasRefreshResult,
   FasTokenRequest,
   FingerprintSensitivity,
   FingerprintSignals,
@@ -19,7 +21,7 @@ export interface AccountReader {
 
 export interface ActivityDeps {
   store: AccountReader;
-  fas: Pick<FasClient, 'requestToken'>;
+  fas: Pick<FasClient, 'requestToken' | 'refreshToken'>;
   fingerprintSecret: Uint8Array;
 }
 
@@ -62,21 +64,31 @@ export function createActivities({ store, fas, fingerprintSecret }: ActivityDeps
       }
     },
 
-    async requestToken(
+    requestToken(accountSid: string, request: FasTokenRequest, requestId: string): Promise<IssuedToken> {
+      return nonRetryableIfRejected(() => fas.requestToken(accountSid, request, requestId));
+    },
+
+    /** A refusal (`invalid_token`, `fingerprint_validation_failed`) is a result; outages are retried. */
+    refreshToken(
       accountSid: string,
-      request: FasTokenRequest,
+      request: FasRefreshRequest,
       requestId: string,
-    ): Promise<IssuedToken> {
-      try {
-        return await fas.requestToken(accountSid, request, requestId);
-      } catch (err) {
-        if (err instanceof FasRejectedError) {
-          throw ApplicationFailure.nonRetryable(err.message, FAS_REJECTED_FAILURE, { status: err.status });
-        }
-        throw err;
-      }
+    ): Promise<FasRefreshResult> {
+      return nonRetryableIfRejected(() => fas.refreshToken(accountSid, request, requestId));
     },
   };
 }
 
 export type Activities = ReturnType<typeof createActivities>;
+
+/** FAS refused the request itself (a 4xx): the same request cannot succeed, so Temporal must not retry it. */
+async function nonRetryableIfRejected<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (err instanceof FasRejectedError) {
+      throw ApplicationFailure.nonRetryable(err.message, FAS_REJECTED_FAILURE, { status: err.status });
+    }
+    throw err;
+  }
+}

@@ -1,17 +1,39 @@
 import { z } from 'zod';
-import { logLevel, parseEnv, port } from '../lib/config';
+import { defaultCodecKeysFile } from '../lib/codec/loadCodec';
+import { dataDir, logLevel, parseEnv, port } from '../lib/config';
 
-const schema = z.object({
-  HOST: z.string().default('127.0.0.1'),
-  API_PORT: port(3000),
-  TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
-  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
-  /** How long a token request waits for its workflow before answering 503 + Retry-After. */
-  TOKEN_DEADLINE_MS: z.coerce.number().int().min(100).max(60_000).default(8000),
-  /** Trust the first X-Forwarded-For hop (the edge replaces any value a client sends). */
-  TRUST_PROXY: z.stringbool().default(true),
-  LOG_LEVEL: logLevel,
-});
+const schema = z
+  .object({
+    HOST: z.string().default('127.0.0.1'),
+    API_PORT: port(3000),
+    TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
+    TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+    /** How long a token request waits for its workflow before answering 503 + Retry-After. */
+    TOKEN_DEADLINE_MS: z.coerce.number().int().min(100).max(60_000).default(8000),
+    /** Trust the first X-Forwarded-For hop (the edge replaces any value a client sends). */
+    TRUST_PROXY: z.stringbool().default(true),
+    /** Token requests allowed per client IP (first X-Forwarded-For hop) per window; 0 turns the limit off. */
+    RATE_LIMIT_IP_POINTS: z.coerce.number().int().min(0).default(120),
+    RATE_LIMIT_IP_WINDOW_S: z.coerce.number().int().min(1).max(86_400).default(60),
+    /** Token requests allowed per deployment key (one website) per window; 0 turns the limit off. */
+    RATE_LIMIT_KEY_POINTS: z.coerce.number().int().min(0).default(6000),
+    RATE_LIMIT_KEY_WINDOW_S: z.coerce.number().int().min(1).max(86_400).default(60),
+    /** How long a retry with the same Idempotency-Key gets the first outcome; below the namespace retention. */
+    IDEMPOTENCY_WINDOW_S: z.coerce.number().int().min(1).max(86_400).default(600),
+    /** A request (headers and body) that takes longer than this is cut off (slowloris). */
+    HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
+    /** On SIGTERM, how long /readyz answers 503 before the server stops accepting (load balancer catch-up). */
+    SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(0),
+    DATA_DIR: dataDir,
+    /** Payload codec keys (JSON `{current, keys}`); else CODEC_KEYS_FILE, created under DATA_DIR on first start. */
+    CODEC_KEYS: z.string().optional(),
+    CODEC_KEYS_FILE: z.string().optional(),
+    LOG_LEVEL: logLevel,
+  })
+  .transform((env) => ({
+    ...env,
+    CODEC_KEYS_FILE: env.CODEC_KEYS_FILE ?? defaultCodecKeysFile(env.DATA_DIR),
+  }));
 
 export type ApiConfig = z.infer<typeof schema>;
 

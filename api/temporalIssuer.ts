@@ -1,4 +1,5 @@
 import { Client, type Connection, WorkflowFailedError } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import { AppError } from '../lib/errors';
 import {
   CREATE_WORKFLOW_TYPE,
@@ -8,12 +9,16 @@ import {
 } from '../lib/contracts';
 import type { Logger } from '../lib/logger';
 import * as sa from '../lib/searchAttributes';
+import { idempotentWorkflowId, startIdempotent } from './idempotency';
 import type { Issuer } from './issuer';
 
 const retryAfter = { 'Retry-After': '2' };
 
 /** Workflow id of the issuance for one request: findable in the UI from the X-Request-Id the client saw. */
 export const workflowIdFor = (requestId: string) => `webchat-token-${requestId}`;
+
+/** How long a completed issuance answers retries with the same `Idempotency-Key`. */
+export const DEFAULT_IDEMPOTENCY_WINDOW_MS = 10 * 60_000;
 
 /**
  * Starts one `CreateWebchatToken` run per request and waits for it, bounded by the deadline. When the
@@ -24,35 +29,56 @@ export function temporalIssuer(opts: {
   namespace: string;
   logger: Logger;
   taskQueue?: string;
+  /** The payload codec (encryption) shared with the worker. */
+  dataConverter?: DataConverter;
+  /** How long a completed run answers retries with the same `Idempotency-Key`. */
+  idempotencyWindowMs?: number;
 }): Issuer {
-  const client = new Client({ connection: opts.connection, namespace: opts.namespace });
+  const client = new Client({
+    connection: opts.connection,
+    namespace: opts.namespace,
+    dataConverter: opts.dataConverter,
+  });
   const taskQueue = opts.taskQueue ?? TASK_QUEUE;
   const log = opts.logger;
+  const idempotencyWindowMs = opts.idempotencyWindowMs ?? DEFAULT_IDEMPOTENCY_WINDOW_MS;
 
   return {
-    async createToken(input: CreateWebchatTokenInput, deadlineMs: number): Promise<CreateWebchatTokenResult> {
-      const workflowId = workflowIdFor(input.requestId);
+    async createToken(input, deadlineMs, options = {}): Promise<CreateWebchatTokenResult> {
+      const key = options.idempotencyKey;
+      const workflowId = key
+        ? idempotentWorkflowId('webchat-token', input.deploymentKey, key)
+        : workflowIdFor(input.requestId);
       const abort = new AbortController();
       const timer = setTimeout(() => abort.abort(), deadlineMs);
       let started = false;
       try {
         return await client.withAbortSignal(abort.signal, async () => {
-          const handle = await client.workflow.start(CREATE_WORKFLOW_TYPE, {
+          const startOptions = {
             taskQueue,
             workflowId,
-            args: [input],
+            args: [input] as [CreateWebchatTokenInput],
             // Kept well past the HTTP deadline so that retries ride out short FAS/SAS blips.
             workflowExecutionTimeout: '3m',
             typedSearchAttributes: [{ key: sa.Outcome, value: 'pending' }],
             staticSummary: 'Webchat token issuance',
-          });
+          };
+          const handle = key
+            ? await startIdempotent<CreateWorkflow>(
+                client,
+                CREATE_WORKFLOW_TYPE,
+                startOptions,
+                idempotencyWindowMs,
+              )
+            : await client.workflow.start<CreateWorkflow>(CREATE_WORKFLOW_TYPE, startOptions);
           started = true;
-          return (await handle.result()) as CreateWebchatTokenResult;
+          return await handle.result();
         });
       } catch (err) {
         if (abort.signal.aborted) {
           log.warn({ workflowId, deadlineMs }, 'token request passed its deadline');
-          if (started) cancelQuietly(client, workflowId, log);
+          // With an idempotency key the client will retry with it: the run goes on, and the retry gets its result.
+          if (started && !key) cancelQuietly(client, workflowId, log);
           throw new AppError('unavailable', 'Token issuance is temporarily unavailable.', retryAfter);
         }
         if (err instanceof WorkflowFailedError) {
@@ -76,6 +102,8 @@ export function temporalIssuer(opts: {
     },
   };
 }
+
+type CreateWorkflow = (input: CreateWebchatTokenInput) => Promise<CreateWebchatTokenResult>;
 
 function cancelQuietly(client: Client, workflowId: string, log: Logger) {
   client.workflow

@@ -33,25 +33,40 @@ const deploymentKey = z
   .max(256, 'deploymentKey is longer than 256 characters.')
   .regex(/^[\x21-\x7e]+$/, 'deploymentKey has characters a deployment key never has.');
 
+const token = z
+  .string({ error: 'token must be a string.' })
+  .min(1, 'token is empty.')
+  .max(4096, 'token is longer than 4096 characters.')
+  .regex(/^[A-Za-z0-9._-]+$/, 'token is not a compact JWE.');
+
+/** The token of a refresh request: `token` in JSON, `Token` in the widget's form posts. */
+export function readToken(ctx: Context): string {
+  return readField(ctx, 'token', 'Token', token);
+}
+
 /**
  * The deployment key of a token request: `deploymentKey` in JSON, `DeploymentKey` in the widget's form
  * posts (either spelling is taken from either). Other widget fields are accepted and ignored.
  */
 export function readDeploymentKey(ctx: Context): string {
+  return readField(ctx, 'deploymentKey', 'DeploymentKey', deploymentKey);
+}
+
+function readField(ctx: Context, camel: string, pascal: string, schema: z.ZodString): string {
   const body: unknown = ctx.request.body;
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new AppError('invalid_request', 'The body must be an object with a deploymentKey.');
+    throw new AppError('invalid_request', `The body must be an object with a ${camel}.`);
   }
   const fields = body as Record<string, unknown>;
-  const given = Object.hasOwn(fields, 'deploymentKey')
-    ? fields.deploymentKey
-    : Object.hasOwn(fields, 'DeploymentKey')
-      ? fields.DeploymentKey
+  const given = Object.hasOwn(fields, camel)
+    ? fields[camel]
+    : Object.hasOwn(fields, pascal)
+      ? fields[pascal]
       : undefined;
-  if (given === undefined) throw new AppError('invalid_request', 'deploymentKey is required.');
-  const parsed = deploymentKey.safeParse(given);
+  if (given === undefined) throw new AppError('invalid_request', `${camel} is required.`);
+  const parsed = schema.safeParse(given);
   if (!parsed.success) {
-    throw new AppError('invalid_request', parsed.error.issues[0]?.message ?? 'deploymentKey is invalid.');
+    throw new AppError('invalid_request', parsed.error.issues[0]?.message ?? `${camel} is invalid.`);
   }
   return parsed.data;
 }

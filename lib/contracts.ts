@@ -134,3 +134,24 @@ export interface FasRefreshRefusal {
 export type FasRefreshResult =
   | ({ outcome: 'refreshed' } & IssuedToken)
   | { outcome: 'refused'; code: RefreshRefusalCode; message: string };
+
+export const REFRESH_WORKFLOW_TYPE = 'RefreshWebchatToken';
+
+export interface RefreshWebchatTokenInput {
+  requestId: string;
+  deploymentKey: string;
+  /** The token being refreshed. */
+  token: string;
+  origin: string | null;
+  signals: FingerprintSignals;
+}
+
+export type RefreshWebchatTokenResult =
+  | ({ outcome: 'refreshed'; accountSid: string; cors: CorsDecision } & IssuedToken)
+  | {
+      outcome: 'refused';
+      code: RefreshRefusalCode;
+      message: string;
+      accountSid: string | null;
+      cors: CorsDecision;
+    };

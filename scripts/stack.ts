@@ -21,6 +21,7 @@ export interface StackPorts {
   sas: number;
   temporal: number;
   ui: number;
+  codec: number;
   /**
    * The demo page (web/): `web` serves it on an origin `dk_demo_secure` allows (http://localhost:8081), `webOther`
    * on one no demo account allows. Without both, the page is not started.
@@ -36,9 +37,17 @@ export const defaultPorts: StackPorts = {
   sas: 3002,
   temporal: 7233,
   ui: 8233,
+  codec: 8888,
   web: 8081,
   webOther: 8082,
 };
+
+/** Free ports for every service, for tests and benchmarks that must not collide with `make start`. */
+export async function randomPorts(): Promise<StackPorts> {
+  const keys = Object.keys(defaultPorts) as (keyof StackPorts)[];
+  const ports = await freePorts(keys.length);
+  return Object.fromEntries(keys.map((k, i) => [k, ports[i]!])) as unknown as StackPorts;
+}
 
 export interface StackOptions {
   ports: StackPorts;
@@ -50,6 +59,8 @@ export interface StackOptions {
   env?: NodeJS.ProcessEnv;
   /** Use a Temporal server that is already running instead of starting the dev server. */
   temporalAddress?: string;
+  /** Extra environment for one process by name (`worker`, `fas`, ...), over everything else (fault tests). */
+  envFor?: Record<string, NodeJS.ProcessEnv>;
 }
 
 export interface Stack {
@@ -60,6 +71,7 @@ export interface Stack {
     sas: string;
     ui: string;
     temporal: string;
+    codec: string;
     /** The demo page on its allowed and its not-allowed origin, when it was started. */
     web?: string;
     webOther?: string;
@@ -68,6 +80,12 @@ export interface Stack {
   stop(): Promise<void>;
   /** Stops one service and starts it again (fault tests). */
   processes: Map<string, ChildProcess>;
+  /**
+   * Stops one process with `signal` and starts it again with the same command, then waits until it is ready.
+   * `overlap` starts the new one without waiting for the old one to exit (a rolling restart: the old one stops
+   * listening at once and drains while the new one comes up).
+   */
+  restart(name: string, opts?: { signal?: 'SIGTERM' | 'SIGKILL'; overlap?: boolean }): Promise<void>;
 }
 
 export async function startStack(opts: StackOptions): Promise<Stack> {
@@ -89,6 +107,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     FAS_PORT: String(ports.fas),
     API_PORT: String(ports.api),
     EDGE_PORT: String(ports.edge),
+    CODEC_PORT: String(ports.codec),
+    CODEC_CORS_ORIGINS: `http://localhost:${ports.ui},http://127.0.0.1:${ports.ui}`,
     SAS_URL: `http://127.0.0.1:${ports.sas}`,
     FAS_URL: `http://127.0.0.1:${ports.fas}`,
     API_URL: `http://127.0.0.1:${ports.api}`,
@@ -97,8 +117,14 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     WEB_OTHER_PORT: String(ports.webOther ?? ''),
   };
 
+  const commands = new Map<string, { command: string; args: string[] }>();
   const launch = (name: string, command: string, args: string[]) => {
-    const child = spawn(command, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    commands.set(name, { command, args });
+    const child = spawn(command, args, {
+      cwd: root,
+      env: { ...env, ...opts.envFor?.[name] },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     for (const stream of [child.stdout, child.stderr]) {
       createInterface({ input: stream }).on('line', (line) => output(name, line));
     }
@@ -107,6 +133,31 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     return child;
   };
   const node = (name: string, entry: string) => launch(name, process.execPath, ['--import', 'tsx', entry]);
+
+  // Every HTTP service is named after its port in StackPorts; the API is ready only once Temporal answers.
+  const readyUrl = (name: string) =>
+    `http://127.0.0.1:${(ports as unknown as Record<string, number>)[name]}/${name === 'api' ? 'readyz' : 'healthz'}`;
+
+  const restart: Stack['restart'] = async (name, { signal = 'SIGTERM', overlap = false } = {}) => {
+    const spec = commands.get(name);
+    const old = processes.get(name);
+    if (!spec || !old) throw new Error(`no process named ${name}`);
+    const exited =
+      old.exitCode !== null || old.signalCode !== null
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => old.once('exit', () => resolve()));
+    if (signal === 'SIGKILL') old.kill('SIGKILL');
+    const stopped = signal === 'SIGKILL' ? exited : terminate(old);
+    if (!overlap) await stopped;
+    const child = launch(name, spec.command, spec.args);
+    const ready =
+      name === 'temporal'
+        ? waitForTemporal(temporalAddress, 60_000)
+        : name === 'worker'
+          ? waitForWorker(child)
+          : waitForHttp(readyUrl(name), child);
+    await Promise.all([ready, stopped]);
+  };
 
   const stop = async () => {
     for (const { child } of started.reverse()) await terminate(child);
@@ -129,11 +180,15 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         join(resolve(dataDir), 'temporal', 'dev.db'),
         '--log-level',
         'warn',
+        // The UI decrypts payloads through our codec server, in the operator's browser.
+        '--ui-codec-endpoint',
+        `http://localhost:${ports.codec}`,
         ...devServerSearchAttributeArgs,
       ]);
     }
     const sas = node('sas', 'services/scoped-auth/main.ts');
     const fas = node('fas', 'services/federated-auth/main.ts');
+    const codec = node('codec', 'services/codec-server/main.ts');
     await waitForTemporal(temporalAddress, 60_000);
     const worker = node('worker', 'worker/main.ts');
     const api = node('api', 'api/main.ts');
@@ -143,6 +198,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     await Promise.all([
       waitForHttp(`http://127.0.0.1:${ports.sas}/healthz`, sas),
       waitForHttp(`http://127.0.0.1:${ports.fas}/healthz`, fas),
+      waitForHttp(`http://127.0.0.1:${ports.codec}/healthz`, codec),
       waitForHttp(`http://127.0.0.1:${ports.api}/readyz`, api),
       waitForHttp(`http://127.0.0.1:${ports.edge}/healthz`, edge),
       waitForWorker(worker),
@@ -161,6 +217,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       sas: `http://127.0.0.1:${ports.sas}`,
       ui: `http://localhost:${ports.ui}`,
       temporal: temporalAddress,
+      codec: `http://127.0.0.1:${ports.codec}`,
       ...(webPorts(ports) && {
         web: `http://localhost:${ports.web}`,
         webOther: `http://localhost:${ports.webOther}`,
@@ -168,6 +225,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     },
     stop,
     processes,
+    restart,
   };
 }
 

@@ -11,7 +11,7 @@ Webchat token service is up.
   Public endpoint (edge):  ${stack.urls.edge}/v2/Webchat/Token
   Demo page:               ${stack.urls.web}   (an allowed origin of dk_demo_secure)
                            ${stack.urls.webOther}   (the same page on an origin no account allows)
-  Temporal UI:             ${stack.urls.ui}
+  Temporal UI:             ${stack.urls.ui}   (payloads decrypted by the codec server ${stack.urls.codec})
   API (behind the edge):   ${stack.urls.api}    FAS: ${stack.urls.fas}    SAS: ${stack.urls.sas}
   Data folder:             ${dataDir}
 

@@ -9,6 +9,8 @@ export interface CreateWorkerOptions {
   taskQueue?: string;
   /** A prebuilt bundle (tests build one per suite); else the workflows are bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /** The payload codec (encryption) shared with the API's client. */
+  dataConverter?: WorkerOptions['dataConverter'];
 }
 
 /** The worker of the `webchat-token` task queue, with activities bound to their dependencies. */
@@ -18,11 +20,13 @@ export function createWorker({
   deps,
   taskQueue = TASK_QUEUE,
   workflowBundle,
+  dataConverter,
 }: CreateWorkerOptions) {
   return Worker.create({
     connection,
     namespace,
     taskQueue,
+    dataConverter,
     activities: createActivities(deps),
     ...(workflowBundle ? { workflowBundle } : { workflowsPath: workflowsPath() }),
   });

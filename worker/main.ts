@@ -1,5 +1,6 @@
 import { NativeConnection, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
 import { createFasClient } from '../activities';
+import { encryptedDataConverter, loadCodecKeys } from '../lib/codec/loadCodec';
 import { createLogger } from '../lib/logger';
 import { loadServiceCredentials } from '../lib/serviceAuth';
 import { loadOrCreateSecret } from '../lib/secretFile';
@@ -41,6 +42,7 @@ async function main() {
   const worker = await createWorker({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
+    dataConverter: encryptedDataConverter(await loadCodecKeys(config)),
     deps: { store, fas, fingerprintSecret },
   });
   log.info({ address: config.TEMPORAL_ADDRESS, taskQueue: worker.options.taskQueue }, 'worker started');

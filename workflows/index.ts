@@ -1,1 +1,2 @@
 export { CreateWebchatToken } from './createWebchatToken';
+export { RefreshWebchatToken } from './refreshWebchatToken';

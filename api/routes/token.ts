@@ -1,25 +1,42 @@
 import Router from '@koa/router';
-import type { Context } from 'koa';
+import type { Context, Middleware } from 'koa';
 import type { CreateWebchatTokenInput } from '../../lib/contracts';
 import { AppError } from '../../lib/errors';
 import { collectSignals } from '../../lib/fingerprint';
 import { applyCors, preflight } from '../cors';
+import { readIdempotencyKey } from '../idempotency';
 import type { Issuer } from '../issuer';
+import { clientIpOf, type RateLimits } from '../rateLimit';
 import { readDeploymentKey, tokenBody } from '../tokenRequest';
 
-export function tokenRouter({ issuer, deadlineMs }: { issuer: Issuer; deadlineMs: number }): Router {
+export function tokenRouter({
+  issuer,
+  deadlineMs,
+  rateLimits,
+}: {
+  issuer: Issuer;
+  deadlineMs: number;
+  /** Absent: no limits (tests of other behaviour). */
+  rateLimits?: RateLimits;
+}): Router {
   const router = new Router({ prefix: '/v2/Webchat' });
 
   router.options('/Token', preflight());
 
-  router.post('/Token', tokenBody(), async (ctx: Context) => {
+  // The IP limit comes before the body is even read; a limited request starts no workflow.
+  const perIp: Middleware = rateLimits ? rateLimits.clientIp.middleware(clientIpOf) : (_ctx, next) => next();
+
+  router.post('/Token', perIp, tokenBody(), async (ctx: Context) => {
+    const deploymentKey = readDeploymentKey(ctx);
+    const idempotencyKey = readIdempotencyKey(ctx);
+    await rateLimits?.deploymentKey.consume(deploymentKey);
     const input: CreateWebchatTokenInput = {
       requestId: ctx.state.requestId as string,
-      deploymentKey: readDeploymentKey(ctx),
+      deploymentKey,
       origin: ctx.get('origin') || null,
-      signals: collectSignals(ctx.headers, ctx.request.ips[0] ?? ctx.request.ip),
+      signals: collectSignals(ctx.headers, clientIpOf(ctx)),
     };
-    const result = await issuer.createToken(input, deadlineMs);
+    const result = await issuer.createToken(input, deadlineMs, idempotencyKey ? { idempotencyKey } : {});
     applyCors(ctx, result.cors);
     if (result.outcome === 'denied') {
       throw new AppError(result.reason, result.message);

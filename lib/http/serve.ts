@@ -1,4 +1,5 @@
-import { type Server } from 'node:http';
+import { STATUS_CODES, createServer, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type Koa from 'koa';
 import type { Logger } from '../logger';
 
@@ -11,18 +12,39 @@ export interface Served {
 /**
  * Listens on `host:port` (port 0 picks a free one, which tests use) and returns a close function that stops
  * accepting, lets in-flight requests finish, then closes idle keep-alive sockets.
+ *
+ * Node's `server.close()` only ends connections idle at that moment; a keep-alive connection busy then would
+ * stay open until its keep-alive timeout. So once closing, every answer says `Connection: close` and its socket
+ * ends after it, and whatever is still open after `drainTimeoutMs` is cut.
  */
 export async function serve(
   app: Koa,
   port: number,
   host = '127.0.0.1',
-  opts: { requestTimeoutMs?: number } = {},
+  opts: { requestTimeoutMs?: number; drainTimeoutMs?: number } = {},
 ): Promise<Served> {
-  const server = app.listen({ port, host });
-  // Slow clients (slowloris) are cut off instead of holding a socket forever.
-  server.requestTimeout = opts.requestTimeoutMs ?? 15_000;
-  server.headersTimeout = Math.min(server.requestTimeout, 10_000);
-  server.keepAliveTimeout = 5_000;
+  // Slow clients (slowloris) are cut off instead of holding a socket forever. Node enforces these timeouts only
+  // when it checks its connections (every 30 s by default), so the check runs often enough to honour them.
+  const requestTimeout = opts.requestTimeoutMs ?? 15_000;
+  const server = createServer(
+    {
+      requestTimeout,
+      headersTimeout: Math.min(requestTimeout, 10_000),
+      keepAliveTimeout: 5_000,
+      connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(requestTimeout / 4))),
+    },
+    app.callback(),
+  );
+  server.on('clientError', answerClientError);
+  server.listen({ port, host });
+  let closing = false;
+  const inFlight = new Set<ServerResponse>();
+  // Registered after Koa's handler, which answers asynchronously: headers are never sent before this runs.
+  server.on('request', (_req, res: ServerResponse) => {
+    if (closing) res.setHeader('Connection', 'close');
+    inFlight.add(res);
+    res.once('close', () => inFlight.delete(res));
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
@@ -34,10 +56,44 @@ export async function serve(
     url: `http://${host}:${actualPort}`,
     close: () =>
       new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
+        closing = true;
+        for (const res of inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
+        const cut = setTimeout(() => server.closeAllConnections(), opts.drainTimeoutMs ?? 30_000);
+        server.close((err) => {
+          clearTimeout(cut);
+          if (err) reject(err);
+          else resolve();
+        });
         server.closeIdleConnections();
       }),
   };
+}
+
+/**
+ * Requests Node refuses before any middleware runs (malformed request line or headers, headers too large, too
+ * slow) still get our JSON `{code, message}` instead of Node's bare status line.
+ */
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (!socket.writable || err.code === 'ECONNRESET') {
+    socket.destroy();
+    return;
+  }
+  const [status, code, message] =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'request_timeout', 'The request took too long to arrive.']
+      : err.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'headers_too_large', 'The request headers are too large.']
+        : [400, 'invalid_request', 'The request is not valid HTTP.'];
+  const body = JSON.stringify({ code, message });
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
+      'Content-Type: application/json; charset=utf-8\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      'Access-Control-Allow-Origin: *\r\n' +
+      'Cache-Control: no-store\r\n' +
+      'Connection: close\r\n\r\n' +
+      body,
+  );
 }
 
 /** Runs `stop` once on SIGTERM or SIGINT, then exits; a second signal exits at once. */

@@ -3,11 +3,16 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { Connection, Client } from '@temporalio/client';
+import { temporalCliPath } from '../../lib/temporalBinaries';
 import * as sa from '../../lib/searchAttributes';
-import { freePorts, startStack, type Stack } from '../../scripts/stack';
+import { randomPorts, startStack, type Stack } from '../../scripts/stack';
 import { serviceAuthorization } from '../helpers/serviceCredentials';
 import { otherBrowserHeaders, widgetHeaders } from '../helpers/widget';
+
+const execFileAsync = promisify(execFile);
 
 /**
  * The whole product over real HTTP: the Temporal dev server, SAS, FAS, the worker, the API and the edge, each
@@ -20,9 +25,8 @@ describe('end to end, through the edge', () => {
 
   before(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'webchat-e2e-'));
-    const [edge, api, fas, sas, temporal, ui] = await freePorts(6);
     stack = await startStack({
-      ports: { edge: edge!, api: api!, fas: fas!, sas: sas!, temporal: temporal!, ui: ui! },
+      ports: await randomPorts(),
       dataDir,
       output: (name, line) => logs.push(`[${name}] ${line}`),
     });
@@ -161,6 +165,78 @@ describe('end to end, through the edge', () => {
     }
   });
 
+  test('refresh: same browser keeps its identity; another browser or a tampered token is refused', async () => {
+    const headers = widgetHeaders();
+    const form = { 'content-type': 'application/x-www-form-urlencoded', origin: 'http://localhost:8081' };
+    const issuedRes = await token(new URLSearchParams({ DeploymentKey: 'dk_demo_secure' }).toString(), {
+      ...form,
+      ...headers,
+    });
+    assert.equal(issuedRes.status, 200);
+    const issued = (await issuedRes.json()) as { token: string; identity: string; expiration: string };
+    const refresh = (tokenValue: string, browser: Record<string, string>) =>
+      fetch(`${stack.urls.edge}/v2/Webchat/Token/Refresh`, {
+        method: 'POST',
+        headers: { ...form, ...browser },
+        body: new URLSearchParams({ DeploymentKey: 'dk_demo_secure', Token: tokenValue }).toString(),
+      });
+
+    await new Promise((r) => setTimeout(r, 1100)); // expirations have one-second resolution
+    const same = await refresh(issued.token, headers);
+    assert.equal(same.status, 200);
+    assert.equal(same.headers.get('access-control-allow-origin'), 'http://localhost:8081');
+    const refreshed = (await same.json()) as { token: string; identity: string; expiration: string };
+    assert.equal(refreshed.identity, issued.identity);
+    assert.notEqual(refreshed.token, issued.token);
+    assert.ok(Date.parse(refreshed.expiration) > Date.parse(issued.expiration), 'a later expiry');
+    assert.equal((await validate(refreshed.token, headers)).authorized, true, 'the new token is bound too');
+    assert.deepEqual(await validate(refreshed.token, otherBrowserHeaders()), {
+      authorized: false,
+      message: 'fingerprint_validation_failed',
+    });
+
+    const other = await refresh(issued.token, otherBrowserHeaders());
+    assert.equal(other.status, 403);
+    assert.deepEqual(await other.json(), {
+      valid: false,
+      code: 'fingerprint_validation_failed',
+      message: 'The token belongs to another browser.',
+    });
+
+    const last = issued.token.at(-2) === 'A' ? 'B' : 'A';
+    const tampered = await refresh(issued.token.slice(0, -2) + last + issued.token.at(-1), headers);
+    assert.equal(tampered.status, 403);
+    assert.equal(((await tampered.json()) as { code: string }).code, 'invalid_token');
+  });
+
+  test('temporal workflow show prints no token, key or signal in the clear', async () => {
+    const res = await token(new URLSearchParams({ DeploymentKey: 'dk_demo_secure' }).toString(), {
+      'content-type': 'application/x-www-form-urlencoded',
+      ...widgetHeaders(),
+    });
+    assert.equal(res.status, 200);
+    const issued = (await res.json()) as { token: string };
+    const { stdout } = await execFileAsync(temporalCliPath(), [
+      'workflow',
+      'show',
+      '--address',
+      stack.urls.temporal,
+      '--workflow-id',
+      `webchat-token-${res.headers.get('x-request-id')}`,
+      '--output',
+      'json',
+    ]);
+    assert.ok(
+      stdout.includes('binary/encrypted') || stdout.includes('YmluYXJ5L2VuY3J5cHRlZA'),
+      'payloads encrypted',
+    );
+    const text =
+      stdout + Buffer.from(stdout.match(/[A-Za-z0-9+/=]{16,}/g)?.join('') ?? '', 'base64').toString();
+    for (const secret of [issued.token.slice(0, 40), 'dk_demo_secure', 'Chrome/131', 'userTimezone']) {
+      assert.ok(!text.includes(secret), `history shows ${secret}`);
+    }
+  });
+
   test('bad input through the edge: 400 JSON with ACAO *', async () => {
     const res = await token('{"deploymentKey":', { 'content-type': 'application/json' });
     assert.equal(res.status, 400);
@@ -168,13 +244,21 @@ describe('end to end, through the edge', () => {
     assert.equal(res.headers.get('access-control-allow-origin'), '*');
   });
 
-  test('no log line carries a token, a deployment key or a raw signal', () => {
+  test('no log line carries a token, a deployment key, a fingerprint or a raw signal', async () => {
     assert.ok(
       logs.some((l) => l.startsWith('[api]') && l.includes('"msg":"request"')),
       'the API logged its requests',
     );
     const joined = logs.join('\n');
-    for (const secret of ['dk_demo_open', 'dk_demo_secure', 'Chrome/131.0.0.0', 'userTimezone', 'eyJ']) {
+    const fingerprint = await fingerprintFor(widgetHeaders());
+    for (const secret of [
+      'dk_demo_open',
+      'dk_demo_secure',
+      'Chrome/131.0.0.0',
+      'userTimezone',
+      'eyJ',
+      fingerprint,
+    ]) {
       assert.ok(!joined.includes(secret), `logs mention ${secret}`);
     }
   });

@@ -5,8 +5,11 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import {
   CREATE_WORKFLOW_TYPE,
+  REFRESH_WORKFLOW_TYPE,
   type CreateWebchatTokenInput,
   type CreateWebchatTokenResult,
+  type RefreshWebchatTokenInput,
+  type RefreshWebchatTokenResult,
 } from '../../lib/contracts';
 import type { AccountStore } from '../../store/accountStore';
 import { createWorker } from '../../worker/createWorker';
@@ -14,23 +17,26 @@ import { FakeFas } from './fakeFas';
 
 export const testFingerprintSecret = new Uint8Array(32).fill(7);
 
+export interface RunContext {
+  env: TestWorkflowEnvironment;
+  store: AccountStore;
+  bundle: WorkflowBundleWithSourceMap;
+  /** The payload codec, for both the worker and the client that starts the run. */
+  dataConverter?: DataConverter;
+}
+
 /**
- * Runs one issuance on a test environment with a fresh worker on its own task queue, like the API starts it:
+ * Runs one workflow on a test environment with a fresh worker on its own task queue, like the API starts it:
  * real activities on a real store, FAS replaced by `FakeFas`.
  */
-export async function runIssuance(
-  ctx: {
-    env: TestWorkflowEnvironment;
-    store: AccountStore;
-    bundle: WorkflowBundleWithSourceMap;
-    /** The payload codec, for both the worker and the client that starts the run. */
-    dataConverter?: DataConverter;
-  },
-  input: Partial<CreateWebchatTokenInput>,
-  fas = new FakeFas(),
-): Promise<{ result: CreateWebchatTokenResult; fas: FakeFas; workflowId: string }> {
+async function runWorkflow<I, R>(
+  ctx: RunContext,
+  type: string,
+  args: I,
+  fas: FakeFas,
+): Promise<{ result: R; fas: FakeFas; workflowId: string }> {
   const taskQueue = `test-${randomUUID()}`;
-  const workflowId = `webchat-token-${randomUUID()}`;
+  const workflowId = (args as { requestId: string }).requestId;
   const worker = await createWorker({
     connection: ctx.env.nativeConnection,
     namespace: ctx.env.namespace ?? 'default',
@@ -39,13 +45,6 @@ export async function runIssuance(
     dataConverter: ctx.dataConverter,
     deps: { store: ctx.store, fas, fingerprintSecret: testFingerprintSecret },
   });
-  const args: CreateWebchatTokenInput = {
-    requestId: workflowId,
-    deploymentKey: 'dk_demo_open',
-    origin: null,
-    signals: {},
-    ...input,
-  };
   const client = ctx.dataConverter
     ? new Client({
         connection: ctx.env.connection,
@@ -53,11 +52,39 @@ export async function runIssuance(
         dataConverter: ctx.dataConverter,
       })
     : ctx.env.client;
-  const result: CreateWebchatTokenResult = await worker.runUntil(
-    client.workflow.execute<(i: CreateWebchatTokenInput) => Promise<CreateWebchatTokenResult>>(
-      CREATE_WORKFLOW_TYPE,
-      { taskQueue, workflowId, args: [args] },
-    ),
+  const result = await worker.runUntil(
+    client.workflow.execute<(i: I) => Promise<R>>(type, { taskQueue, workflowId, args: [args] }),
   );
   return { result, fas, workflowId };
+}
+
+export function runIssuance(ctx: RunContext, input: Partial<CreateWebchatTokenInput>, fas = new FakeFas()) {
+  return runWorkflow<CreateWebchatTokenInput, CreateWebchatTokenResult>(
+    ctx,
+    CREATE_WORKFLOW_TYPE,
+    {
+      requestId: `webchat-token-${randomUUID()}`,
+      deploymentKey: 'dk_demo_open',
+      origin: null,
+      signals: {},
+      ...input,
+    },
+    fas,
+  );
+}
+
+export function runRefresh(ctx: RunContext, input: Partial<RefreshWebchatTokenInput>, fas: FakeFas) {
+  return runWorkflow<RefreshWebchatTokenInput, RefreshWebchatTokenResult>(
+    ctx,
+    REFRESH_WORKFLOW_TYPE,
+    {
+      requestId: `webchat-refresh-${randomUUID()}`,
+      deploymentKey: 'dk_demo_open',
+      token: '',
+      origin: null,
+      signals: {},
+      ...input,
+    },
+    fas,
+  );
 }

@@ -1,0 +1,51 @@
+import Router from '@koa/router';
+import type { Context, Middleware } from 'koa';
+import type { RefreshWebchatTokenInput } from '../../lib/contracts';
+import { collectSignals } from '../../lib/fingerprint';
+import { applyCors, preflight } from '../cors';
+import { clientIpOf, type RateLimits } from '../rateLimit';
+import type { Refresher } from '../refresher';
+import { readDeploymentKey, readToken, tokenBody } from '../tokenRequest';
+
+/**
+ * `POST /v2/Webchat/Token/Refresh`: a new token for the same identity when the old one is valid and, for a
+ * bound token, presented by the same browser. Same input rules, limits and CORS as issuance; a refusal is
+ * 403 `{valid: false, code, message}`.
+ */
+export function refreshRouter({
+  refresher,
+  deadlineMs,
+  rateLimits,
+}: {
+  refresher: Refresher;
+  deadlineMs: number;
+  rateLimits?: RateLimits;
+}): Router {
+  const router = new Router({ prefix: '/v2/Webchat' });
+  router.options('/Token/Refresh', preflight());
+
+  const perIp: Middleware = rateLimits ? rateLimits.clientIp.middleware(clientIpOf) : (_ctx, next) => next();
+
+  router.post('/Token/Refresh', perIp, tokenBody(), async (ctx: Context) => {
+    const deploymentKey = readDeploymentKey(ctx);
+    const token = readToken(ctx);
+    await rateLimits?.deploymentKey.consume(deploymentKey);
+    const input: RefreshWebchatTokenInput = {
+      requestId: ctx.state.requestId as string,
+      deploymentKey,
+      token,
+      origin: ctx.get('origin') || null,
+      signals: collectSignals(ctx.headers, clientIpOf(ctx)),
+    };
+    const result = await refresher.refreshToken(input, deadlineMs);
+    applyCors(ctx, result.cors);
+    if (result.outcome === 'refused') {
+      ctx.status = 403;
+      ctx.body = { valid: false, code: result.code, message: result.message };
+      return;
+    }
+    ctx.status = 200;
+    ctx.body = { token: result.token, identity: result.identity, expiration: result.expiration };
+  });
+  return router;
+}

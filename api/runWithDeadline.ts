@@ -1,0 +1,51 @@
+import type { Workflow, WorkflowResultType } from '@temporalio/common';
+import {
+  type Client,
+  type WorkflowHandleWithFirstExecutionRunId,
+  WorkflowFailedError,
+} from '@temporalio/client';
+import { AppError } from '../lib/errors';
+import type { Logger } from '../lib/logger';
+
+const retryAfter = { 'Retry-After': '2' };
+
+/**
+ * Starts a workflow and waits for its result, bounded by the deadline. Past the deadline, or when Temporal or
+ * the run fails, the caller gets `AppError('unavailable')` (503 + Retry-After), never a hang; a run that was
+ * started is cancelled so that nothing is minted for a client that was told 503.
+ */
+export async function runWithDeadline<W extends Workflow>(
+  client: Client,
+  workflowId: string,
+  deadlineMs: number,
+  log: Logger,
+  start: (client: Client) => Promise<WorkflowHandleWithFirstExecutionRunId<W>>,
+): Promise<WorkflowResultType<W>> {
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), deadlineMs);
+  let started = false;
+  try {
+    return await client.withAbortSignal(abort.signal, async () => {
+      const handle = await start(client);
+      started = true;
+      return handle.result();
+    });
+  } catch (err) {
+    if (abort.signal.aborted) {
+      log.warn({ workflowId, deadlineMs }, 'request passed its deadline');
+      if (started) {
+        client.workflow
+          .getHandle(workflowId)
+          .cancel()
+          .catch((e: unknown) => log.warn({ workflowId, err: e }, 'could not cancel a timed-out workflow'));
+      }
+    } else if (err instanceof WorkflowFailedError) {
+      log.error({ workflowId, err: err.cause }, 'workflow failed');
+    } else {
+      log.error({ workflowId, err }, 'could not run the workflow');
+    }
+    throw new AppError('unavailable', 'Token issuance is temporarily unavailable.', retryAfter);
+  } finally {
+    clearTimeout(timer);
+  }
+}

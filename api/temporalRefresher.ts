@@ -1,0 +1,49 @@
+import { Client, type Connection } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
+import {
+  REFRESH_WORKFLOW_TYPE,
+  TASK_QUEUE,
+  type RefreshWebchatTokenInput,
+  type RefreshWebchatTokenResult,
+} from '../lib/contracts';
+import type { Logger } from '../lib/logger';
+import * as sa from '../lib/searchAttributes';
+import type { Refresher } from './refresher';
+import { runWithDeadline } from './runWithDeadline';
+
+/** Workflow id of the refresh for one request. */
+export const refreshWorkflowIdFor = (requestId: string) => `webchat-refresh-${requestId}`;
+
+/** Starts one `RefreshWebchatToken` run per request and waits for it, bounded by the deadline. */
+export function temporalRefresher(opts: {
+  connection: Connection;
+  namespace: string;
+  logger: Logger;
+  taskQueue?: string;
+  dataConverter?: DataConverter;
+}): Refresher {
+  const client = new Client({
+    connection: opts.connection,
+    namespace: opts.namespace,
+    dataConverter: opts.dataConverter,
+  });
+  const taskQueue = opts.taskQueue ?? TASK_QUEUE;
+  return {
+    refreshToken(input, deadlineMs) {
+      const workflowId = refreshWorkflowIdFor(input.requestId);
+      return runWithDeadline(client, workflowId, deadlineMs, opts.logger, (c) =>
+        c.workflow.start<(i: RefreshWebchatTokenInput) => Promise<RefreshWebchatTokenResult>>(
+          REFRESH_WORKFLOW_TYPE,
+          {
+            taskQueue,
+            workflowId,
+            args: [input],
+            workflowExecutionTimeout: '3m',
+            typedSearchAttributes: [{ key: sa.Outcome, value: 'pending' }],
+            staticSummary: 'Webchat token refresh',
+          },
+        ),
+      );
+    },
+  };
+}

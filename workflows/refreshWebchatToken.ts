@@ -1,0 +1,103 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  log,
+  setCurrentDetails,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import {
+  WEBCHAT_SECURITY_FLAG,
+  type FasRefreshRequest,
+  type RefreshRefusalCode,
+  type RefreshWebchatTokenInput,
+  type RefreshWebchatTokenResult,
+} from '../lib/contracts';
+import { corsFor } from '../lib/cors';
+import { FINGERPRINT_FAILURE } from '../lib/failureTypes';
+import * as sa from '../lib/searchAttributes';
+import { auth, fingerprinting, store } from './proxies';
+
+const refusalMessages: Record<RefreshRefusalCode, string> = {
+  invalid_token: 'The token is invalid, expired or not for this deployment key.',
+  fingerprint_validation_failed: 'The token belongs to another browser.',
+};
+
+/**
+ * Refreshes a visitor's token: the same account lookup as an issuance (configuration held until the execution
+ * ends), a fingerprint of the refreshing browser when webchat-security is on, then FAS validates the old
+ * token with SAS and mints a new one for the same identity with the same binding. Refusals are typed results.
+ */
+export async function RefreshWebchatToken(
+  input: RefreshWebchatTokenInput,
+): Promise<RefreshWebchatTokenResult> {
+  const accountSid = await store.resolveAccount(input.deploymentKey);
+  if (accountSid === null) return refuse('invalid_token', null, []);
+  upsertSearchAttributes([{ key: sa.AccountSid, value: accountSid }]);
+
+  const config = await store.fetchAccountConfig(accountSid);
+  const security = await store.readFeatureFlag(accountSid, WEBCHAT_SECURITY_FLAG);
+  upsertSearchAttributes([{ key: sa.Security, value: security }]);
+
+  const request: FasRefreshRequest = {
+    token: input.token,
+    grants: { webchat: { addressSid: config.addressSid } },
+    ttl: config.tokenTtlSeconds,
+  };
+  if (security) {
+    try {
+      const { fingerprint, level } = await fingerprinting.generateFingerprint(
+        input.signals,
+        config.fingerprintSensitivity,
+      );
+      request.fingerprint = fingerprint;
+      request.fingerprintLevel = level;
+    } catch (err) {
+      // A browser that cannot be fingerprinted cannot prove it is the one the token was bound to.
+      if (isFailureOfType(err, FINGERPRINT_FAILURE)) {
+        return refuse('fingerprint_validation_failed', accountSid, config.allowedOrigins);
+      }
+      throw err;
+    }
+  }
+
+  const result = await auth.refreshToken(accountSid, request, input.requestId);
+  if (result.outcome === 'refused') return refuse(result.code, accountSid, config.allowedOrigins);
+  finish('refreshed', null);
+  const { token, identity, expiration } = result;
+  return {
+    outcome: 'refreshed',
+    accountSid,
+    token,
+    identity,
+    expiration,
+    cors: corsFor(config.allowedOrigins, input.origin),
+  };
+
+  function refuse(
+    code: RefreshRefusalCode,
+    sid: string | null,
+    allowedOrigins: readonly string[],
+  ): RefreshWebchatTokenResult {
+    finish('refused', code);
+    return {
+      outcome: 'refused',
+      code,
+      message: refusalMessages[code],
+      accountSid: sid,
+      cors: corsFor(allowedOrigins, input.origin),
+    };
+  }
+}
+
+function finish(outcome: 'refreshed' | 'refused', reason: RefreshRefusalCode | null): void {
+  upsertSearchAttributes([
+    { key: sa.Outcome, value: outcome },
+    ...(reason ? [{ key: sa.DenyReason, value: reason }] : []),
+  ]);
+  setCurrentDetails(reason ? `Refused: ${reason}` : 'Token refreshed');
+  log.info('webchat token refresh finished', { outcome, reason });
+}
+
+function isFailureOfType(err: unknown, type: string): boolean {
+  return err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === type;
+}
