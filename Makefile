@@ -1,6 +1,6 @@
 # Two entry points: `make start` runs everything on embedded defaults, `make test` runs every check.
 # Both install what they need (npm packages, Temporal binaries) on a fresh clone.
-.PHONY: start test deps typecheck lint unit clean
+.PHONY: start test deps typecheck lint unit clean chromium
 
 NODE_STAMP := node_modules/.install-stamp
 TEMPORAL_STAMP := .tools/temporal/bin/temporal
@@ -8,8 +8,12 @@ TEMPORAL_STAMP := .tools/temporal/bin/temporal
 start: deps
 	node --import tsx scripts/start.ts
 
-test: deps typecheck lint
+test: deps typecheck lint chromium
 	npm test
+
+# Debian's Chromium for the browser tests; where apt cannot install it, those tests skip and say why.
+chromium:
+	./scripts/install-chromium.sh
 
 typecheck: deps
 	npx tsc --noEmit

@@ -42,9 +42,14 @@ export const defaultPorts: StackPorts = {
   webOther: 8082,
 };
 
-/** Free ports for every service, for tests and benchmarks that must not collide with `make start`. */
+/**
+ * Free ports for every service, for tests and benchmarks that must not collide with `make start`. The demo page
+ * is left out: its allowed origin is a fixed port, so the browser tests choose its ports themselves.
+ */
 export async function randomPorts(): Promise<StackPorts> {
-  const keys = Object.keys(defaultPorts) as (keyof StackPorts)[];
+  const keys = (Object.keys(defaultPorts) as (keyof StackPorts)[]).filter(
+    (k) => k !== 'web' && k !== 'webOther',
+  );
   const ports = await freePorts(keys.length);
   return Object.fromEntries(keys.map((k, i) => [k, ports[i]!])) as unknown as StackPorts;
 }
