@@ -3,6 +3,7 @@ import { encryptedDataConverter, loadCodecKeys } from '../lib/codec/loadCodec';
 import { createLogger } from '../lib/logger';
 import { ServiceMetrics } from '../lib/http/metrics';
 import { onShutdown, serve } from '../lib/http/serve';
+import { startTelemetry } from '../lib/telemetry';
 import { createApp } from './app';
 import { loadApiConfig } from './config';
 import { createRateLimits } from './rateLimit';
@@ -10,6 +11,7 @@ import { temporalIssuer } from './temporalIssuer';
 import { temporalRefresher } from './temporalRefresher';
 
 async function main() {
+  startTelemetry('api');
   const config = loadApiConfig();
   const logger = createLogger('api', config.LOG_LEVEL);
   // Lazy: the API starts (and reports not-ready) even while Temporal is still coming up.

@@ -9,6 +9,7 @@ import {
 } from '../lib/contracts';
 import type { Logger } from '../lib/logger';
 import * as sa from '../lib/searchAttributes';
+import { temporalPlugins } from '../lib/temporalTracing';
 import { idempotentWorkflowId, startIdempotent } from './idempotency';
 import type { Issuer } from './issuer';
 
@@ -38,6 +39,7 @@ export function temporalIssuer(opts: {
     connection: opts.connection,
     namespace: opts.namespace,
     dataConverter: opts.dataConverter,
+    plugins: temporalPlugins(),
   });
   const taskQueue = opts.taskQueue ?? TASK_QUEUE;
   const log = opts.logger;

@@ -8,6 +8,7 @@ import {
 } from '../lib/contracts';
 import type { Logger } from '../lib/logger';
 import * as sa from '../lib/searchAttributes';
+import { temporalPlugins } from '../lib/temporalTracing';
 import type { Refresher } from './refresher';
 import { runWithDeadline } from './runWithDeadline';
 
@@ -26,6 +27,7 @@ export function temporalRefresher(opts: {
     connection: opts.connection,
     namespace: opts.namespace,
     dataConverter: opts.dataConverter,
+    plugins: temporalPlugins(),
   });
   const taskQueue = opts.taskQueue ?? TASK_QUEUE;
   return {

@@ -1,9 +1,11 @@
 import { onShutdown } from '../lib/http/serve';
 import { createLogger } from '../lib/logger';
+import { startTelemetry } from '../lib/telemetry';
 import { loadEdgeConfig } from './config';
 import { startEdge } from './start';
 
 export async function main(): Promise<void> {
+  startTelemetry('edge');
   const config = loadEdgeConfig();
   const logger = createLogger('edge', config.LOG_LEVEL);
   const edge = await startEdge(config, logger);

@@ -1,3 +1,4 @@
+import { trace } from '@opentelemetry/api';
 import pino, { type Logger } from 'pino';
 
 /**
@@ -35,7 +36,16 @@ export function createLogger(name: string, level = 'info', destination?: pino.De
       redact: { paths: redactPaths, censor: '[redacted]' },
       base: { service: name },
       timestamp: pino.stdTimeFunctions.isoTime,
+      mixin: traceIds,
     },
     destination,
   );
+}
+
+/** Links a log line to its trace while tracing is on (lib/telemetry.ts); without a tracer there is no span. */
+function traceIds(): Record<string, string> {
+  const span = trace.getActiveSpan();
+  if (!span) return {};
+  const { traceId, spanId } = span.spanContext();
+  return { traceId, spanId };
 }

@@ -1,6 +1,7 @@
 import { type NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
 import { TASK_QUEUE } from '../lib/contracts';
+import { temporalPlugins } from '../lib/temporalTracing';
 
 export interface CreateWorkerOptions {
   connection: NativeConnection;
@@ -28,6 +29,7 @@ export function createWorker({
     taskQueue,
     dataConverter,
     activities: createActivities(deps),
+    plugins: temporalPlugins(),
     ...(workflowBundle ? { workflowBundle } : { workflowsPath: workflowsPath() }),
   });
 }

@@ -4,6 +4,7 @@ import { encryptedDataConverter, loadCodecKeys } from '../lib/codec/loadCodec';
 import { createLogger } from '../lib/logger';
 import { loadServiceCredentials } from '../lib/serviceAuth';
 import { loadOrCreateSecret } from '../lib/secretFile';
+import { startTelemetry } from '../lib/telemetry';
 import { temporalLogger } from '../lib/temporalLogger';
 import { storeSocketPath } from '../store/accountAdmin';
 import { openStore } from '../store/openStore';
@@ -13,6 +14,7 @@ import { loadWorkerConfig } from './config';
 import { createWorker } from './createWorker';
 
 async function main() {
+  startTelemetry('worker');
   const config = loadWorkerConfig();
   const log = createLogger('worker', config.LOG_LEVEL);
   Runtime.install({

@@ -1,10 +1,12 @@
 import { onShutdown } from '../../lib/http/serve';
 import { createLogger } from '../../lib/logger';
+import { startTelemetry } from '../../lib/telemetry';
 import { loadFederatedAuthConfig } from './config';
 import { startFederatedAuth } from './start';
 
 /** Entry point: `npm run start:fas`. Importing this module starts nothing. */
 async function main(): Promise<void> {
+  startTelemetry('federated-auth');
   const config = loadFederatedAuthConfig();
   const logger = createLogger('federated-auth', config.logLevel);
   const service = await startFederatedAuth(config, logger);

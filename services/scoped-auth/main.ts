@@ -1,10 +1,12 @@
 import { onShutdown } from '../../lib/http/serve';
 import { createLogger } from '../../lib/logger';
+import { startTelemetry } from '../../lib/telemetry';
 import { loadScopedAuthConfig } from './config';
 import { startScopedAuth } from './start';
 
 /** Entry point: `npm run start:sas`. Importing this module starts nothing. */
 async function main(): Promise<void> {
+  startTelemetry('scoped-auth');
   const config = loadScopedAuthConfig();
   const logger = createLogger('scoped-auth', config.logLevel);
   const service = await startScopedAuth(config, logger);
