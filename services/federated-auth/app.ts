@@ -5,6 +5,7 @@ import { AppError } from '../../lib/errors';
 import { accessLog } from '../../lib/http/accessLog';
 import { errorHandler } from '../../lib/http/errorHandler';
 import { jsonBody } from '../../lib/http/jsonBody';
+import type { ServiceMetrics } from '../../lib/http/metrics';
 import { requestId } from '../../lib/http/requestId';
 import type { Logger } from '../../lib/logger';
 import {
@@ -23,6 +24,8 @@ export interface FederatedAuthDeps {
   logger: Logger;
   /** Refuses any caller but the orchestrator outside `OPEN_PATHS` (lib/serviceAuth.ts `requireService`). */
   authenticate: Middleware;
+  /** Prometheus metrics: requests by route and status, and `GET /metrics` for the scraper (no credential). */
+  metrics?: ServiceMetrics;
 }
 
 const refusalMessages: Record<RefreshRefusalCode, string> = {
@@ -36,7 +39,12 @@ interface State {
 }
 
 /** The federated auth service (FAS) as a Koa app, not yet listening. */
-export function createFederatedAuthApp({ sas, logger, authenticate }: FederatedAuthDeps): Koa<State> {
+export function createFederatedAuthApp({
+  sas,
+  logger,
+  authenticate,
+  metrics,
+}: FederatedAuthDeps): Koa<State> {
   const router = new Router<State>();
 
   router.post('/v1/Accounts/:accountSid/Tokens', async (ctx) => {
@@ -109,6 +117,13 @@ export function createFederatedAuthApp({ sas, logger, authenticate }: FederatedA
   });
 
   const app = new Koa<State>();
+  if (metrics) {
+    const scrape = new Router<State>();
+    metrics.route(scrape);
+    app.use(metrics.middleware());
+    // Ahead of the credential check: the scraper holds none, and the figures hold no secret.
+    app.use(scrape.routes());
+  }
   // Request id and access log wrap the error middleware so the log line has the status the client got.
   app.use(requestId());
   app.use(accessLog(logger));

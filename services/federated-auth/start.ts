@@ -1,3 +1,4 @@
+import { ServiceMetrics } from '../../lib/http/metrics';
 import { serve, type Served } from '../../lib/http/serve';
 import { createLogger, type Logger } from '../../lib/logger';
 import { loadServiceCredentials, loadServiceSecret, requireService } from '../../lib/serviceAuth';
@@ -22,7 +23,12 @@ export async function startFederatedAuth(
     timeoutMs: config.sasTimeoutMs,
     credentials: await loadServiceCredentials('federated-auth', 'scoped-auth', config.sasAuthSecret),
   });
-  const app = createFederatedAuthApp({ sas, logger, authenticate });
+  const app = createFederatedAuthApp({
+    sas,
+    logger,
+    authenticate,
+    metrics: new ServiceMetrics('federated-auth'),
+  });
   let served: Served;
   try {
     served = await serve(app, config.port, config.host);

@@ -4,6 +4,7 @@ import { AppError } from '../../lib/errors';
 import { accessLog } from '../../lib/http/accessLog';
 import { errorHandler } from '../../lib/http/errorHandler';
 import { jsonBody } from '../../lib/http/jsonBody';
+import type { ServiceMetrics } from '../../lib/http/metrics';
 import { requestId } from '../../lib/http/requestId';
 import type { Logger } from '../../lib/logger';
 import type { KeyRing } from './keys';
@@ -20,6 +21,8 @@ export interface ScopedAuthDeps {
   logger: Logger;
   /** Refuses any caller but FAS outside `OPEN_PATHS` (lib/serviceAuth.ts `requireService`). */
   authenticate: Middleware;
+  /** Prometheus metrics: requests by route and status, and `GET /metrics` for the scraper (no credential). */
+  metrics?: ServiceMetrics;
 }
 
 /** Set by lib/http/requestId.ts. */
@@ -34,6 +37,7 @@ export function createScopedAuthApp({
   audience,
   logger,
   authenticate,
+  metrics,
 }: ScopedAuthDeps): Koa<State> {
   const policy = { issuer, audience };
   const router = new Router<State>();
@@ -92,6 +96,13 @@ export function createScopedAuthApp({
   });
 
   const app = new Koa<State>();
+  if (metrics) {
+    const scrape = new Router<State>();
+    metrics.route(scrape);
+    app.use(metrics.middleware());
+    // Ahead of the credential check: the scraper holds none, and the figures hold no secret.
+    app.use(scrape.routes());
+  }
   // Request id and access log wrap the error middleware so the log line has the status the client got.
   app.use(requestId());
   app.use(accessLog(logger));

@@ -1,3 +1,4 @@
+import { ServiceMetrics } from '../../lib/http/metrics';
 import { serve, type Served } from '../../lib/http/serve';
 import { createLogger, type Logger } from '../../lib/logger';
 import { loadServiceSecret, requireService } from '../../lib/serviceAuth';
@@ -32,6 +33,7 @@ export async function startScopedAuth(
     audience: config.audience,
     logger,
     authenticate,
+    metrics: new ServiceMetrics('scoped-auth'),
   });
   let served: Served;
   try {
