@@ -6,6 +6,7 @@ import {
 } from '@temporalio/client';
 import { AppError } from '../lib/errors';
 import type { Logger } from '../lib/logger';
+import { rejectOnAbort } from './rejectOnAbort';
 
 const retryAfter = { 'Retry-After': '2' };
 
@@ -24,21 +25,25 @@ export async function runWithDeadline<W extends Workflow>(
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), deadlineMs);
   let started = false;
+  const cancelQuietly = (): void => {
+    client.workflow
+      .getHandle(workflowId)
+      .cancel()
+      .catch((e: unknown) => log.warn({ workflowId, err: e }, 'could not cancel a timed-out workflow'));
+  };
   try {
-    return await client.withAbortSignal(abort.signal, async () => {
+    const run = client.withAbortSignal(abort.signal, async () => {
       const handle = await start(client);
       started = true;
+      // Started only after the deadline answered 503 (the race below): nobody waits for this run now.
+      if (abort.signal.aborted) cancelQuietly();
       return handle.result();
     });
+    return await Promise.race([run, rejectOnAbort(abort.signal)]);
   } catch (err) {
     if (abort.signal.aborted) {
       log.warn({ workflowId, deadlineMs }, 'request passed its deadline');
-      if (started) {
-        client.workflow
-          .getHandle(workflowId)
-          .cancel()
-          .catch((e: unknown) => log.warn({ workflowId, err: e }, 'could not cancel a timed-out workflow'));
-      }
+      if (started) cancelQuietly();
     } else if (err instanceof WorkflowFailedError) {
       log.error({ workflowId, err: err.cause }, 'workflow failed');
     } else {

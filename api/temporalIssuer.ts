@@ -11,6 +11,7 @@ import type { Logger } from '../lib/logger';
 import * as sa from '../lib/searchAttributes';
 import { temporalPlugins } from '../lib/temporalTracing';
 import { idempotentWorkflowId, startIdempotent } from './idempotency';
+import { rejectOnAbort } from './rejectOnAbort';
 import type { Issuer } from './issuer';
 
 const retryAfter = { 'Retry-After': '2' };
@@ -55,7 +56,7 @@ export function temporalIssuer(opts: {
       const timer = setTimeout(() => abort.abort(), deadlineMs);
       let started = false;
       try {
-        return await client.withAbortSignal(abort.signal, async () => {
+        const run = client.withAbortSignal(abort.signal, async () => {
           const startOptions = {
             taskQueue,
             workflowId,
@@ -74,8 +75,11 @@ export function temporalIssuer(opts: {
               )
             : await client.workflow.start<CreateWorkflow>(CREATE_WORKFLOW_TYPE, startOptions);
           started = true;
+          // Started only after the deadline answered 503 (the race below): nobody waits for this run now.
+          if (abort.signal.aborted && !key) cancelQuietly(client, workflowId, log);
           return await handle.result();
         });
+        return await Promise.race([run, rejectOnAbort(abort.signal)]);
       } catch (err) {
         if (abort.signal.aborted) {
           log.warn({ workflowId, deadlineMs }, 'token request passed its deadline');
@@ -96,7 +100,10 @@ export function temporalIssuer(opts: {
 
     async ready() {
       try {
-        await client.withDeadline(Date.now() + 1000, () => opts.connection.workflowService.getSystemInfo({}));
+        const probe = client.withDeadline(Date.now() + 1000, () =>
+          opts.connection.workflowService.getSystemInfo({}),
+        );
+        await Promise.race([probe, rejectOnAbort(AbortSignal.timeout(1000))]);
         return true;
       } catch {
         return false;
