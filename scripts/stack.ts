@@ -22,6 +22,8 @@ export interface StackPorts {
   temporal: number;
   ui: number;
   codec: number;
+  /** The worker's Prometheus endpoint (Temporal runtime metrics); without it the worker serves none. */
+  workerMetrics?: number;
   /**
    * The demo page (web/): `web` serves it on an origin `dk_demo_secure` allows (http://localhost:8081), `webOther`
    * on one no demo account allows. Without both, the page is not started.
@@ -38,6 +40,7 @@ export const defaultPorts: StackPorts = {
   temporal: 7233,
   ui: 8233,
   codec: 8888,
+  workerMetrics: 9464,
   web: 8081,
   webOther: 8082,
 };
@@ -77,6 +80,8 @@ export interface Stack {
     ui: string;
     temporal: string;
     codec: string;
+    /** The worker's Prometheus endpoint, when it serves one. */
+    workerMetrics?: string;
     /** The demo page on its allowed and its not-allowed origin, when it was started. */
     web?: string;
     webOther?: string;
@@ -120,6 +125,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     EDGE_PUBLIC_URL: `http://127.0.0.1:${ports.edge}`,
     WEB_PORT: String(ports.web ?? ''),
     WEB_OTHER_PORT: String(ports.webOther ?? ''),
+    WORKER_METRICS_ADDRESS: ports.workerMetrics === undefined ? '' : `127.0.0.1:${ports.workerMetrics}`,
   };
 
   const commands = new Map<string, { command: string; args: string[] }>();
@@ -223,6 +229,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       ui: `http://localhost:${ports.ui}`,
       temporal: temporalAddress,
       codec: `http://127.0.0.1:${ports.codec}`,
+      ...(ports.workerMetrics !== undefined && { workerMetrics: `http://127.0.0.1:${ports.workerMetrics}` }),
       ...(webPorts(ports) && {
         web: `http://localhost:${ports.web}`,
         webOther: `http://localhost:${ports.webOther}`,

@@ -23,6 +23,8 @@ const schema = z
     CODEC_KEYS: z.string().optional(),
     CODEC_KEYS_FILE: z.string().optional(),
     LOG_LEVEL: logLevel,
+    /** `host:port` of the Prometheus endpoint of the Temporal runtime's metrics; empty turns it off. */
+    WORKER_METRICS_ADDRESS: z.string().default('127.0.0.1:9464'),
   })
   .transform((env) => ({
     ...env,

@@ -19,7 +19,12 @@ async function main() {
   const log = createLogger('worker', config.LOG_LEVEL);
   Runtime.install({
     logger: temporalLogger(log),
-    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} } },
+    telemetryOptions: {
+      logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} },
+      ...(config.WORKER_METRICS_ADDRESS && {
+        metrics: { prometheus: { bindAddress: config.WORKER_METRICS_ADDRESS } },
+      }),
+    },
   });
 
   const store = await openStore({ dataDir: config.DATA_DIR, databaseUrl: config.DATABASE_URL });

@@ -244,6 +244,16 @@ describe('end to end, through the edge', () => {
     assert.equal(res.headers.get('access-control-allow-origin'), '*');
   });
 
+  test('metrics: the worker serves the Temporal runtime metrics, the API its issuances', async () => {
+    assert.ok(stack.urls.workerMetrics, 'randomPorts gives the worker a metrics port');
+    const worker = await fetch(`${stack.urls.workerMetrics}/metrics`);
+    assert.equal(worker.status, 200);
+    // Written once the worker has polled and run the issuances of the tests above.
+    assert.match(await worker.text(), /^temporal_workflow_completed(_total)?(\{[^}]*\})? \d+/m);
+    const api = await (await fetch(`${stack.urls.api}/metrics`)).text();
+    assert.match(api, /^http_requests_total\{[^}]*route="\/v2\/Webchat\/Token"/m);
+  });
+
   test('no log line carries a token, a deployment key, a fingerprint or a raw signal', async () => {
     assert.ok(
       logs.some((l) => l.startsWith('[api]') && l.includes('"msg":"request"')),
