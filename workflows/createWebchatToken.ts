@@ -1,13 +1,4 @@
-import {
-  ActivityFailure,
-  ApplicationFailure,
-  log,
-  proxyActivities,
-  setCurrentDetails,
-  upsertSearchAttributes,
-  workflowInfo,
-} from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import { upsertSearchAttributes } from '@temporalio/workflow';
 import {
   WEBCHAT_SECURITY_FLAG,
   type AccountConfig,
@@ -16,30 +7,11 @@ import {
   type DenyReason,
   type FingerprintSensitivity,
 } from '../lib/contracts';
-import { FINGERPRINT_FAILURE } from '../lib/failureTypes';
+import { FINGERPRINT_FAILURE, isActivityFailureOfType } from '../lib/failureTypes';
 import { deniedResult, fasTokenRequest, issuedResult } from '../lib/issuance';
 import * as sa from '../lib/searchAttributes';
-
-// Store reads are local and fast: short timeouts, quick retries.
-const store = proxyActivities<Activities>({
-  startToCloseTimeout: '5s',
-  scheduleToCloseTimeout: '30s',
-  retry: { initialInterval: '100ms', backoffCoefficient: 2, maximumInterval: '2s' },
-});
-
-// Fingerprinting is pure CPU work: a failure is a business denial (non-retryable), never a transient fault.
-const fingerprinting = proxyActivities<Activities>({
-  startToCloseTimeout: '5s',
-  retry: { maximumAttempts: 3, nonRetryableErrorTypes: [FINGERPRINT_FAILURE] },
-});
-
-// FAS/SAS outages are retried with backoff until the workflow's own deadline; the API stops waiting earlier
-// and answers 503, and cancels the run so that no token is minted for a client that has gone.
-const auth = proxyActivities<Activities>({
-  startToCloseTimeout: '5s',
-  scheduleToCloseTimeout: '2m',
-  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '5s' },
-});
+import { auth, fingerprinting, store } from './proxies';
+import { recordOutcome } from './recordOutcome';
 
 /**
  * One token issuance, as in the source design: resolve the account, load its configuration (held here until
@@ -62,7 +34,7 @@ export async function CreateWebchatToken(input: CreateWebchatTokenInput): Promis
     try {
       fingerprint = await fingerprinting.generateFingerprint(input.signals, config.fingerprintSensitivity);
     } catch (err) {
-      if (isFailureOfType(err, FINGERPRINT_FAILURE)) {
+      if (isActivityFailureOfType(err, FINGERPRINT_FAILURE)) {
         return deny('fingerprint_generation_failed', accountSid, config.allowedOrigins);
       }
       throw err;
@@ -70,24 +42,11 @@ export async function CreateWebchatToken(input: CreateWebchatTokenInput): Promis
   }
 
   const issued = await auth.requestToken(accountSid, fasTokenRequest(config, fingerprint), input.requestId);
-  finish('issued', null);
+  recordOutcome('issued', null, 'Token issued');
   return issuedResult(accountSid, issued, config.allowedOrigins, input.origin);
 
   function deny(reason: DenyReason, sid: string | null, allowedOrigins: string[]): CreateWebchatTokenResult {
-    finish('denied', reason);
+    recordOutcome('denied', reason, `Denied: ${reason}`);
     return deniedResult(reason, sid, allowedOrigins, input.origin);
   }
-}
-
-function finish(outcome: 'issued' | 'denied', reason: DenyReason | null): void {
-  upsertSearchAttributes([
-    { key: sa.Outcome, value: outcome },
-    ...(reason ? [{ key: sa.DenyReason, value: reason }] : []),
-  ]);
-  setCurrentDetails(reason ? `Denied: ${reason}` : 'Token issued');
-  log.info('webchat token issuance finished', { outcome, reason, workflowId: workflowInfo().workflowId });
-}
-
-function isFailureOfType(err: unknown, type: string): boolean {
-  return err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === type;
 }

@@ -1,10 +1,4 @@
-import {
-  ActivityFailure,
-  ApplicationFailure,
-  log,
-  setCurrentDetails,
-  upsertSearchAttributes,
-} from '@temporalio/workflow';
+import { upsertSearchAttributes } from '@temporalio/workflow';
 import {
   WEBCHAT_SECURITY_FLAG,
   type FasRefreshRequest,
@@ -13,9 +7,10 @@ import {
   type RefreshWebchatTokenResult,
 } from '../lib/contracts';
 import { corsFor } from '../lib/cors';
-import { FINGERPRINT_FAILURE } from '../lib/failureTypes';
+import { FINGERPRINT_FAILURE, isActivityFailureOfType } from '../lib/failureTypes';
 import * as sa from '../lib/searchAttributes';
 import { auth, fingerprinting, store } from './proxies';
+import { recordOutcome } from './recordOutcome';
 
 const refusalMessages: Record<RefreshRefusalCode, string> = {
   invalid_token: 'The token is invalid, expired or not for this deployment key.',
@@ -53,7 +48,7 @@ export async function RefreshWebchatToken(
       request.fingerprintLevel = level;
     } catch (err) {
       // A browser that cannot be fingerprinted cannot prove it is the one the token was bound to.
-      if (isFailureOfType(err, FINGERPRINT_FAILURE)) {
+      if (isActivityFailureOfType(err, FINGERPRINT_FAILURE)) {
         return refuse('fingerprint_validation_failed', accountSid, config.allowedOrigins);
       }
       throw err;
@@ -62,7 +57,7 @@ export async function RefreshWebchatToken(
 
   const result = await auth.refreshToken(accountSid, request, input.requestId);
   if (result.outcome === 'refused') return refuse(result.code, accountSid, config.allowedOrigins);
-  finish('refreshed', null);
+  recordOutcome('refreshed', null, 'Token refreshed');
   const { token, identity, expiration } = result;
   return {
     outcome: 'refreshed',
@@ -78,7 +73,7 @@ export async function RefreshWebchatToken(
     sid: string | null,
     allowedOrigins: readonly string[],
   ): RefreshWebchatTokenResult {
-    finish('refused', code);
+    recordOutcome('refused', code, `Refused: ${code}`);
     return {
       outcome: 'refused',
       code,
@@ -87,17 +82,4 @@ export async function RefreshWebchatToken(
       cors: corsFor(allowedOrigins, input.origin),
     };
   }
-}
-
-function finish(outcome: 'refreshed' | 'refused', reason: RefreshRefusalCode | null): void {
-  upsertSearchAttributes([
-    { key: sa.Outcome, value: outcome },
-    ...(reason ? [{ key: sa.DenyReason, value: reason }] : []),
-  ]);
-  setCurrentDetails(reason ? `Refused: ${reason}` : 'Token refreshed');
-  log.info('webchat token refresh finished', { outcome, reason });
-}
-
-function isFailureOfType(err: unknown, type: string): boolean {
-  return err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === type;
 }
