@@ -29,11 +29,21 @@ export function readIdempotencyKey(ctx: Context): string | undefined {
 
 /**
  * The workflow id of an idempotent request. Scoped by deployment key, so two sites that happen to use the same
- * key never share a result; hashed, so neither the deployment key nor the client's key shows in the UI.
+ * key never share a result, and by the rest of the request (`request`: origin, fingerprint signals), which a
+ * genuine retry repeats: whoever learns a client's key from another browser gets a run of their own, never that
+ * client's token. Hashed, so neither the deployment key nor the client's key shows in the UI.
  */
-export function idempotentWorkflowId(prefix: string, deploymentKey: string, key: string): string {
-  // `\n` never occurs in a deployment key, so no two (deploymentKey, key) pairs hash the same input.
-  const digest = createHash('sha256').update(`${deploymentKey}\n${key}`).digest('hex').slice(0, 40);
+export function idempotentWorkflowId(
+  prefix: string,
+  deploymentKey: string,
+  key: string,
+  request: unknown = null,
+): string {
+  // `\n` occurs in neither a deployment key nor a valid key, so no two different inputs hash the same text.
+  const digest = createHash('sha256')
+    .update(`${deploymentKey}\n${key}\n${JSON.stringify(request)}`)
+    .digest('hex')
+    .slice(0, 40);
   return `${prefix}-idem-${digest}`;
 }
 

@@ -50,7 +50,7 @@ export function temporalIssuer(opts: {
     async createToken(input, deadlineMs, options = {}): Promise<CreateWebchatTokenResult> {
       const key = options.idempotencyKey;
       const workflowId = key
-        ? idempotentWorkflowId('webchat-token', input.deploymentKey, key)
+        ? idempotentWorkflowId('webchat-token', input.deploymentKey, key, [input.origin, input.signals])
         : workflowIdFor(input.requestId);
       const abort = new AbortController();
       const timer = setTimeout(() => abort.abort(), deadlineMs);

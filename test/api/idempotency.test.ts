@@ -4,7 +4,6 @@ import { after, before, describe, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { createApp } from '../../api/app';
-import { idempotentWorkflowId } from '../../api/idempotency';
 import { temporalIssuer } from '../../api/temporalIssuer';
 import type { FasTokenRequest, IssuedToken } from '../../lib/contracts';
 import { createLogger } from '../../lib/logger';
@@ -150,6 +149,37 @@ describe('Idempotency-Key on POST /v2/Webchat/Token (dev server, real worker)', 
     assert.notEqual(plain[0]!.token, plain[1]!.token);
   });
 
+  test('the same key from another browser or origin gets a run of its own, never the first token', async () => {
+    const key = randomUUID();
+    const first = await issued(await post(key));
+    const [others, calls] = await fasCallsDuring(async () => [
+      await issued(
+        await fetch(`${served.url}/v2/Webchat/Token`, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'idempotency-key': key,
+            origin: 'https://evil.test',
+          },
+          body: JSON.stringify({ deploymentKey: 'dk_demo_open' }),
+        }),
+      ),
+      await issued(
+        await fetch(`${served.url}/v2/Webchat/Token`, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'idempotency-key': key,
+            'user-agent': 'another/1.0',
+          },
+          body: JSON.stringify({ deploymentKey: 'dk_demo_open' }),
+        }),
+      ),
+    ]);
+    assert.equal(calls, 2);
+    for (const other of others) assert.notEqual(other.token, first.token);
+  });
+
   test('a retry after the window has passed mints a new token', async () => {
     const key = randomUUID();
     const first = await issued(await post(key, 'dk_demo_open', shortWindow));
@@ -166,10 +196,16 @@ describe('Idempotency-Key on POST /v2/Webchat/Token (dev server, real worker)', 
     const key = randomUUID();
     fas.delayMs = 60_000;
     const stuck = post(key);
-    const workflowId = idempotentWorkflowId('webchat-token', 'dk_demo_open', key);
-    const handle = env.client.workflow.getHandle(workflowId);
-    await waitFor(async () => (await handle.describe().catch(() => undefined))?.status.name === 'RUNNING');
-    await handle.terminate('test: the run died');
+    let workflowId: string | undefined;
+    await waitFor(async () => {
+      for await (const run of env.client.workflow.list({
+        query: `TaskQueue="${taskQueue}" AND ExecutionStatus="Running"`,
+      })) {
+        workflowId = run.workflowId;
+      }
+      return workflowId !== undefined;
+    });
+    await env.client.workflow.getHandle(workflowId!).terminate('test: the run died');
     fas.delayMs = 0;
     assert.equal((await stuck).status, 503);
     const [retried, calls] = await fasCallsDuring(async () => issued(await post(key)));
