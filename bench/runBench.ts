@@ -57,7 +57,10 @@ export async function runBench(
   if (options.cpuProfDir) {
     const dir = resolve(options.cpuProfDir);
     await mkdir(dir, { recursive: true });
-    env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${dir}`.trim();
+    // Node refuses --cpu-prof in NODE_OPTIONS: a preloaded module runs the profiler instead.
+    env.NODE_OPTIONS =
+      `${process.env.NODE_OPTIONS ?? ''} --require ${join(root, 'bench', 'cpuProfiler.js')}`.trim();
+    env.BENCH_CPU_PROF_DIR = dir;
   }
   const machine = machineInfo();
   const ports = await randomPorts();
