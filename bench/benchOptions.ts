@@ -25,6 +25,8 @@ export interface BenchOptions {
   logLevel: string;
   /** Write V8 CPU profiles of every Node service into this folder. */
   cpuProfDir: string | null;
+  /** A Temporal server already running (e.g. a dev server with other flags, or one on PostgreSQL). */
+  temporalAddress: string | null;
   /** Where the JSON report goes; a timestamped file under bench/results/ by default. */
   out: string | null;
   smoke: boolean;
@@ -40,6 +42,7 @@ const usage = `npm run bench -- [options]   (each option also reads BENCH_<NAME>
   --rate-driver <d>     paced (even intervals, open loop) | autocannon (overallRate)
   --log-level <l>       log level of every service: info (default), debug or trace
   --cpu-prof <dir>      write V8 CPU profiles of the Node services into <dir>
+  --temporal-address <host:port>  use this Temporal server instead of starting the dev server
   --out <file>          JSON report path (bench/results/bench-<time>.json)
   --smoke               a few seconds at a low rate: proves the harness runs`;
 
@@ -57,6 +60,7 @@ export function parseBenchOptions(argv: string[], env: NodeJS.ProcessEnv = proce
       'log-level': { type: 'string' },
       'cpu-prof': { type: 'string' },
       out: { type: 'string' },
+      'temporal-address': { type: 'string' },
       smoke: { type: 'boolean' },
       help: { type: 'boolean' },
     },
@@ -125,6 +129,7 @@ export function parseBenchOptions(argv: string[], env: NodeJS.ProcessEnv = proce
     rateDriver,
     logLevel,
     cpuProfDir: pick('cpu-prof', 'CPU_PROF') ?? null,
+    temporalAddress: pick('temporal-address', 'TEMPORAL_ADDRESS') ?? null,
     out: pick('out', 'OUT') ?? null,
     smoke,
   };

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { cpus, totalmem, loadavg } from 'node:os';
 import type { BenchKey, BenchOptions, BenchPath } from './benchOptions';
 import type { LoadResult } from './loadResult';
@@ -29,6 +30,8 @@ export interface Ratio {
 export interface BenchReport {
   startedAt: string;
   command: string;
+  /** `git describe --always --dirty` of the tree that ran: the code under test changes between runs. */
+  revision: string;
   machine: { nproc: number; cpuModel: string; memoryGb: number; node: string; loadAverageAtStart: number[] };
   options: BenchOptions;
   scenarios: ScenarioResult[];
@@ -46,6 +49,14 @@ export function machineInfo(): BenchReport['machine'] {
     node: process.version,
     loadAverageAtStart: loadavg().map((l) => Math.round(l * 100) / 100),
   };
+}
+
+export function gitRevision(cwd: string): string {
+  try {
+    return execFileSync('git', ['describe', '--always', '--dirty'], { cwd, encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
 }
 
 export const loadLabel = (load: LoadShape) =>
@@ -83,7 +94,7 @@ export function formatReport(report: BenchReport): string {
   const m = report.machine;
   lines.push(
     `machine: ${m.nproc} x ${m.cpuModel}, ${m.memoryGb} GB, Node ${m.node}, load average at start ${m.loadAverageAtStart.join(' ')}`,
-    `${report.options.durationS} s per scenario, open-loop driver: ${report.options.rateDriver}, log level ${report.options.logLevel}`,
+    `revision ${report.revision}, ${report.options.durationS} s per scenario, open-loop driver: ${report.options.rateDriver}, log level ${report.options.logLevel}`,
     '',
   );
   lines.push(

@@ -12,6 +12,7 @@ import { pacedLoad } from './pacedLoad';
 import { lifetimePeakRssMb, ProcessMonitor } from './processMonitor';
 import {
   computeRatios,
+  gitRevision,
   loadLabel,
   machineInfo,
   type BenchReport,
@@ -63,6 +64,7 @@ export async function runBench(
     env.BENCH_CPU_PROF_DIR = dir;
   }
   const machine = machineInfo();
+  const revision = gitRevision(root);
   const ports = await randomPorts();
   const [directApiPort, directEdgePort] = await freePorts(2);
   let stack: Stack | undefined;
@@ -75,6 +77,7 @@ export async function runBench(
       output,
       logLevel: options.logLevel,
       env,
+      ...(options.temporalAddress ? { temporalAddress: options.temporalAddress } : {}),
     });
     const launch = (name: string, entry: string, extra: NodeJS.ProcessEnv) => {
       const child = spawn(process.execPath, ['--import', 'tsx', entry], {
@@ -159,6 +162,7 @@ export async function runBench(
     const report: BenchReport = {
       startedAt: new Date().toISOString(),
       command: ['npm run bench --', ...process.argv.slice(2)].join(' '),
+      revision,
       machine,
       options,
       scenarios,
