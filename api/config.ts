@@ -10,6 +10,8 @@ const schema = z
     TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
     /** How long a token request waits for its workflow before answering 503 + Retry-After. */
     TOKEN_DEADLINE_MS: z.coerce.number().int().min(100).max(60_000).default(8000),
+    /** Token requests waiting on Temporal at once; more get an immediate 503 + Retry-After (0 = no cap). */
+    MAX_IN_FLIGHT: z.coerce.number().int().min(0).max(100_000).default(128),
     /** Trust the first X-Forwarded-For hop (the edge replaces any value a client sends). */
     TRUST_PROXY: z.stringbool().default(true),
     /** Token requests allowed per client IP (first X-Forwarded-For hop) per window; 0 turns the limit off. */

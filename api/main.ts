@@ -6,6 +6,7 @@ import { onShutdown, serve } from '../lib/http/serve';
 import { startTelemetry } from '../lib/telemetry';
 import { createApp } from './app';
 import { loadApiConfig } from './config';
+import { limitInFlight } from './inFlightLimit';
 import { createRateLimits } from './rateLimit';
 import { temporalIssuer } from './temporalIssuer';
 import { temporalRefresher } from './temporalRefresher';
@@ -17,17 +18,24 @@ async function main() {
   // Lazy: the API starts (and reports not-ready) even while Temporal is still coming up.
   const connection = Connection.lazy({ address: config.TEMPORAL_ADDRESS });
   const dataConverter = encryptedDataConverter(await loadCodecKeys(config));
-  const issuer = temporalIssuer({
-    connection,
-    namespace: config.TEMPORAL_NAMESPACE,
-    logger,
-    dataConverter,
-    idempotencyWindowMs: config.IDEMPOTENCY_WINDOW_S * 1000,
-  });
+  const temporal = {
+    issuer: temporalIssuer({
+      connection,
+      namespace: config.TEMPORAL_NAMESPACE,
+      logger,
+      dataConverter,
+      idempotencyWindowMs: config.IDEMPOTENCY_WINDOW_S * 1000,
+    }),
+    refresher: temporalRefresher({ connection, namespace: config.TEMPORAL_NAMESPACE, logger, dataConverter }),
+  };
+  const { issuer, refresher } =
+    config.MAX_IN_FLIGHT > 0
+      ? limitInFlight(config.MAX_IN_FLIGHT, temporal.issuer, temporal.refresher)
+      : temporal;
   let shuttingDown = false;
   const app = createApp({
     issuer,
-    refresher: temporalRefresher({ connection, namespace: config.TEMPORAL_NAMESPACE, logger, dataConverter }),
+    refresher,
     logger,
     metrics: new ServiceMetrics('api'),
     deadlineMs: config.TOKEN_DEADLINE_MS,
