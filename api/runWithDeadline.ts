@@ -1,9 +1,5 @@
 import type { Workflow, WorkflowResultType } from '@temporalio/common';
-import {
-  type Client,
-  type WorkflowHandleWithFirstExecutionRunId,
-  WorkflowFailedError,
-} from '@temporalio/client';
+import { type Client, type WorkflowHandle, WorkflowFailedError } from '@temporalio/client';
 import { AppError } from '../lib/errors';
 import type { Logger } from '../lib/logger';
 import { rejectOnAbort } from './rejectOnAbort';
@@ -20,7 +16,9 @@ export async function runWithDeadline<W extends Workflow>(
   workflowId: string,
   deadlineMs: number,
   log: Logger,
-  start: (client: Client) => Promise<WorkflowHandleWithFirstExecutionRunId<W>>,
+  start: (client: Client) => Promise<WorkflowHandle<W>>,
+  /** False when a retry will come for the same run (an idempotency key): then it must go on. */
+  cancelOnDeadline = true,
 ): Promise<WorkflowResultType<W>> {
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), deadlineMs);
@@ -36,14 +34,14 @@ export async function runWithDeadline<W extends Workflow>(
       const handle = await start(client);
       started = true;
       // Started only after the deadline answered 503 (the race below): nobody waits for this run now.
-      if (abort.signal.aborted) cancelQuietly();
+      if (abort.signal.aborted && cancelOnDeadline) cancelQuietly();
       return handle.result();
     });
     return await Promise.race([run, rejectOnAbort(abort.signal)]);
   } catch (err) {
     if (abort.signal.aborted) {
       log.warn({ workflowId, deadlineMs }, 'request passed its deadline');
-      if (started) cancelQuietly();
+      if (started && cancelOnDeadline) cancelQuietly();
     } else if (err instanceof WorkflowFailedError) {
       log.error({ workflowId, err: err.cause }, 'workflow failed');
     } else {

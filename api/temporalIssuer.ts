@@ -1,6 +1,5 @@
-import { Client, type Connection, WorkflowFailedError } from '@temporalio/client';
+import { Client, type Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
-import { AppError } from '../lib/errors';
 import {
   CREATE_WORKFLOW_TYPE,
   TASK_QUEUE,
@@ -13,8 +12,7 @@ import { temporalPlugins } from '../lib/temporalTracing';
 import { idempotentWorkflowId, startIdempotent } from './idempotency';
 import { rejectOnAbort } from './rejectOnAbort';
 import type { Issuer } from './issuer';
-
-const retryAfter = { 'Retry-After': '2' };
+import { runWithDeadline } from './runWithDeadline';
 
 /** Workflow id of the issuance for one request: findable in the UI from the X-Request-Id the client saw. */
 export const workflowIdFor = (requestId: string) => `webchat-token-${requestId}`;
@@ -47,55 +45,32 @@ export function temporalIssuer(opts: {
   const idempotencyWindowMs = opts.idempotencyWindowMs ?? DEFAULT_IDEMPOTENCY_WINDOW_MS;
 
   return {
-    async createToken(input, deadlineMs, options = {}): Promise<CreateWebchatTokenResult> {
+    createToken(input, deadlineMs, options = {}): Promise<CreateWebchatTokenResult> {
       const key = options.idempotencyKey;
       const workflowId = key
         ? idempotentWorkflowId('webchat-token', input.deploymentKey, key, [input.origin, input.signals])
         : workflowIdFor(input.requestId);
-      const abort = new AbortController();
-      const timer = setTimeout(() => abort.abort(), deadlineMs);
-      let started = false;
-      try {
-        const run = client.withAbortSignal(abort.signal, async () => {
-          const startOptions = {
-            taskQueue,
-            workflowId,
-            args: [input] as [CreateWebchatTokenInput],
-            // Kept well past the HTTP deadline so that retries ride out short FAS/SAS blips.
-            workflowExecutionTimeout: '3m',
-            typedSearchAttributes: [{ key: sa.Outcome, value: 'pending' }],
-            staticSummary: 'Webchat token issuance',
-          };
-          const handle = key
-            ? await startIdempotent<CreateWorkflow>(
-                client,
-                CREATE_WORKFLOW_TYPE,
-                startOptions,
-                idempotencyWindowMs,
-              )
-            : await client.workflow.start<CreateWorkflow>(CREATE_WORKFLOW_TYPE, startOptions);
-          started = true;
-          // Started only after the deadline answered 503 (the race below): nobody waits for this run now.
-          if (abort.signal.aborted && !key) cancelQuietly(client, workflowId, log);
-          return await handle.result();
-        });
-        return await Promise.race([run, rejectOnAbort(abort.signal)]);
-      } catch (err) {
-        if (abort.signal.aborted) {
-          log.warn({ workflowId, deadlineMs }, 'token request passed its deadline');
-          // With an idempotency key the client will retry with it: the run goes on, and the retry gets its result.
-          if (started && !key) cancelQuietly(client, workflowId, log);
-          throw new AppError('unavailable', 'Token issuance is temporarily unavailable.', retryAfter);
-        }
-        if (err instanceof WorkflowFailedError) {
-          log.error({ workflowId, err: err.cause }, 'token workflow failed');
-        } else {
-          log.error({ workflowId, err }, 'could not run the token workflow');
-        }
-        throw new AppError('unavailable', 'Token issuance is temporarily unavailable.', retryAfter);
-      } finally {
-        clearTimeout(timer);
-      }
+      const startOptions = {
+        taskQueue,
+        workflowId,
+        args: [input] as [CreateWebchatTokenInput],
+        // Kept well past the HTTP deadline so that retries ride out short FAS/SAS blips.
+        workflowExecutionTimeout: '3m',
+        typedSearchAttributes: [{ key: sa.Outcome, value: 'pending' }],
+        staticSummary: 'Webchat token issuance',
+      };
+      return runWithDeadline(
+        client,
+        workflowId,
+        deadlineMs,
+        log,
+        (c) =>
+          key
+            ? startIdempotent<CreateWorkflow>(c, CREATE_WORKFLOW_TYPE, startOptions, idempotencyWindowMs)
+            : c.workflow.start<CreateWorkflow>(CREATE_WORKFLOW_TYPE, startOptions),
+        // With an idempotency key the client will retry with it: the run goes on, and the retry gets its result.
+        !key,
+      );
     },
 
     async ready() {
@@ -113,10 +88,3 @@ export function temporalIssuer(opts: {
 }
 
 type CreateWorkflow = (input: CreateWebchatTokenInput) => Promise<CreateWebchatTokenResult>;
-
-function cancelQuietly(client: Client, workflowId: string, log: Logger) {
-  client.workflow
-    .getHandle(workflowId)
-    .cancel()
-    .catch((err: unknown) => log.warn({ workflowId, err }, 'could not cancel a timed-out token workflow'));
-}
