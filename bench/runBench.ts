@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { freePorts, randomPorts, startStack, terminate, type Stack } from '../scripts/stack';
+import { freePorts, randomPorts, startStack, terminate, waitForHttp, type Stack } from '../scripts/stack';
 import { widgetHeaders } from '../test/helpers/widget';
 import { autocannonLoad } from './autocannonLoad';
 import type { BenchKey, BenchOptions, BenchPath } from './benchOptions';
@@ -216,21 +216,6 @@ async function checkAnswer(target: TargetRequest, path: BenchPath, key: BenchKey
     throw new Error(
       `${path} ${key}: expected 200 with a token and ACAO ${expectedAcao}, got ${res.status}, ACAO ${acao}`,
     );
-  }
-}
-
-async function waitForHttp(url: string, child: ChildProcess, timeoutMs = 60_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`${url}: the process exited with code ${child.exitCode}`);
-    try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
-      if (res.ok) return;
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > until) throw new Error(`${url} did not become ready`);
-    await sleep(200);
   }
 }
 

@@ -280,7 +280,8 @@ async function waitForTemporal(address: string, timeoutMs: number): Promise<void
   }
 }
 
-async function waitForHttp(url: string, child: ChildProcess, timeoutMs = 60_000): Promise<void> {
+/** Polls `url` until it answers 2xx; fails early when `child` exits. */
+export async function waitForHttp(url: string, child: ChildProcess, timeoutMs = 60_000): Promise<void> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${url}: the process exited with code ${child.exitCode}`);

@@ -1,12 +1,9 @@
 import Router from '@koa/router';
-import Koa, { type Middleware } from 'koa';
+import type Koa from 'koa';
+import { type Middleware } from 'koa';
 import type { FasRefreshRefusal, RefreshRefusalCode } from '../../lib/contracts';
-import { AppError } from '../../lib/errors';
-import { accessLog } from '../../lib/http/accessLog';
-import { errorHandler } from '../../lib/http/errorHandler';
-import { jsonBody } from '../../lib/http/jsonBody';
+import { internalServiceApp, type ServiceState } from '../../lib/http/internalServiceApp';
 import type { ServiceMetrics } from '../../lib/http/metrics';
-import { requestId } from '../../lib/http/requestId';
 import type { Logger } from '../../lib/logger';
 import {
   accountSidSchema,
@@ -33,19 +30,14 @@ const refusalMessages: Record<RefreshRefusalCode, string> = {
   fingerprint_validation_failed: 'The token is bound to another browser.',
 };
 
-/** Set by lib/http/requestId.ts. */
-interface State {
-  requestId: string;
-}
-
 /** The federated auth service (FAS) as a Koa app, not yet listening. */
 export function createFederatedAuthApp({
   sas,
   logger,
   authenticate,
   metrics,
-}: FederatedAuthDeps): Koa<State> {
-  const router = new Router<State>();
+}: FederatedAuthDeps): Koa<ServiceState> {
+  const router = new Router<ServiceState>();
 
   router.post('/v1/Accounts/:accountSid/Tokens', async (ctx) => {
     const accountSid = parseRequest(accountSidSchema, ctx.params.accountSid, 'accountSid');
@@ -116,25 +108,5 @@ export function createFederatedAuthApp({
     ctx.body = { status: 'ok' };
   });
 
-  const app = new Koa<State>();
-  if (metrics) {
-    const scrape = new Router<State>();
-    metrics.route(scrape);
-    app.use(metrics.middleware());
-    // Ahead of the credential check: the scraper holds none, and the figures hold no secret.
-    app.use(scrape.routes());
-  }
-  // Request id and access log wrap the error middleware so the log line has the status the client got.
-  app.use(requestId());
-  app.use(accessLog(logger));
-  app.use(errorHandler(logger));
-  // Before the body parser: an unauthenticated caller learns nothing, not even whether its body was valid.
-  app.use(authenticate);
-  app.use(jsonBody());
-  app.use(router.routes());
-  app.use(router.allowedMethods({ throw: true, methodNotAllowed, notImplemented: methodNotAllowed }));
-  return app;
+  return internalServiceApp({ router, logger, authenticate, metrics });
 }
-
-// Thrown so that the error middleware answers JSON; @koa/router's own 405 has an empty body.
-const methodNotAllowed = () => new AppError('method_not_allowed', 'Method not allowed.');

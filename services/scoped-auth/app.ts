@@ -1,11 +1,8 @@
 import Router from '@koa/router';
-import Koa, { type Middleware } from 'koa';
-import { AppError } from '../../lib/errors';
-import { accessLog } from '../../lib/http/accessLog';
-import { errorHandler } from '../../lib/http/errorHandler';
-import { jsonBody } from '../../lib/http/jsonBody';
+import type Koa from 'koa';
+import { type Middleware } from 'koa';
+import { internalServiceApp, type ServiceState } from '../../lib/http/internalServiceApp';
 import type { ServiceMetrics } from '../../lib/http/metrics';
-import { requestId } from '../../lib/http/requestId';
 import type { Logger } from '../../lib/logger';
 import type { KeyRing } from './keys';
 import { generateRequestSchema, parseRequest, validateRequestSchema } from './schemas';
@@ -25,11 +22,6 @@ export interface ScopedAuthDeps {
   metrics?: ServiceMetrics;
 }
 
-/** Set by lib/http/requestId.ts. */
-interface State {
-  requestId: string;
-}
-
 /** The scoped auth service (SAS) as a Koa app, not yet listening. */
 export function createScopedAuthApp({
   keys,
@@ -38,9 +30,9 @@ export function createScopedAuthApp({
   logger,
   authenticate,
   metrics,
-}: ScopedAuthDeps): Koa<State> {
+}: ScopedAuthDeps): Koa<ServiceState> {
   const policy = { issuer, audience };
-  const router = new Router<State>();
+  const router = new Router<ServiceState>();
 
   router.post('/v1/ScopedAuthTokens/generate/internal', async (ctx) => {
     const { accountSid, grants, ttl, fingerprint, fingerprintLevel, identity } = parseRequest(
@@ -95,25 +87,5 @@ export function createScopedAuthApp({
     ctx.body = { status: 'ok' };
   });
 
-  const app = new Koa<State>();
-  if (metrics) {
-    const scrape = new Router<State>();
-    metrics.route(scrape);
-    app.use(metrics.middleware());
-    // Ahead of the credential check: the scraper holds none, and the figures hold no secret.
-    app.use(scrape.routes());
-  }
-  // Request id and access log wrap the error middleware so the log line has the status the client got.
-  app.use(requestId());
-  app.use(accessLog(logger));
-  app.use(errorHandler(logger));
-  // Before the body parser: an unauthenticated caller learns nothing, not even whether its body was valid.
-  app.use(authenticate);
-  app.use(jsonBody());
-  app.use(router.routes());
-  app.use(router.allowedMethods({ throw: true, methodNotAllowed, notImplemented: methodNotAllowed }));
-  return app;
+  return internalServiceApp({ router, logger, authenticate, metrics });
 }
-
-// Thrown so that the error middleware answers JSON; @koa/router's own 405 has an empty body.
-const methodNotAllowed = () => new AppError('method_not_allowed', 'Method not allowed.');
