@@ -1,14 +1,15 @@
-import { proxyLocalActivities } from '@temporalio/workflow';
+import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { FINGERPRINT_FAILURE } from '../lib/failureTypes';
 
 /**
  * Activity options of the issuance workflows, in one place so create and refresh behave alike.
  *
- * Every step is a local activity: it runs in the worker that runs the workflow, inside the workflow task, so an
- * issuance is one workflow task and one history write batch instead of a server round trip per step (the dev
- * server's storage is what limits throughput; see bench/README.md). Each step is still recorded in history as
- * a marker, shown as a local activity in the UI, with its attempts.
+ * The short steps (store reads, fingerprinting) are local activities: they run in the worker that runs the
+ * workflow, inside the workflow task, with no server round trip each (see bench/README.md), and are still
+ * recorded in history as markers. The FAS call stays a regular activity: a local activity keeps running in
+ * the worker until the worker learns its run was cancelled or terminated, so a run the API gave up on could
+ * still mint a token; a regular activity is dispatched by the server, which stops dispatching at once.
  */
 
 // Store reads are fast: short timeouts, quick retries.
@@ -25,11 +26,9 @@ export const fingerprinting = proxyLocalActivities<Activities>({
 });
 
 // FAS/SAS outages are retried with backoff until the workflow's own deadline; the API stops waiting earlier
-// and answers 503, and cancels the run so that no token is minted for a client that has gone. Backoffs longer
-// than a second become durable workflow timers, so a long outage survives a worker restart.
-export const auth = proxyLocalActivities<Activities>({
+// and answers 503, and cancels the run so that no token is minted for a client that has gone.
+export const auth = proxyActivities<Activities>({
   startToCloseTimeout: '5s',
   scheduleToCloseTimeout: '2m',
-  localRetryThreshold: '1s',
   retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '5s' },
 });
