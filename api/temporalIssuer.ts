@@ -1,5 +1,3 @@
-import { Client, type Connection } from '@temporalio/client';
-import type { DataConverter } from '@temporalio/common';
 import {
   CREATE_WORKFLOW_TYPE,
   TASK_QUEUE,
@@ -7,8 +5,8 @@ import {
   type CreateWebchatTokenResult,
 } from '../lib/contracts';
 import type { Logger } from '../lib/logger';
+import { temporalClient, type TemporalClientOptions } from './temporalClient';
 import * as sa from '../lib/searchAttributes';
-import { temporalPlugins } from '../lib/temporalTracing';
 import { idempotentWorkflowId, startIdempotent } from './idempotency';
 import { rejectOnAbort } from './rejectOnAbort';
 import type { Issuer } from './issuer';
@@ -24,22 +22,15 @@ export const DEFAULT_IDEMPOTENCY_WINDOW_MS = 10 * 60_000;
  * Starts one `CreateWebchatToken` run per request and waits for it, bounded by the deadline. When the
  * deadline passes, the run is cancelled so that no token is minted for a client that was told 503.
  */
-export function temporalIssuer(opts: {
-  connection: Connection;
-  namespace: string;
-  logger: Logger;
-  taskQueue?: string;
-  /** The payload codec (encryption) shared with the worker. */
-  dataConverter?: DataConverter;
-  /** How long a completed run answers retries with the same `Idempotency-Key`. */
-  idempotencyWindowMs?: number;
-}): Issuer {
-  const client = new Client({
-    connection: opts.connection,
-    namespace: opts.namespace,
-    dataConverter: opts.dataConverter,
-    plugins: temporalPlugins(),
-  });
+export function temporalIssuer(
+  opts: TemporalClientOptions & {
+    logger: Logger;
+    taskQueue?: string;
+    /** How long a completed run answers retries with the same `Idempotency-Key`. */
+    idempotencyWindowMs?: number;
+  },
+): Issuer {
+  const client = temporalClient(opts);
   const taskQueue = opts.taskQueue ?? TASK_QUEUE;
   const log = opts.logger;
   const idempotencyWindowMs = opts.idempotencyWindowMs ?? DEFAULT_IDEMPOTENCY_WINDOW_MS;

@@ -1,5 +1,3 @@
-import { Client, type Connection } from '@temporalio/client';
-import type { DataConverter } from '@temporalio/common';
 import {
   REFRESH_WORKFLOW_TYPE,
   TASK_QUEUE,
@@ -7,8 +5,8 @@ import {
   type RefreshWebchatTokenResult,
 } from '../lib/contracts';
 import type { Logger } from '../lib/logger';
+import { temporalClient, type TemporalClientOptions } from './temporalClient';
 import * as sa from '../lib/searchAttributes';
-import { temporalPlugins } from '../lib/temporalTracing';
 import type { Refresher } from './refresher';
 import { runWithDeadline } from './runWithDeadline';
 
@@ -16,19 +14,13 @@ import { runWithDeadline } from './runWithDeadline';
 export const refreshWorkflowIdFor = (requestId: string) => `webchat-refresh-${requestId}`;
 
 /** Starts one `RefreshWebchatToken` run per request and waits for it, bounded by the deadline. */
-export function temporalRefresher(opts: {
-  connection: Connection;
-  namespace: string;
-  logger: Logger;
-  taskQueue?: string;
-  dataConverter?: DataConverter;
-}): Refresher {
-  const client = new Client({
-    connection: opts.connection,
-    namespace: opts.namespace,
-    dataConverter: opts.dataConverter,
-    plugins: temporalPlugins(),
-  });
+export function temporalRefresher(
+  opts: TemporalClientOptions & {
+    logger: Logger;
+    taskQueue?: string;
+  },
+): Refresher {
+  const client = temporalClient(opts);
   const taskQueue = opts.taskQueue ?? TASK_QUEUE;
   return {
     refreshToken(input, deadlineMs) {
