@@ -1,31 +1,20 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { createPrivateFileOnce } from './privateFile';
 
 /**
- * Reads a development secret, or creates it on first start. The file is written with mode 0600 to a temporary
- * name and then linked into place, so a process starting at the same moment never reads a half-written file,
- * and every process agrees on the value.
+ * Reads a development secret, or creates it on first start (mode 0600), so that every process of one data
+ * folder agrees on the value, even when they start at the same moment.
  */
 export async function loadOrCreateSecret(path: string, bytes = 32): Promise<Buffer> {
   const existing = await read(path, bytes);
   if (existing) return existing;
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   const secret = randomBytes(bytes);
-  const temporary = join(dirname(path), `.${randomUUID()}.tmp`);
-  await writeFile(temporary, secret.toString('base64url') + '\n', { mode: 0o600, flag: 'wx' });
-  try {
-    await link(temporary, path);
-    return secret;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    // Another process won the race: use its secret.
-    const theirs = await read(path, bytes);
-    if (!theirs) throw new Error(`Secret file ${path} vanished while starting`);
-    return theirs;
-  } finally {
-    await rm(temporary, { force: true });
-  }
+  if (await createPrivateFileOnce(path, secret.toString('base64url') + '\n')) return secret;
+  // Another process won the race: use its secret.
+  const theirs = await read(path, bytes);
+  if (!theirs) throw new Error(`Secret file ${path} vanished while starting`);
+  return theirs;
 }
 
 async function read(path: string, bytes: number): Promise<Buffer | null> {

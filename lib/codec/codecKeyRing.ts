@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { chmod, link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { createPrivateFileOnce, replacePrivateFile } from '../privateFile';
 
 /**
  * AES-256 keys of the payload codec. Payloads are encrypted with `current` and record its id, so older keys
@@ -66,12 +66,7 @@ export async function rotateCodecKeys(path: string): Promise<string> {
     current: kid,
     keys: { ...file.keys, [kid]: randomBytes(32).toString('base64url') },
   };
-  const temporary = join(dirname(path), `.${randomUUID()}.tmp`);
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  await writeFile(temporary, JSON.stringify(next, null, 2) + '\n', { mode: 0o600 });
-  // rename over the old file: readers see the old ring or the new one, never a partial file.
-  await rename(temporary, path);
-  await chmod(path, 0o600);
+  await replacePrivateFile(path, serialize(next));
   return kid;
 }
 
@@ -96,18 +91,10 @@ async function readRingFile(path: string): Promise<KeyFile | null> {
 }
 
 async function writeNew(path: string, file: KeyFile): Promise<KeyFile> {
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const temporary = join(dirname(path), `.${randomUUID()}.tmp`);
-  await writeFile(temporary, JSON.stringify(file, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
-  try {
-    await link(temporary, path);
-    return file;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    const theirs = await readRingFile(path);
-    if (!theirs) throw new Error(`codec key file ${path} vanished while starting`);
-    return theirs;
-  } finally {
-    await rm(temporary, { force: true });
-  }
+  if (await createPrivateFileOnce(path, serialize(file))) return file;
+  const theirs = await readRingFile(path);
+  if (!theirs) throw new Error(`codec key file ${path} vanished while starting`);
+  return theirs;
 }
+
+const serialize = (file: KeyFile) => JSON.stringify(file, null, 2) + '\n';

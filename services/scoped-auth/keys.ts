@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID, webcrypto } from 'node:crypto';
-import { chmod, link, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   calculateJwkThumbprint,
@@ -10,6 +10,7 @@ import {
   type JWK,
 } from 'jose';
 import { z } from 'zod';
+import { createPrivateFileOnce, replacePrivateFile } from '../../lib/privateFile';
 
 export interface SigningKey {
   /** RFC 7638 thumbprint of the public key. */
@@ -100,15 +101,7 @@ export async function readKeyRingFile(dir: string): Promise<KeyRingFile | undefi
 
 /** Replaces `keyring.json` atomically (write a private temporary file, then rename over the old ring). */
 export async function writeKeyRingFile(dir: string, file: KeyRingFile): Promise<void> {
-  const path = keyRingPath(dir);
-  const tmp = `${path}.${randomUUID()}.tmp`;
-  try {
-    await writeFile(tmp, serialize(keyRingFileSchema.parse(file)), { mode: 0o600, flag: 'wx' });
-    await chmod(tmp, 0o600); // in case the umask took bits away we need (it cannot add any)
-    await rename(tmp, path);
-  } finally {
-    await rm(tmp, { force: true });
-  }
+  await replacePrivateFile(keyRingPath(dir), serialize(keyRingFileSchema.parse(file)));
 }
 
 /** A ring of one fresh signing key and one fresh encryption key. */
@@ -214,25 +207,14 @@ async function importEncryptionKey(jwk: z.infer<typeof encryptionJwkSchema>): Pr
 const serialize = (value: unknown) => JSON.stringify(value, null, 2) + '\n';
 
 /**
- * Publishes `value` at `path` unless a file is already there. It is written to a private temporary file and
- * linked into place with link(2), which fails with EEXIST if another process got there first: readers never
- * see a half-written file, and every process ends up with the winner's content.
+ * Publishes `value` at `path` unless a file is already there; every process that starts at the same moment
+ * ends up with the winner's content.
  */
 async function publishOnce(path: string, value: unknown): Promise<unknown> {
-  const tmp = `${path}.${randomUUID()}.tmp`;
-  try {
-    await writeFile(tmp, serialize(value), { mode: 0o600, flag: 'wx' });
-    await chmod(tmp, 0o600);
-    await link(tmp, path);
-    return value;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    const winner = await readJsonFile(path);
-    if (winner === undefined) throw new Error(`Key file ${path} vanished while starting`, { cause: err });
-    return winner;
-  } finally {
-    await rm(tmp, { force: true });
-  }
+  if (await createPrivateFileOnce(path, serialize(value))) return value;
+  const winner = await readJsonFile(path);
+  if (winner === undefined) throw new Error(`Key file ${path} vanished while starting`);
+  return winner;
 }
 
 async function readJsonFile(path: string): Promise<unknown> {
