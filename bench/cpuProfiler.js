@@ -1,4 +1,4 @@
-/* global require, process */
+/* global require, process, setInterval */
 /* eslint-disable @typescript-eslint/no-require-imports -- a CommonJS preload, loaded before tsx */
 // Preloaded into every service by `npm run bench -- --cpu-prof <dir>` through NODE_OPTIONS=--require (Node
 // refuses --cpu-prof there): profiles the main thread and writes <dir>/<entry>-<pid>.cpuprofile when the process
@@ -7,6 +7,8 @@
 const inspector = require('node:inspector');
 const fs = require('node:fs');
 const path = require('node:path');
+
+const { isMainThread, threadId } = require('node:worker_threads');
 
 const dir = process.env.BENCH_CPU_PROF_DIR;
 if (dir) {
@@ -18,7 +20,23 @@ if (dir) {
   const entry = path
     .relative(process.cwd(), process.argv[1] || 'node')
     .replace(/\.[cm]?[jt]s$/, '')
-    .replace(/[\\/]/g, '-');
+    .replace(/[\\/]/g, '-')
+    .concat(isMainThread ? '' : `-thread${threadId}`);
+  if (!isMainThread) {
+    // A worker thread (the Temporal workflow sandbox) is terminated without an 'exit' event: write a profile
+    // of each 10 s window instead (<entry>-<pid>-thread<id>-<n>.cpuprofile).
+    let n = 0;
+    setInterval(() => {
+      session.post('Profiler.stop', (err, result) => {
+        if (!err)
+          fs.writeFileSync(
+            path.join(dir, `${entry}-${process.pid}-${n++}.cpuprofile`),
+            JSON.stringify(result.profile),
+          );
+        session.post('Profiler.start');
+      });
+    }, 10_000).unref();
+  }
   process.on('exit', () => {
     // The in-thread session answers synchronously, so the file is written before the process is gone.
     session.post('Profiler.stop', (err, result) => {
