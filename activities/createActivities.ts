@@ -1,3 +1,4 @@
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type {
   AccountConfig,
@@ -65,7 +66,9 @@ export function createActivities({ store, fas, fingerprintSecret }: ActivityDeps
     },
 
     requestToken(accountSid: string, request: FasTokenRequest, requestId: string): Promise<IssuedToken> {
-      return nonRetryableIfRejected(() => fas.requestToken(accountSid, request, requestId));
+      return nonRetryableIfRejected(() =>
+        fas.requestToken(accountSid, request, requestId, cancellationSignal()),
+      );
     },
 
     /** A refusal (`invalid_token`, `fingerprint_validation_failed`) is a result; outages are retried. */
@@ -74,12 +77,27 @@ export function createActivities({ store, fas, fingerprintSecret }: ActivityDeps
       request: FasRefreshRequest,
       requestId: string,
     ): Promise<FasRefreshResult> {
-      return nonRetryableIfRejected(() => fas.refreshToken(accountSid, request, requestId));
+      return nonRetryableIfRejected(() =>
+        fas.refreshToken(accountSid, request, requestId, cancellationSignal()),
+      );
     },
   };
 }
 
 export type Activities = ReturnType<typeof createActivities>;
+
+/**
+ * The running activity's cancellation signal: it aborts when the run is cancelled (the API gave up on it) or the
+ * worker drops the run (it was terminated), so a FAS call for a run nobody waits for stops, and is not retried.
+ * Undefined outside an activity (the direct path of the benchmark calls these functions in-process).
+ */
+function cancellationSignal(): AbortSignal | undefined {
+  try {
+    return Context.current().cancellationSignal;
+  } catch {
+    return undefined;
+  }
+}
 
 /** FAS refused the request itself (a 4xx): the same request cannot succeed, so Temporal must not retry it. */
 async function nonRetryableIfRejected<T>(call: () => Promise<T>): Promise<T> {

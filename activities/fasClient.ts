@@ -16,10 +16,21 @@ export class FasRejectedError extends Error {
   }
 }
 
+/** Each call stops (and throws) when `signal` aborts: the activity was cancelled, or its run ended. */
 export interface FasClient {
-  requestToken(accountSid: string, body: FasTokenRequest, requestId: string): Promise<IssuedToken>;
+  requestToken(
+    accountSid: string,
+    body: FasTokenRequest,
+    requestId: string,
+    signal?: AbortSignal,
+  ): Promise<IssuedToken>;
   /** A 403 refusal (`invalid_token`, `fingerprint_validation_failed`) resolves; it is an answer, not a fault. */
-  refreshToken(accountSid: string, body: FasRefreshRequest, requestId: string): Promise<FasRefreshResult>;
+  refreshToken(
+    accountSid: string,
+    body: FasRefreshRequest,
+    requestId: string,
+    signal?: AbortSignal,
+  ): Promise<FasRefreshResult>;
   close(): Promise<void>;
 }
 
@@ -40,10 +51,11 @@ export function createFasClient(
 ): FasClient {
   const dispatcher = new Agent({ keepAliveTimeout: 10_000, connections: 64 });
 
-  const post = async (path: string, body: unknown, requestId: string) =>
+  const post = async (path: string, body: unknown, requestId: string, signal?: AbortSignal) =>
     request(`${baseUrl}${path}`, {
       method: 'POST',
       dispatcher,
+      signal,
       headers: {
         'content-type': 'application/json',
         authorization: await credentials.authorization(),
@@ -57,14 +69,14 @@ export function createFasClient(
   const tokensPath = (accountSid: string) => `/v1/Accounts/${encodeURIComponent(accountSid)}/Tokens`;
 
   return {
-    async requestToken(accountSid, body, requestId) {
-      const res = await post(tokensPath(accountSid), body, requestId);
+    async requestToken(accountSid, body, requestId, signal) {
+      const res = await post(tokensPath(accountSid), body, requestId, signal);
       await failOnError(res);
       return issuedToken(await res.body.json());
     },
 
-    async refreshToken(accountSid, body, requestId) {
-      const res = await post(`${tokensPath(accountSid)}/refresh`, body, requestId);
+    async refreshToken(accountSid, body, requestId, signal) {
+      const res = await post(`${tokensPath(accountSid)}/refresh`, body, requestId, signal);
       if (res.statusCode === 403) {
         const refusal = (await res.body.json().catch(() => ({}))) as Record<string, unknown>;
         if (

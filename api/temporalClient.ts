@@ -1,16 +1,30 @@
-import { Client, type Connection } from '@temporalio/client';
+import { Client, type ConnectionLike } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import { temporalPlugins } from '../lib/temporalTracing';
 
 /** What the API's Temporal-backed issuer and refresher are built from. */
 export interface TemporalClientOptions {
-  connection: Connection;
+  /** A `Connection`, or the worker's `NativeConnection` when this process runs the worker too. */
+  connection: ConnectionLike;
   namespace: string;
   /** The payload codec (encryption) shared with the worker. */
   dataConverter?: DataConverter;
+  /**
+   * Ask the server to hand each run's first workflow task straight back to the worker in this process (eager
+   * workflow start): no trip through matching and no poll. Needs a worker on the same `NativeConnection`.
+   */
+  eagerStart?: boolean;
 }
 
 /** A client with the payload codec and, when tracing is on, the OpenTelemetry plugin. */
 export function temporalClient({ connection, namespace, dataConverter }: TemporalClientOptions): Client {
   return new Client({ connection, namespace, dataConverter, plugins: temporalPlugins() });
 }
+
+/**
+ * Timeouts of every token run. The execution timeout outlives the HTTP deadline, so retries ride out short FAS or
+ * SAS blips. A run is one workflow task whose local activities (the FAS call with its retries) run inside it;
+ * the worker heartbeats that task at 80 % of its timeout, and only then learns that the run was cancelled or
+ * terminated, so the task timeout is short: such a run stops calling FAS within about 3 s.
+ */
+export const runTimeouts = { workflowExecutionTimeout: '3m', workflowTaskTimeout: '4s' } as const;

@@ -5,7 +5,7 @@ import {
   type CreateWebchatTokenResult,
 } from '../lib/contracts';
 import type { Logger } from '../lib/logger';
-import { temporalClient, type TemporalClientOptions } from './temporalClient';
+import { runTimeouts, temporalClient, type TemporalClientOptions } from './temporalClient';
 import * as sa from '../lib/searchAttributes';
 import { idempotentWorkflowId, startIdempotent } from './idempotency';
 import { rejectOnAbort } from './rejectOnAbort';
@@ -45,10 +45,10 @@ export function temporalIssuer(
         taskQueue,
         workflowId,
         args: [input] as [CreateWebchatTokenInput],
-        // Kept well past the HTTP deadline so that retries ride out short FAS/SAS blips.
-        workflowExecutionTimeout: '3m',
+        ...runTimeouts,
         typedSearchAttributes: [{ key: sa.Outcome, value: 'pending' }],
         staticSummary: 'Webchat token issuance',
+        requestEagerStart: opts.eagerStart,
       };
       return runWithDeadline(
         client,

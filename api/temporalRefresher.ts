@@ -5,7 +5,7 @@ import {
   type RefreshWebchatTokenResult,
 } from '../lib/contracts';
 import type { Logger } from '../lib/logger';
-import { temporalClient, type TemporalClientOptions } from './temporalClient';
+import { runTimeouts, temporalClient, type TemporalClientOptions } from './temporalClient';
 import * as sa from '../lib/searchAttributes';
 import type { Refresher } from './refresher';
 import { runWithDeadline } from './runWithDeadline';
@@ -32,9 +32,10 @@ export function temporalRefresher(
             taskQueue,
             workflowId,
             args: [input],
-            workflowExecutionTimeout: '3m',
+            ...runTimeouts,
             typedSearchAttributes: [{ key: sa.Outcome, value: 'pending' }],
             staticSummary: 'Webchat token refresh',
+            requestEagerStart: opts.eagerStart,
           },
         ),
       );

@@ -1,7 +1,4 @@
-import { upsertSearchAttributes } from '@temporalio/workflow';
 import {
-  WEBCHAT_SECURITY_FLAG,
-  type AccountConfig,
   type CreateWebchatTokenInput,
   type CreateWebchatTokenResult,
   type DenyReason,
@@ -9,8 +6,8 @@ import {
 } from '../lib/contracts';
 import { FINGERPRINT_FAILURE, isActivityFailureOfType } from '../lib/failureTypes';
 import { deniedResult, fasTokenRequest, issuedResult } from '../lib/issuance';
-import * as sa from '../lib/searchAttributes';
-import { auth, fingerprinting, store } from './proxies';
+import { loadAccount } from './loadAccount';
+import { auth, fingerprinting } from './proxies';
 import { recordOutcome } from './recordOutcome';
 
 /**
@@ -19,15 +16,11 @@ import { recordOutcome } from './recordOutcome';
  * the token. Business denials are typed results, so the API can map them to 403 with the right CORS headers.
  */
 export async function CreateWebchatToken(input: CreateWebchatTokenInput): Promise<CreateWebchatTokenResult> {
-  const accountSid = await store.resolveAccount(input.deploymentKey);
-  if (accountSid === null) {
+  const account = await loadAccount(input.deploymentKey);
+  if (account === null) {
     return deny('invalid_deployment_key', null, []);
   }
-  upsertSearchAttributes([{ key: sa.AccountSid, value: accountSid }]);
-
-  const config: AccountConfig = await store.fetchAccountConfig(accountSid);
-  const security = await store.readFeatureFlag(accountSid, WEBCHAT_SECURITY_FLAG);
-  upsertSearchAttributes([{ key: sa.Security, value: security }]);
+  const { accountSid, config, security } = account;
 
   let fingerprint: { fingerprint: string; level: FingerprintSensitivity } | undefined;
   if (security) {

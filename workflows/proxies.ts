@@ -1,15 +1,20 @@
-import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import { proxyLocalActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { FINGERPRINT_FAILURE } from '../lib/failureTypes';
 
 /**
  * Activity options of the issuance workflows, in one place so create and refresh behave alike.
  *
- * The short steps (store reads, fingerprinting) are local activities: they run in the worker that runs the
- * workflow, inside the workflow task, with no server round trip each (see bench/README.md), and are still
- * recorded in history as markers. The FAS call stays a regular activity: a local activity keeps running in
- * the worker until the worker learns its run was cancelled or terminated, so a run the API gave up on could
- * still mint a token; a regular activity is dispatched by the server, which stops dispatching at once.
+ * Every step is a local activity: it runs in the worker that runs the workflow, inside the workflow task, and is
+ * still recorded in history (a marker per step, shown in the UI's timeline). With eager workflow start a whole
+ * issuance is then one workflow task from start to result, with no trip through the server's matching service:
+ * measured, it halves the server's work per issuance and its latency (bench/README.md).
+ *
+ * The FAS call listens to its activity's cancellation signal (activities/createActivities.ts). A run the API
+ * cancels (its deadline passed) or an operator terminates reaches the worker at its next workflow-task heartbeat,
+ * which the short workflow task timeout the API starts runs with keeps within a few seconds; then the call in
+ * flight is aborted and no retry follows. A call FAS has already answered by then may have minted a token that
+ * nobody receives, exactly as an in-flight regular activity would.
  */
 
 // Store reads are fast: short timeouts, quick retries.
@@ -25,10 +30,14 @@ export const fingerprinting = proxyLocalActivities<Activities>({
   retry: { maximumAttempts: 3, nonRetryableErrorTypes: [FINGERPRINT_FAILURE] },
 });
 
-// FAS/SAS outages are retried with backoff until the workflow's own deadline; the API stops waiting earlier
-// and answers 503, and cancels the run so that no token is minted for a client that has gone.
-export const auth = proxyActivities<Activities>({
+// FAS/SAS outages are retried with backoff for about 1.5 min (20 attempts, or 2 min at most); the API stops
+// waiting earlier and answers 503, and cancels the run so that no token is minted for a client that has gone.
+// The first retries (200, 400, 800 ms) wait inside the workflow task; longer backoffs are durable workflow
+// timers, so an outage does not hold a workflow task open, and a cancellation reaches the run at once. The
+// attempt budget counts in workflow time (the time-skipping tests skip it); the 2 min is wall-clock time.
+export const auth = proxyLocalActivities<Activities>({
   startToCloseTimeout: '5s',
   scheduleToCloseTimeout: '2m',
-  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '5s' },
+  localRetryThreshold: '1s',
+  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '5s', maximumAttempts: 20 },
 });

@@ -1,6 +1,4 @@
-import { upsertSearchAttributes } from '@temporalio/workflow';
 import {
-  WEBCHAT_SECURITY_FLAG,
   type FasRefreshRequest,
   type RefreshRefusalCode,
   type RefreshWebchatTokenInput,
@@ -8,8 +6,8 @@ import {
 } from '../lib/contracts';
 import { corsFor } from '../lib/cors';
 import { FINGERPRINT_FAILURE, isActivityFailureOfType } from '../lib/failureTypes';
-import * as sa from '../lib/searchAttributes';
-import { auth, fingerprinting, store } from './proxies';
+import { loadAccount } from './loadAccount';
+import { auth, fingerprinting } from './proxies';
 import { recordOutcome } from './recordOutcome';
 
 const refusalMessages: Record<RefreshRefusalCode, string> = {
@@ -25,13 +23,9 @@ const refusalMessages: Record<RefreshRefusalCode, string> = {
 export async function RefreshWebchatToken(
   input: RefreshWebchatTokenInput,
 ): Promise<RefreshWebchatTokenResult> {
-  const accountSid = await store.resolveAccount(input.deploymentKey);
-  if (accountSid === null) return refuse('invalid_token', null, []);
-  upsertSearchAttributes([{ key: sa.AccountSid, value: accountSid }]);
-
-  const config = await store.fetchAccountConfig(accountSid);
-  const security = await store.readFeatureFlag(accountSid, WEBCHAT_SECURITY_FLAG);
-  upsertSearchAttributes([{ key: sa.Security, value: security }]);
+  const account = await loadAccount(input.deploymentKey);
+  if (account === null) return refuse('invalid_token', null, []);
+  const { accountSid, config, security } = account;
 
   const request: FasRefreshRequest = {
     token: input.token,

@@ -152,15 +152,18 @@ describe('end to end, through the edge', () => {
       assert.equal(description.typedSearchAttributes.get(sa.Security), false);
       const history = await handle.fetchHistory();
       const events = history.events ?? [];
-      // The store reads are local activities (markers in history); the FAS call is a regular activity.
+      // Every step is a local activity: a marker in history each, and the run is one workflow task.
       const localActivities = events.filter(
         (e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity',
       );
-      assert.equal(localActivities.length, 3, 'resolveAccount, fetchAccountConfig, readFeatureFlag');
-      const activities = events
-        .map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name)
-        .filter(Boolean);
-      assert.deepEqual(activities, ['requestToken']);
+      assert.equal(
+        localActivities.length,
+        4,
+        'resolveAccount, fetchAccountConfig, readFeatureFlag, requestToken',
+      );
+      assert.ok(!events.some((e) => e.activityTaskScheduledEventAttributes), 'no regular activity');
+      const workflowTasks = events.filter((e) => e.workflowTaskCompletedEventAttributes);
+      assert.equal(workflowTasks.length, 1);
     } finally {
       await connection.close();
     }
