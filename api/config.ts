@@ -26,6 +26,12 @@ const schema = z
     HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
     /** On SIGTERM, how long /readyz answers 503 before the server stops accepting (load balancer catch-up). */
     SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(0),
+    /**
+     * Run the token workflows' worker in this process too, on the client's connection, and start runs eagerly
+     * (the server hands a run's first task straight back): the latency configuration (bench/README.md). The
+     * worker then reads the worker's variables (FAS_URL, DATABASE_URL, ...), and a separate worker is optional.
+     */
+    API_RUN_WORKER: z.stringbool().default(false),
     DATA_DIR: dataDir,
     /** Payload codec keys (JSON `{current, keys}`); else CODEC_KEYS_FILE, created under DATA_DIR on first start. */
     CODEC_KEYS: z.string().optional(),

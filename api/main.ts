@@ -1,11 +1,14 @@
-import { Connection } from '@temporalio/client';
+import { Connection, type ConnectionLike } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
 import { encryptedDataConverter, loadCodecKeys } from '../lib/codec/loadCodec';
-import { createLogger } from '../lib/logger';
+import { createLogger, type Logger } from '../lib/logger';
 import { ServiceMetrics } from '../lib/http/metrics';
 import { onShutdown, serve } from '../lib/http/serve';
 import { startTelemetry } from '../lib/telemetry';
+import { loadWorkerConfig } from '../worker/config';
+import { installRuntime, startWorker } from '../worker/startWorker';
 import { createApp } from './app';
-import { loadApiConfig } from './config';
+import { loadApiConfig, type ApiConfig } from './config';
 import { limitInFlight } from './inFlightLimit';
 import { createRateLimits } from './rateLimit';
 import { temporalIssuer } from './temporalIssuer';
@@ -15,18 +18,21 @@ async function main() {
   startTelemetry('api');
   const config = loadApiConfig();
   const logger = createLogger('api', config.LOG_LEVEL);
-  // Lazy: the API starts (and reports not-ready) even while Temporal is still coming up.
-  const connection = Connection.lazy({ address: config.TEMPORAL_ADDRESS });
+  const { connection, stopWorker } = config.API_RUN_WORKER
+    ? await withOwnWorker(config)
+    : // Lazy: the API starts (and reports not-ready) even while Temporal is still coming up.
+      { connection: Connection.lazy({ address: config.TEMPORAL_ADDRESS }), stopWorker: async () => {} };
   const dataConverter = encryptedDataConverter(await loadCodecKeys(config));
+  const clientOptions = {
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    logger,
+    dataConverter,
+    eagerStart: config.API_RUN_WORKER,
+  };
   const temporal = {
-    issuer: temporalIssuer({
-      connection,
-      namespace: config.TEMPORAL_NAMESPACE,
-      logger,
-      dataConverter,
-      idempotencyWindowMs: config.IDEMPOTENCY_WINDOW_S * 1000,
-    }),
-    refresher: temporalRefresher({ connection, namespace: config.TEMPORAL_NAMESPACE, logger, dataConverter }),
+    issuer: temporalIssuer({ ...clientOptions, idempotencyWindowMs: config.IDEMPOTENCY_WINDOW_S * 1000 }),
+    refresher: temporalRefresher(clientOptions),
   };
   const { issuer, refresher } =
     config.MAX_IN_FLIGHT > 0
@@ -49,14 +55,60 @@ async function main() {
   const served = await serve(app, config.API_PORT, config.HOST, {
     requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS,
   });
-  logger.info({ url: served.url, temporal: config.TEMPORAL_ADDRESS }, 'api listening');
+  logger.info(
+    { url: served.url, temporal: config.TEMPORAL_ADDRESS, ownWorker: config.API_RUN_WORKER },
+    'api listening',
+  );
 
   onShutdown(logger, async () => {
     shuttingDown = true; // /readyz answers 503 from now on
     await new Promise((resolve) => setTimeout(resolve, config.SHUTDOWN_DELAY_MS));
-    await served.close(); // in-flight requests finish; each is bounded by its deadline
+    await served.close(); // in-flight requests finish (their runs need the worker); each is bounded by its deadline
+    await stopWorker();
     await connection.close();
   });
+}
+
+/**
+ * The API's own worker (`API_RUN_WORKER`): client and worker share one `NativeConnection`, which eager workflow
+ * start needs. The worker starts before the API listens, so /readyz is never up without it; SIGTERM stops the
+ * HTTP server first, then the worker, so requests in flight still get their runs finished.
+ */
+async function withOwnWorker(config: ApiConfig): Promise<{
+  connection: ConnectionLike & { close(): Promise<void> };
+  stopWorker: () => Promise<void>;
+}> {
+  const workerConfig = loadWorkerConfig();
+  const log = createLogger('worker', workerConfig.LOG_LEVEL);
+  installRuntime(workerConfig, log, []);
+  const connection = await connectWhenUp(config.TEMPORAL_ADDRESS, log);
+  const { worker, close } = await startWorker(workerConfig, log, connection);
+  const running = worker.run().catch((err: unknown) => {
+    // Without its worker this API cannot issue a token: stop, so a supervisor restarts the pair.
+    log.fatal({ err }, 'the worker failed');
+    process.exit(1);
+  });
+  return {
+    connection,
+    stopWorker: async () => {
+      worker.shutdown();
+      await running;
+      await close();
+      log.info('worker stopped');
+    },
+  };
+}
+
+/** Connects to Temporal, retrying while it is still coming up. */
+async function connectWhenUp(address: string, log: Logger): Promise<NativeConnection> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await NativeConnection.connect({ address });
+    } catch (err) {
+      if (attempt % 10 === 1) log.warn({ err, address }, 'Temporal is not answering yet; retrying');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
 }
 
 main().catch((err: unknown) => {

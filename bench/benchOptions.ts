@@ -27,6 +27,8 @@ export interface BenchOptions {
   cpuProfDir: string | null;
   /** A Temporal server already running (e.g. a dev server with other flags, or one on PostgreSQL). */
   temporalAddress: string | null;
+  /** The orchestrated path with its worker inside the API process and eager workflow start (API_RUN_WORKER). */
+  workerInApi: boolean;
   /** Where the JSON report goes; a timestamped file under bench/results/ by default. */
   out: string | null;
   smoke: boolean;
@@ -43,6 +45,7 @@ const usage = `npm run bench -- [options]   (each option also reads BENCH_<NAME>
   --log-level <l>       log level of every service: info (default), debug or trace
   --cpu-prof <dir>      write V8 CPU profiles of the Node services into <dir>
   --temporal-address <host:port>  use this Temporal server instead of starting the dev server
+  --worker-in-api       orchestrated path: the worker runs in the API process, runs start eagerly
   --out <file>          JSON report path (bench/results/bench-<time>.json)
   --smoke               a few seconds at a low rate: proves the harness runs`;
 
@@ -62,6 +65,7 @@ export function parseBenchOptions(argv: string[], env: NodeJS.ProcessEnv = proce
       out: { type: 'string' },
       'temporal-address': { type: 'string' },
       smoke: { type: 'boolean' },
+      'worker-in-api': { type: 'boolean' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -130,6 +134,7 @@ export function parseBenchOptions(argv: string[], env: NodeJS.ProcessEnv = proce
     logLevel,
     cpuProfDir: pick('cpu-prof', 'CPU_PROF') ?? null,
     temporalAddress: pick('temporal-address', 'TEMPORAL_ADDRESS') ?? null,
+    workerInApi: values['worker-in-api'] === true || env.BENCH_WORKER_IN_API === '1',
     out: pick('out', 'OUT') ?? null,
     smoke,
   };

@@ -77,6 +77,7 @@ export async function runBench(
       output,
       logLevel: options.logLevel,
       env,
+      workerInApi: options.workerInApi,
       ...(options.temporalAddress ? { temporalAddress: options.temporalAddress } : {}),
     });
     const launch = (name: string, entry: string, extra: NodeJS.ProcessEnv) => {

@@ -69,6 +69,11 @@ export interface StackOptions {
   temporalAddress?: string;
   /** Extra environment for one process by name (`worker`, `fas`, ...), over everything else (fault tests). */
   envFor?: Record<string, NodeJS.ProcessEnv>;
+  /**
+   * Run the worker inside the API process (`API_RUN_WORKER`, eager workflow start) instead of as a process of
+   * its own: the latency configuration the benchmark measures beside the default one.
+   */
+  workerInApi?: boolean;
 }
 
 export interface Stack {
@@ -126,6 +131,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     WEB_PORT: String(ports.web ?? ''),
     WEB_OTHER_PORT: String(ports.webOther ?? ''),
     WORKER_METRICS_ADDRESS: ports.workerMetrics === undefined ? '' : `127.0.0.1:${ports.workerMetrics}`,
+    API_RUN_WORKER: String(opts.workerInApi ?? false),
   };
 
   const commands = new Map<string, { command: string; args: string[] }>();
@@ -197,6 +203,12 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         'journal_mode=wal',
         '--sqlite-pragma',
         'synchronous=normal',
+        // A worker beside the client (API_RUN_WORKER) gets a run's first task with the start, and a worker gets
+        // the activity task its own workflow task schedules in the answer to that task: no poll for either.
+        '--dynamic-config-value',
+        'system.enableEagerWorkflowStart=true',
+        '--dynamic-config-value',
+        'system.enableActivityEagerExecution=true',
         // The UI decrypts payloads through our codec server, in the operator's browser.
         '--ui-codec-endpoint',
         `http://localhost:${ports.codec}`,
@@ -207,7 +219,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const fas = node('fas', 'services/federated-auth/main.ts');
     const codec = node('codec', 'services/codec-server/main.ts');
     await waitForTemporal(temporalAddress, 60_000);
-    const worker = node('worker', 'worker/main.ts');
+    const worker = opts.workerInApi ? undefined : node('worker', 'worker/main.ts');
     const api = node('api', 'api/main.ts');
     const edge = node('edge', 'edge/main.ts');
     const pagePorts = webPorts(ports);
@@ -218,7 +230,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       waitForHttp(`http://127.0.0.1:${ports.codec}/healthz`, codec),
       waitForHttp(`http://127.0.0.1:${ports.api}/readyz`, api),
       waitForHttp(`http://127.0.0.1:${ports.edge}/healthz`, edge),
-      waitForWorker(worker),
+      ...(worker ? [waitForWorker(worker)] : []),
       ...(web ? pagePorts.map((port) => waitForHttp(`http://127.0.0.1:${port}/healthz`, web)) : []),
     ]);
   } catch (err) {
