@@ -23,7 +23,9 @@ async function main() {
     : // Lazy: the API starts (and reports not-ready) even while Temporal is still coming up.
       { connection: Connection.lazy({ address: config.TEMPORAL_ADDRESS }), stopWorker: async () => {} };
   const dataConverter = encryptedDataConverter(await loadCodecKeys(config));
+  const metrics = new ServiceMetrics('api');
   const clientOptions = {
+    registry: metrics.registry,
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     logger,
@@ -43,7 +45,7 @@ async function main() {
     issuer,
     refresher,
     logger,
-    metrics: new ServiceMetrics('api'),
+    metrics,
     deadlineMs: config.TOKEN_DEADLINE_MS,
     trustProxy: config.TRUST_PROXY,
     rateLimits: createRateLimits({

@@ -1,5 +1,6 @@
-import { Client, type ConnectionLike } from '@temporalio/client';
+import { Client, type ConnectionLike, type WorkflowClientInterceptor } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
+import { Counter, type Registry } from 'prom-client';
 import { temporalPlugins } from '../lib/temporalTracing';
 
 /** What the API's Temporal-backed issuer and refresher are built from. */
@@ -14,11 +15,46 @@ export interface TemporalClientOptions {
    * workflow start): no trip through matching and no poll. Needs a worker on the same `NativeConnection`.
    */
   eagerStart?: boolean;
+  /** Where `webchat_workflow_starts_total` is counted (the API's /metrics). */
+  registry?: Registry;
 }
 
-/** A client with the payload codec and, when tracing is on, the OpenTelemetry plugin. */
-export function temporalClient({ connection, namespace, dataConverter }: TemporalClientOptions): Client {
-  return new Client({ connection, namespace, dataConverter, plugins: temporalPlugins() });
+/**
+ * A client with the payload codec and, when tracing is on, the OpenTelemetry plugin; with a registry, it counts
+ * every run it starts by workflow type and by whether the server started it eagerly.
+ */
+export function temporalClient({
+  connection,
+  namespace,
+  dataConverter,
+  registry,
+}: TemporalClientOptions): Client {
+  return new Client({
+    connection,
+    namespace,
+    dataConverter,
+    plugins: temporalPlugins(),
+    interceptors: registry ? { workflow: [countStarts(registry)] } : undefined,
+  });
+}
+
+function countStarts(registry: Registry): WorkflowClientInterceptor {
+  const name = 'webchat_workflow_starts_total';
+  const counter =
+    (registry.getSingleMetric(name) as Counter<'workflow' | 'eager'> | undefined) ??
+    new Counter({
+      name,
+      help: 'Workflow runs started, by type and by whether the server handed the first task straight back (eager start).',
+      labelNames: ['workflow', 'eager'],
+      registers: [registry],
+    });
+  return {
+    async startWithDetails(input, next) {
+      const output = await next(input);
+      counter.inc({ workflow: input.workflowType, eager: String(output.eagerlyStarted) });
+      return output;
+    },
+  };
 }
 
 /**
