@@ -4,7 +4,7 @@
  * free ports and a temporary data folder.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -327,20 +327,40 @@ function waitForWorker(child: ChildProcess, timeoutMs = 60_000): Promise<void> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Free TCP ports on 127.0.0.1, for tests that must not collide with a running `make start`. */
+const handedOut = new Set<number>();
+
+/**
+ * Free TCP ports on 127.0.0.1, for tests that must not collide with a running `make start`. They are picked at
+ * random *below* the kernel's ephemeral range: a port the kernel hands out for `listen(0)` can be taken again,
+ * before the service binds it, by one of the many outgoing connections a stack opens (EADDRINUSE, seen in the
+ * bench smoke test), while outgoing connections never use a port below that range. Ports returned by earlier
+ * calls of this process are not returned again.
+ */
 export async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: count }, () => {
+  const ephemeralLow = await readFile('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')
+    .then((text) => Number(text.trim().split(/\s+/)[0]) || 32768)
+    .catch(() => 32768);
+  const low = 10_000;
+  const high = Math.max(low + 1000, ephemeralLow);
+  const held: ReturnType<typeof createServer>[] = [];
+  const ports: number[] = [];
+  try {
+    for (let attempt = 0; ports.length < count; attempt++) {
+      if (attempt > count * 50) throw new Error(`no ${count} free ports between ${low} and ${high}`);
+      const port = low + Math.floor(Math.random() * (high - low));
+      if (handedOut.has(port) || ports.includes(port)) continue;
       const server = createServer();
-      return new Promise<ReturnType<typeof createServer>>((resolve) =>
-        server.listen(0, '127.0.0.1', () => resolve(server)),
-      );
-    }),
-  );
-  const ports = servers.map((s) => {
-    const a = s.address();
-    return typeof a === 'object' && a ? a.port : 0;
-  });
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+      const bound = await new Promise<boolean>((resolve) => {
+        server.once('error', () => resolve(false));
+        server.listen(port, '127.0.0.1', () => resolve(true));
+      });
+      if (!bound) continue;
+      held.push(server);
+      ports.push(port);
+    }
+  } finally {
+    await Promise.all(held.map((s) => new Promise((r) => s.close(r))));
+  }
+  for (const port of ports) handedOut.add(port);
   return ports;
 }
