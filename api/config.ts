@@ -28,8 +28,10 @@ const schema = z
     SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(0),
     /**
      * Run the token workflows' worker in this process too, on the client's connection, and start runs eagerly
-     * (the server hands a run's first task straight back): the latency configuration (bench/README.md). The
-     * worker then reads the worker's variables (FAS_URL, DATABASE_URL, ...), and a separate worker is optional.
+     * (the server hands a run's first task straight back; bench/README.md). The worker reads the worker's
+     * variables (FAS_URL, DATABASE_URL, WORKER_METRICS_ADDRESS, ...). With the embedded store (no DATABASE_URL)
+     * it must be the only worker: the store belongs to one process. With DATABASE_URL, separate workers may run
+     * beside it (each with its own WORKER_METRICS_ADDRESS).
      */
     API_RUN_WORKER: z.stringbool().default(false),
     DATA_DIR: dataDir,

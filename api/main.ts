@@ -73,7 +73,8 @@ async function main() {
 
 /**
  * The API's own worker (`API_RUN_WORKER`): client and worker share one `NativeConnection`, which eager workflow
- * start needs. The worker starts before the API listens, so /readyz is never up without it; SIGTERM stops the
+ * start needs. The worker starts before the API listens (so neither /healthz nor /readyz answers until Temporal
+ * is up and the workflows are bundled, a few seconds): /readyz is never up without the worker. SIGTERM stops the
  * HTTP server first, then the worker, so requests in flight still get their runs finished.
  */
 async function withOwnWorker(config: ApiConfig): Promise<{
@@ -85,7 +86,9 @@ async function withOwnWorker(config: ApiConfig): Promise<{
   installRuntime(workerConfig, log, []);
   const connection = await connectWhenUp(config.TEMPORAL_ADDRESS, log);
   const { worker, close } = await startWorker(workerConfig, log, connection);
+  let stopping = false;
   const running = worker.run().catch((err: unknown) => {
+    if (stopping) throw err; // stopWorker reports it
     // Without its worker this API cannot issue a token: stop, so a supervisor restarts the pair.
     log.fatal({ err }, 'the worker failed');
     process.exit(1);
@@ -93,10 +96,16 @@ async function withOwnWorker(config: ApiConfig): Promise<{
   return {
     connection,
     stopWorker: async () => {
+      stopping = true;
       worker.shutdown();
-      await running;
-      await close();
-      log.info('worker stopped');
+      try {
+        await running;
+        log.info('worker stopped');
+      } catch (err) {
+        log.error({ err }, 'the worker did not stop cleanly');
+      } finally {
+        await close();
+      }
     },
   };
 }

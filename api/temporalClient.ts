@@ -44,7 +44,7 @@ function countStarts(registry: Registry): WorkflowClientInterceptor {
     (registry.getSingleMetric(name) as Counter<'workflow' | 'eager'> | undefined) ??
     new Counter({
       name,
-      help: 'Workflow runs started, by type and by whether the server handed the first task straight back (eager start).',
+      help: 'Workflow start calls, by type and by whether the server started the run eagerly (an idempotent retry that joins a running run counts as not eager).',
       labelNames: ['workflow', 'eager'],
       registers: [registry],
     });

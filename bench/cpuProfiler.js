@@ -24,7 +24,7 @@ if (dir) {
     .concat(isMainThread ? '' : `-thread${threadId}`);
   if (!isMainThread) {
     // A worker thread (the Temporal workflow sandbox) is terminated without an 'exit' event: write a profile
-    // of each 10 s window instead (<entry>-<pid>-thread<id>-<n>.cpuprofile).
+    // of each 10 s window instead (<entry>-thread<id>-<pid>-<n>.cpuprofile; the last, partial window is lost).
     let n = 0;
     setInterval(() => {
       session.post('Profiler.stop', (err, result) => {

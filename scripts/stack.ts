@@ -203,8 +203,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         'journal_mode=wal',
         '--sqlite-pragma',
         'synchronous=normal',
-        // A worker beside the client (API_RUN_WORKER) gets a run's first task with the start, and a worker gets
-        // the activity task its own workflow task schedules in the answer to that task: no poll for either.
+        // A worker beside the client (API_RUN_WORKER) gets a run's first task with the start. Eager activity
+        // dispatch (a worker gets the activity task its own workflow task schedules) only matters for regular
+        // activities, which the token workflows no longer use; it stays on for any that are added.
         '--dynamic-config-value',
         'system.enableEagerWorkflowStart=true',
         '--dynamic-config-value',
@@ -334,7 +335,8 @@ const handedOut = new Set<number>();
  * random *below* the kernel's ephemeral range: a port the kernel hands out for `listen(0)` can be taken again,
  * before the service binds it, by one of the many outgoing connections a stack opens (EADDRINUSE, seen in the
  * bench smoke test), while outgoing connections never use a port below that range. Ports returned by earlier
- * calls of this process are not returned again.
+ * calls of this process are not returned again; other processes are not coordinated with (`npm test` runs one
+ * test file at a time).
  */
 export async function freePorts(count: number): Promise<number[]> {
   const ephemeralLow = await readFile('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')

@@ -49,7 +49,7 @@ export async function startWorker(
   const store = await openStore({ dataDir: config.DATA_DIR, databaseUrl: config.DATABASE_URL });
   const closers: (() => Promise<void>)[] = [() => store.close()];
   const close = async () => {
-    for (const closeOne of closers.reverse()) await closeOne();
+    for (const closeOne of [...closers].reverse()) await closeOne();
   };
   try {
     // The embedded store is locked to this process: serve it to the admin CLI while the worker runs.

@@ -14,7 +14,9 @@ import { FINGERPRINT_FAILURE } from '../lib/failureTypes';
  * cancels (its deadline passed) or an operator terminates reaches the worker at its next workflow-task heartbeat,
  * which the short workflow task timeout the API starts runs with keeps within a few seconds; then the call in
  * flight is aborted and no retry follows. A call FAS has already answered by then may have minted a token that
- * nobody receives, exactly as an in-flight regular activity would.
+ * nobody receives, exactly as an in-flight regular activity would. The same holds if the workflow task times
+ * out (a worker that died or stalled past the 4 s): the steps not yet recorded run again on the retried task,
+ * the FAS call included, and only the second token is delivered.
  */
 
 // Store reads are fast: short timeouts, quick retries.
