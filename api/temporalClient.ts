@@ -1,6 +1,12 @@
-import { Client, type ConnectionLike, type WorkflowClientInterceptor } from '@temporalio/client';
+import {
+  Client,
+  type ConnectionLike,
+  type WorkflowClientInterceptor,
+  type WorkflowStartOptions,
+} from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import { Counter, type Registry } from 'prom-client';
+import * as sa from '../lib/searchAttributes';
 import { temporalPlugins } from '../lib/temporalTracing';
 
 /** What the API's Temporal-backed issuer and refresher are built from. */
@@ -58,9 +64,20 @@ function countStarts(registry: Registry): WorkflowClientInterceptor {
 }
 
 /**
- * Timeouts of every token run. The execution timeout outlives the HTTP deadline, so retries ride out short FAS or
- * SAS blips. A run is one workflow task whose local activities (the FAS call with its retries) run inside it;
- * the worker heartbeats that task at 80 % of its timeout, and only then learns that the run was cancelled or
- * terminated, so the task timeout is short: such a run stops calling FAS within about 3 s.
+ * What every token run starts with, whichever workflow: its timeouts, the `pending` outcome (so the UI can list
+ * runs still going), the UI's summary line, and eager start when this process runs the worker.
+ *
+ * The execution timeout outlives the HTTP deadline, so retries ride out short FAS or SAS blips. A run is one
+ * workflow task whose local activities (the FAS call with its first retries) run inside it; the worker
+ * heartbeats that task at 80 % of its timeout, and only then learns that the run was cancelled or terminated, so
+ * the task timeout is short: such a run stops calling FAS within about 3 s.
  */
-export const runTimeouts = { workflowExecutionTimeout: '3m', workflowTaskTimeout: '4s' } as const;
+export function runStartOptions(opts: Pick<TemporalClientOptions, 'eagerStart'>, staticSummary: string) {
+  return {
+    workflowExecutionTimeout: '3m',
+    workflowTaskTimeout: '4s',
+    typedSearchAttributes: [{ key: sa.Outcome, value: 'pending' }],
+    staticSummary,
+    requestEagerStart: opts.eagerStart,
+  } satisfies Partial<WorkflowStartOptions>;
+}

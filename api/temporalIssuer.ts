@@ -5,8 +5,7 @@ import {
   type CreateWebchatTokenResult,
 } from '../lib/contracts';
 import type { Logger } from '../lib/logger';
-import { runTimeouts, temporalClient, type TemporalClientOptions } from './temporalClient';
-import * as sa from '../lib/searchAttributes';
+import { runStartOptions, temporalClient, type TemporalClientOptions } from './temporalClient';
 import { idempotentWorkflowId, startIdempotent } from './idempotency';
 import { rejectOnAbort } from './rejectOnAbort';
 import type { Issuer } from './issuer';
@@ -45,10 +44,7 @@ export function temporalIssuer(
         taskQueue,
         workflowId,
         args: [input] as [CreateWebchatTokenInput],
-        ...runTimeouts,
-        typedSearchAttributes: [{ key: sa.Outcome, value: 'pending' }],
-        staticSummary: 'Webchat token issuance',
-        requestEagerStart: opts.eagerStart,
+        ...runStartOptions(opts, 'Webchat token issuance'),
       };
       return runWithDeadline(
         client,

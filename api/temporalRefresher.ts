@@ -5,8 +5,7 @@ import {
   type RefreshWebchatTokenResult,
 } from '../lib/contracts';
 import type { Logger } from '../lib/logger';
-import { runTimeouts, temporalClient, type TemporalClientOptions } from './temporalClient';
-import * as sa from '../lib/searchAttributes';
+import { runStartOptions, temporalClient, type TemporalClientOptions } from './temporalClient';
 import type { Refresher } from './refresher';
 import { runWithDeadline } from './runWithDeadline';
 
@@ -32,10 +31,7 @@ export function temporalRefresher(
             taskQueue,
             workflowId,
             args: [input],
-            ...runTimeouts,
-            typedSearchAttributes: [{ key: sa.Outcome, value: 'pending' }],
-            staticSummary: 'Webchat token refresh',
-            requestEagerStart: opts.eagerStart,
+            ...runStartOptions(opts, 'Webchat token refresh'),
           },
         ),
       );
