@@ -84,12 +84,18 @@ describe('Idempotency-Key on POST /v2/Webchat/Token (dev server, real worker)', 
     await store?.close();
   });
 
-  const post = (key: string | undefined, deploymentKey = 'dk_demo_open', base = served) =>
+  const post = (
+    key: string | undefined,
+    deploymentKey = 'dk_demo_open',
+    base = served,
+    headers: Record<string, string> = {},
+  ) =>
     fetch(`${base.url}/v2/Webchat/Token`, {
       method: 'POST',
       headers: {
         'content-type': 'application/json',
         ...(key === undefined ? {} : { 'idempotency-key': key }),
+        ...headers,
       },
       body: JSON.stringify({ deploymentKey }),
     });
@@ -153,28 +159,8 @@ describe('Idempotency-Key on POST /v2/Webchat/Token (dev server, real worker)', 
     const key = randomUUID();
     const first = await issued(await post(key));
     const [others, calls] = await fasCallsDuring(async () => [
-      await issued(
-        await fetch(`${served.url}/v2/Webchat/Token`, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            'idempotency-key': key,
-            origin: 'https://evil.test',
-          },
-          body: JSON.stringify({ deploymentKey: 'dk_demo_open' }),
-        }),
-      ),
-      await issued(
-        await fetch(`${served.url}/v2/Webchat/Token`, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            'idempotency-key': key,
-            'user-agent': 'another/1.0',
-          },
-          body: JSON.stringify({ deploymentKey: 'dk_demo_open' }),
-        }),
-      ),
+      await issued(await post(key, 'dk_demo_open', served, { origin: 'https://evil.test' })),
+      await issued(await post(key, 'dk_demo_open', served, { 'user-agent': 'another/1.0' })),
     ]);
     assert.equal(calls, 2);
     for (const other of others) assert.notEqual(other.token, first.token);
