@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
 import { StoreError } from '../store/storeError';
-import { type Command, commands, type Output } from './commands';
-import { loadAdminConfig } from './config';
-import { openAdminStore } from './openAdminStore';
+import { type Command, commands, type Output, type SessionCommand } from './commands';
+import { type AdminConfig, loadAdminConfig } from './config';
+import { openAdminStore, openAdminSessionStore } from './openAdminStore';
 import { UsageError } from './usageError';
 
 export interface CliIo {
@@ -36,15 +36,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       io.stdout(`${commandUsage(command)}\n`);
       return EXIT.ok;
     }
-    const work = command.prepare(values, positionals);
     const config = loadConfig(io.env);
-    const store = await openAdminStore(config);
-    let output: Output;
-    try {
-      output = await work(store);
-    } finally {
-      await store.close();
-    }
+    const output = await run(command, values, positionals, config);
     io.stdout(json ? `${JSON.stringify(output.json, null, 2)}\n` : `${output.text}\n`);
     return EXIT.ok;
   } catch (err) {
@@ -59,7 +52,32 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   }
 }
 
-function parse(command: Command, args: readonly string[]) {
+/** Checks the arguments, then opens the store the command works on, runs it and closes the store. */
+async function run(
+  command: Command | SessionCommand,
+  values: Parameters<Command['prepare']>[0],
+  positionals: readonly string[],
+  config: AdminConfig,
+): Promise<Output> {
+  if (command.store === 'sessions') {
+    const work = command.prepare(values, positionals);
+    const store = await openAdminSessionStore(config);
+    try {
+      return await work(store);
+    } finally {
+      await store.close();
+    }
+  }
+  const work = command.prepare(values, positionals);
+  const store = await openAdminStore(config);
+  try {
+    return await work(store);
+  } finally {
+    await store.close();
+  }
+}
+
+function parse(command: Command | SessionCommand, args: readonly string[]) {
   let parsed;
   try {
     parsed = parseArgs({
@@ -107,7 +125,7 @@ function describe(err: unknown): {
   return { code: 'store_unavailable', message, exit: EXIT.failed, issues: [] };
 }
 
-function commandUsage(command: Command): string {
+function commandUsage(command: Command | SessionCommand): string {
   const synopsis = [
     PROGRAM,
     command.name,
@@ -123,13 +141,14 @@ function commandUsage(command: Command): string {
 
 export function usage(): string {
   return [
-    `Manage accounts, deployment keys and webchat-security: ${PROGRAM} <command> [options]`,
+    `Manage accounts, deployment keys, webchat-security and tokens: ${PROGRAM} <command> [options]`,
     '',
     ...commands.map(commandUsage),
     '',
     '--json prints the result (or the error, on stderr) as JSON.',
     'The store: DATABASE_URL when set, else the embedded store under DATA_DIR (default .data). While the',
-    'worker (make start) holds the embedded store, commands go through it.',
+    'worker (make start) holds the embedded store, commands go through it. `token revoke` writes where SAS',
+    'reads: DATABASE_URL, else the embedded session store under DATA_DIR (which SAS holds while it runs).',
     'Exit codes: 0 done, 1 failed (unknown account or key, store unavailable), 2 bad input (nothing written).',
   ].join('\n');
 }

@@ -1,4 +1,5 @@
 import { type ParseArgsConfig } from 'node:util';
+import { z } from 'zod';
 import { WEBCHAT_SECURITY_FLAG, fingerprintSensitivities } from '../lib/contracts';
 import { type AccountAdmin } from '../store/accountAdmin';
 import { generateDeploymentKey } from '../store/accountStore';
@@ -11,6 +12,7 @@ import {
   type UpdateAccountInput,
   updateAccountInput,
 } from '../store/accountInput';
+import { type Revocation, type SessionStore } from '../store/sessionStore';
 import { StoreError } from '../store/storeError';
 import { accountJson, accountListText, accountText, keyListText, newKeysText } from './format';
 import { UsageError } from './usageError';
@@ -35,7 +37,17 @@ export interface Command {
    * returns the work to do. Throws `UsageError` or `StoreError('invalid_input')`.
    */
   prepare(values: Values, args: readonly string[]): (store: AccountAdmin) => Promise<Output>;
+  /** Set on commands that work on the token session store (revocations) instead of the account store. */
+  store?: never;
 }
+
+/** A command on the refresh and revocation state SAS reads (store/sessionStore.ts). */
+export interface SessionCommand extends Omit<Command, 'prepare' | 'store'> {
+  store: 'sessions';
+  prepare(values: Values, args: readonly string[]): (store: SessionAdmin) => Promise<Output>;
+}
+
+export type SessionAdmin = Pick<SessionStore, 'revokeIdentity' | 'revokeAccount' | 'close'>;
 
 const MAX_KEYS_AT_CREATE = 10;
 
@@ -44,6 +56,7 @@ const accountOptions = {
   origin: { type: 'string', multiple: true },
   sensitivity: { type: 'string' },
   ttl: { type: 'string' },
+  'session-max-age': { type: 'string' },
 } as const;
 
 const accountOptionHelp = [
@@ -52,9 +65,11 @@ const accountOptionHelp = [
   '                          or https://*.example.com for its subdomains; none means any origin',
   `--sensitivity <level>     fingerprint sensitivity: ${fingerprintSensitivities.join(' | ')}`,
   '--ttl <seconds>           token lifetime, 60 to 86400',
+  '--session-max-age <s>     how long a session may keep refreshing, 60 to 31536000; `default`: the',
+  "                          service's SESSION_MAX_AGE_S (86400 unless set)",
 ];
 
-export const commands: readonly Command[] = [
+export const commands: readonly (Command | SessionCommand)[] = [
   {
     name: 'account create',
     args: [],
@@ -75,8 +90,11 @@ export const commands: readonly Command[] = [
     prepare(values) {
       const keyCount = values.keys === undefined ? 1 : integer(values.keys, '--keys');
       if (keyCount > MAX_KEYS_AT_CREATE) throw new UsageError(`--keys must be 0 to ${MAX_KEYS_AT_CREATE}`);
+      const { sessionMaxAgeSeconds, ...fields } = accountFields(values);
       const input: CreateAccountInput = {
-        ...accountFields(values),
+        ...fields,
+        // A new account has the service default unless told otherwise: `default` asks for nothing.
+        ...(typeof sessionMaxAgeSeconds === 'number' ? { sessionMaxAgeSeconds } : {}),
         ...(typeof values.address === 'string' ? { addressSid: values.address } : {}),
         // Generated here so that the account, its flag and its keys are written in one transaction.
         deploymentKeys: Array.from({ length: keyCount }, generateDeploymentKey),
@@ -132,7 +150,8 @@ export const commands: readonly Command[] = [
       ...accountOptionHelp,
       '--any-origin              clear the allowed origins: any origin may read tokens',
     ],
-    summary: 'Change an account’s name, allowed origins, fingerprint sensitivity or token TTL.',
+    summary:
+      'Change an account’s name, allowed origins, fingerprint sensitivity, token TTL or session maximum age.',
     prepare(values, [sid]) {
       const id = parseInput(accountSid, sid, 'account SID');
       if (values['any-origin'] && values.origin)
@@ -143,7 +162,7 @@ export const commands: readonly Command[] = [
       };
       if (Object.keys(patch).length === 0) {
         throw new UsageError(
-          'Nothing to change: give --name, --origin, --any-origin, --sensitivity or --ttl',
+          'Nothing to change: give --name, --origin, --any-origin, --sensitivity, --ttl or --session-max-age',
         );
       }
       parseInput(updateAccountInput, patch, 'account update');
@@ -217,7 +236,44 @@ export const commands: readonly Command[] = [
       };
     },
   })),
+  {
+    name: 'token revoke',
+    store: 'sessions',
+    args: [],
+    options: { identity: { type: 'string' }, account: { type: 'string' } },
+    optionHelp: [
+      '--identity <uuid>         every token of this visitor, whenever issued (its refreshes included)',
+      '--account <AC...>         every token of this account issued until now; later ones are not affected',
+    ],
+    summary:
+      'Revoke tokens: SAS refuses them at once on validate and refresh (403 invalid_token), in every instance.',
+    prepare(values) {
+      const { identity, account } = values;
+      if ((identity === undefined) === (account === undefined)) {
+        throw new UsageError('token revoke: give exactly one of --identity <uuid> or --account <AC...>');
+      }
+      if (typeof identity === 'string') {
+        const id = parseInput(visitorIdentity, identity, 'identity');
+        return async (store) => revokedOutput(await store.revokeIdentity(id));
+      }
+      const sid = parseInput(accountSid, account, 'account SID');
+      return async (store) => revokedOutput(await store.revokeAccount(sid));
+    },
+  },
 ];
+
+const visitorIdentity = z.uuid();
+
+function revokedOutput(revocation: Revocation): Output {
+  const what =
+    revocation.kind === 'account'
+      ? `every token of account ${revocation.subject} issued until ${revocation.issuedBefore?.toISOString() ?? '?'}`
+      : `every token of identity ${revocation.subject}`;
+  return {
+    json: { revocation },
+    text: `Revoked ${what}. The record is kept until ${revocation.expiresAt.toISOString()}, when the last token it covers has expired.`,
+  };
+}
 
 function accountFields(values: Values): UpdateAccountInput {
   const fields: UpdateAccountInput = {};
@@ -227,6 +283,10 @@ function accountFields(values: Values): UpdateAccountInput {
     fields.fingerprintSensitivity = values.sensitivity as UpdateAccountInput['fingerprintSensitivity'];
   }
   if (values.ttl !== undefined) fields.tokenTtlSeconds = integer(values.ttl, '--ttl');
+  const maxAge = values['session-max-age'];
+  if (maxAge !== undefined) {
+    fields.sessionMaxAgeSeconds = maxAge === 'default' ? null : integer(maxAge, '--session-max-age');
+  }
   return fields;
 }
 

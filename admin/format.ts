@@ -18,6 +18,10 @@ export function accountText(account: AccountRecord): string {
     ['allowed origins', origins(account.allowedOrigins)],
     ['fingerprint', account.fingerprintSensitivity],
     ['token TTL', `${account.tokenTtlSeconds} s`],
+    [
+      'session max age',
+      account.sessionMaxAgeSeconds === undefined ? 'service default' : `${account.sessionMaxAgeSeconds} s`,
+    ],
     [WEBCHAT_SECURITY_FLAG, onOff(account.featureFlags[WEBCHAT_SECURITY_FLAG] ?? false)],
     ['live keys', String(account.deploymentKeys.length)],
     ['created', account.createdAt.toISOString()],

@@ -1,6 +1,8 @@
 import { type AccountAdmin, storeSocketPath } from '../store/accountAdmin';
 import { connectStore } from '../store/connectStore';
+import { openSessionStore } from '../store/openSessionStore';
 import { openStore } from '../store/openStore';
+import { type SessionStore } from '../store/sessionStore';
 import { StoreError } from '../store/storeError';
 import { type AdminConfig } from './config';
 
@@ -27,5 +29,23 @@ export async function openAdminStore(config: AdminConfig): Promise<AccountAdmin>
           'the command again, or point both at a PostgreSQL server with DATABASE_URL.',
       );
     }
+  }
+}
+
+/**
+ * Opens the refresh and revocation state SAS reads: the PostgreSQL server with `DATABASE_URL` (shared with every
+ * SAS instance, so a revocation holds at once everywhere), else the embedded session store under DATA_DIR. A
+ * running SAS holds that one, so the CLI says to use a server instead.
+ */
+export async function openAdminSessionStore(config: AdminConfig): Promise<SessionStore> {
+  try {
+    return await openSessionStore({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR });
+  } catch (err) {
+    if (!(err instanceof StoreError && err.code === 'store_locked')) throw err;
+    throw new StoreError(
+      'store_locked',
+      `${err.message} A running SAS holds the embedded session store: revoke with DATABASE_URL set (SAS and the ` +
+        'CLI then share a PostgreSQL server), or stop SAS, revoke, and start it again.',
+    );
   }
 }

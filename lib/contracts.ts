@@ -41,6 +41,8 @@ export interface AccountConfig {
   deploymentKeys: string[];
   fingerprintSensitivity: FingerprintSensitivity;
   tokenTtlSeconds: number;
+  /** How long a session may keep refreshing, when the account overrides SAS's default; absent otherwise. */
+  sessionMaxAgeSeconds?: number;
 }
 
 export interface CreateWebchatTokenInput {
@@ -76,6 +78,8 @@ export interface FasTokenRequest {
   ttl: number;
   fingerprint?: string;
   fingerprintLevel?: FingerprintSensitivity;
+  /** The account's session maximum age in seconds, when it overrides SAS's `SESSION_MAX_AGE_S`. */
+  sessionMaxAge?: number;
 }
 
 /** SAS `POST /v1/ScopedAuthTokens/generate/internal`. */
@@ -86,9 +90,17 @@ export interface SasGenerateRequest {
   encrypt: true;
   fingerprint?: string;
   fingerprintLevel?: FingerprintSensitivity;
-  /** Only on refresh: keep the identity of the token being replaced instead of making a fresh one. */
-  identity?: string;
+  sessionMaxAge?: number;
 }
+
+/** SAS `POST /v1/ScopedAuthTokens/refresh/internal` (FAS only): rotation, reuse detection, session age. */
+export interface SasRefreshRequest extends FasRefreshRequest {
+  accountSid: string;
+}
+
+export type SasRefreshResponse =
+  | ({ outcome: 'refreshed' } & IssuedToken)
+  | { outcome: 'refused'; code: RefreshRefusalCode };
 
 /** SAS `POST /v1/ScopedAuthTokens/validate`. */
 export type SasValidateResponse =
@@ -119,6 +131,8 @@ export interface FasRefreshRequest {
   /** With the account's webchat-security flag on: the fingerprint of the refreshing request, and its level. */
   fingerprint?: string;
   fingerprintLevel?: FingerprintSensitivity;
+  /** The account's session maximum age in seconds, when it overrides SAS's `SESSION_MAX_AGE_S`. */
+  sessionMaxAge?: number;
 }
 
 export type RefreshRefusalCode = 'invalid_token' | 'fingerprint_validation_failed';

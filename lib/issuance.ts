@@ -18,7 +18,10 @@ export const denyMessages: Record<DenyReason, string> = {
   fingerprint_generation_failed: 'The browser fingerprint could not be generated from this request.',
 };
 
-/** What FAS is asked for: the account's grants and TTL, bound to the fingerprint when there is one. */
+/**
+ * What FAS is asked for: the account's grants and TTL (and session maximum age, when it sets one), bound to the
+ * fingerprint when there is one.
+ */
 export function fasTokenRequest(
   config: AccountConfig,
   fingerprint?: { fingerprint: string; level: FingerprintSensitivity },
@@ -27,6 +30,7 @@ export function fasTokenRequest(
     grants: { webchat: { addressSid: config.addressSid } },
     ttl: config.tokenTtlSeconds,
   };
+  if (config.sessionMaxAgeSeconds !== undefined) request.sessionMaxAge = config.sessionMaxAgeSeconds;
   if (fingerprint) {
     request.fingerprint = fingerprint.fingerprint;
     request.fingerprintLevel = fingerprint.level;

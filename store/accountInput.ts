@@ -73,6 +73,8 @@ const accountFields = {
   allowedOrigins,
   fingerprintSensitivity: z.enum(fingerprintSensitivities),
   tokenTtlSeconds: z.int().min(60).max(86400),
+  /** How long a session may keep refreshing; absent (or null on update): SAS's SESSION_MAX_AGE_S. */
+  sessionMaxAgeSeconds: z.int().min(60).max(31_536_000),
 };
 
 export const createAccountInput = z.strictObject({
@@ -82,6 +84,7 @@ export const createAccountInput = z.strictObject({
   allowedOrigins: allowedOrigins.default([]),
   fingerprintSensitivity: accountFields.fingerprintSensitivity.default('medium'),
   tokenTtlSeconds: accountFields.tokenTtlSeconds.default(3600),
+  sessionMaxAgeSeconds: accountFields.sessionMaxAgeSeconds.optional(),
   /** Plaintext keys to create with the account, in the same transaction. */
   deploymentKeys: z.array(deploymentKey).max(100).default([]),
   /** Flags to set with the account, in the same transaction. */
@@ -97,6 +100,8 @@ export const updateAccountInput = z
     allowedOrigins: accountFields.allowedOrigins.optional(),
     fingerprintSensitivity: accountFields.fingerprintSensitivity.optional(),
     tokenTtlSeconds: accountFields.tokenTtlSeconds.optional(),
+    /** null: back to the service default. */
+    sessionMaxAgeSeconds: accountFields.sessionMaxAgeSeconds.nullable().optional(),
   })
   .refine((patch) => Object.values(patch).some((v) => v !== undefined), 'nothing to update');
 

@@ -77,6 +77,9 @@ export class AccountStore {
       deploymentKeys: account.deploymentKeys,
       fingerprintSensitivity: account.fingerprintSensitivity,
       tokenTtlSeconds: account.tokenTtlSeconds,
+      ...(account.sessionMaxAgeSeconds === undefined
+        ? {}
+        : { sessionMaxAgeSeconds: account.sessionMaxAgeSeconds }),
     };
   }
 
@@ -112,8 +115,9 @@ export class AccountStore {
     return this.sql.transaction(async (tx) => {
       const { rows } = await tx.query<{ account_sid: string }>(
         `INSERT INTO accounts
-           (account_sid, friendly_name, address_sid, allowed_origins, fingerprint_sensitivity, token_ttl_seconds)
-         VALUES ($1, $2, $3, $4, $5, $6)
+           (account_sid, friendly_name, address_sid, allowed_origins, fingerprint_sensitivity, token_ttl_seconds,
+            session_max_age_seconds)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (account_sid) DO NOTHING
          RETURNING account_sid`,
         [
@@ -123,6 +127,7 @@ export class AccountStore {
           data.allowedOrigins,
           data.fingerprintSensitivity,
           data.tokenTtlSeconds,
+          data.sessionMaxAgeSeconds ?? null,
         ],
       );
       if (rows.length === 0) throw new StoreError('account_exists', `Account ${accountSid} already exists`);
@@ -148,6 +153,7 @@ export class AccountStore {
            allowed_origins = COALESCE($4::text[], allowed_origins),
            fingerprint_sensitivity = COALESCE($5, fingerprint_sensitivity),
            token_ttl_seconds = COALESCE($6::integer, token_ttl_seconds),
+           session_max_age_seconds = CASE WHEN $7::boolean THEN $8::integer ELSE session_max_age_seconds END,
            updated_at = now()
          WHERE account_sid = $1
          RETURNING account_sid`,
@@ -158,6 +164,9 @@ export class AccountStore {
           data.allowedOrigins ?? null,
           data.fingerprintSensitivity ?? null,
           data.tokenTtlSeconds ?? null,
+          // Null is a value here (back to the default), so whether the field was given travels apart.
+          data.sessionMaxAgeSeconds !== undefined,
+          data.sessionMaxAgeSeconds ?? null,
         ],
       );
       if (rows.length === 0) throw notFound(sid);
@@ -280,6 +289,7 @@ interface AccountRow {
   allowed_origins: string[];
   fingerprint_sensitivity: string;
   token_ttl_seconds: number;
+  session_max_age_seconds: number | null;
   created_at: Date;
   updated_at: Date;
   deployment_keys: string[];
@@ -297,7 +307,7 @@ interface KeyRow {
 // One statement, so a config is read from one snapshot. Key ids are ordered for stable output.
 const SELECT_ACCOUNT = `
   SELECT a.account_sid, a.friendly_name, a.address_sid, a.allowed_origins, a.fingerprint_sensitivity,
-         a.token_ttl_seconds, a.created_at, a.updated_at,
+         a.token_ttl_seconds, a.session_max_age_seconds, a.created_at, a.updated_at,
          ARRAY(SELECT k.key_id FROM deployment_keys k
                WHERE k.account_sid = a.account_sid AND k.revoked_at IS NULL
                ORDER BY k.created_at, k.key_id) AS deployment_keys,
@@ -325,6 +335,7 @@ function toAccountRecord(row: AccountRow): AccountRecord {
     deploymentKeys: row.deployment_keys,
     fingerprintSensitivity: toSensitivity(row.fingerprint_sensitivity),
     tokenTtlSeconds: row.token_ttl_seconds,
+    ...(row.session_max_age_seconds === null ? {} : { sessionMaxAgeSeconds: row.session_max_age_seconds }),
     featureFlags: row.feature_flags,
     createdAt: row.created_at,
     updatedAt: row.updated_at,

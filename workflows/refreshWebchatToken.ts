@@ -32,6 +32,7 @@ export async function RefreshWebchatToken(
     grants: { webchat: { addressSid: config.addressSid } },
     ttl: config.tokenTtlSeconds,
   };
+  if (config.sessionMaxAgeSeconds !== undefined) request.sessionMaxAge = config.sessionMaxAgeSeconds;
   if (security) {
     try {
       const { fingerprint, level } = await fingerprinting.generateFingerprint(

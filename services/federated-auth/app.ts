@@ -17,7 +17,7 @@ import type { SasClient } from './sasClient';
 export const OPEN_PATHS = ['/healthz'] as const;
 
 export interface FederatedAuthDeps {
-  sas: Pick<SasClient, 'generate' | 'validate'>;
+  sas: Pick<SasClient, 'generate' | 'refresh'>;
   logger: Logger;
   /** Refuses any caller but the orchestrator outside `OPEN_PATHS` (lib/serviceAuth.ts `requireService`). */
   authenticate: Middleware;
@@ -41,12 +41,12 @@ export function createFederatedAuthApp({
 
   router.post('/v1/Accounts/:accountSid/Tokens', async (ctx) => {
     const accountSid = parseRequest(accountSidSchema, ctx.params.accountSid, 'accountSid');
-    const { grants, ttl, fingerprint, fingerprintLevel } = parseRequest(
+    const { grants, ttl, fingerprint, fingerprintLevel, sessionMaxAge } = parseRequest(
       fasTokenRequestSchema,
       ctx.request.body,
     );
     const issued = await sas.generate(
-      { accountSid, grants, ttl, encrypt: true, fingerprint, fingerprintLevel },
+      { accountSid, grants, ttl, encrypt: true, fingerprint, fingerprintLevel, sessionMaxAge },
       ctx.state.requestId,
     );
     logger.info(
@@ -58,50 +58,34 @@ export function createFederatedAuthApp({
   });
 
   /**
-   * A new token for the identity of a token SAS still accepts, with the account's current grants and ttl.
-   * Binding: a bound token stays bound at its level, to the refreshing request's fingerprint (which SAS has just
-   * matched against it). So a bound token refreshed without a fingerprint (the account's flag was turned off
-   * since) is refused: dropping the binding would let a copied token be laundered into one that works in any
-   * browser; the widget falls back to a new token. An unbound token refreshed with a fingerprint (the flag was
-   * turned on since) becomes bound: otherwise turning the flag on would never reach sessions that keep
-   * refreshing.
+   * A successor for a token, minted by SAS with the account's current grants, ttl and session maximum age. SAS
+   * owns every rule (rotation, reuse detection, revocation, session age, binding: a bound token stays bound at
+   * its level, an unbound one refreshed with a fingerprint becomes bound); FAS checks the request and turns a
+   * refusal into its 403.
    */
   router.post('/v1/Accounts/:accountSid/Tokens/refresh', async (ctx) => {
     const accountSid = parseRequest(accountSidSchema, ctx.params.accountSid, 'accountSid');
-    const { token, grants, ttl, fingerprint, fingerprintLevel } = parseRequest(
-      fasRefreshRequestSchema,
-      ctx.request.body,
-    );
+    const body = parseRequest(fasRefreshRequestSchema, ctx.request.body);
     const { requestId } = ctx.state;
     ctx.set('Cache-Control', 'no-store');
-    const refuse = (code: RefreshRefusalCode, reason: string) => {
-      logger.info({ requestId, accountSid, code, reason }, 'token refresh refused');
-      const body: FasRefreshRefusal = { valid: false, code, message: refusalMessages[code] };
+    const result = await sas.refresh({ accountSid, ...body }, requestId);
+    if (result.outcome === 'refused') {
+      logger.info({ requestId, accountSid, code: result.code }, 'token refresh refused');
+      const refusal: FasRefreshRefusal = {
+        valid: false,
+        code: result.code,
+        message: refusalMessages[result.code],
+      };
       ctx.status = 403;
-      ctx.body = body;
-    };
-
-    const checked = await sas.validate({ token, fingerprint }, requestId);
-    if (!checked.authorized) {
-      const code = checked.message === 'fingerprint_validation_failed' ? checked.message : 'invalid_token';
-      return refuse(code, checked.message);
+      ctx.body = refusal;
+      return;
     }
-    if (checked.auth_account.account_sid !== accountSid) return refuse('invalid_token', 'other_account');
-    const bound = checked.fingerprintLevel;
-    // SAS matched the fingerprint, so these hold; checked anyway so that no path can drop or change a binding.
-    if (bound !== null && (fingerprint === undefined || fingerprintLevel !== bound)) {
-      return refuse('fingerprint_validation_failed', 'binding_level_changed');
-    }
-
-    const issued = await sas.generate(
-      { accountSid, grants, ttl, encrypt: true, identity: checked.identity, fingerprint, fingerprintLevel },
-      requestId,
-    );
+    const { token, identity, expiration } = result;
     logger.info(
-      { requestId, accountSid, identity: issued.identity, ttl, fingerprintLevel, wasBound: bound !== null },
+      { requestId, accountSid, identity, ttl: body.ttl, fingerprintLevel: body.fingerprintLevel },
       'token refreshed',
     );
-    ctx.body = issued;
+    ctx.body = { token, identity, expiration };
   });
 
   router.get('/healthz', (ctx) => {

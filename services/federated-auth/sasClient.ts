@@ -1,9 +1,19 @@
 import { Pool } from 'undici';
 import type { z } from 'zod';
-import type { IssuedToken, SasGenerateRequest, SasValidateInternalResponse } from '../../lib/contracts';
+import type {
+  IssuedToken,
+  SasGenerateRequest,
+  SasRefreshRequest,
+  SasRefreshResponse,
+  SasValidateInternalResponse,
+} from '../../lib/contracts';
 import { AppError } from '../../lib/errors';
 import type { ServiceCredentials } from '../../lib/serviceAuth';
-import { issuedTokenSchema, validateInternalResponseSchema } from '../scoped-auth/schemas';
+import {
+  issuedTokenSchema,
+  sasRefreshResponseSchema,
+  validateInternalResponseSchema,
+} from '../scoped-auth/schemas';
 
 export interface SasClient {
   /** `POST /v1/ScopedAuthTokens/generate/internal`; `requestId` is forwarded as `X-Request-Id`. */
@@ -13,6 +23,8 @@ export interface SasClient {
     request: { token: string; fingerprint?: string | undefined },
     requestId: string,
   ): Promise<SasValidateInternalResponse>;
+  /** `POST /v1/ScopedAuthTokens/refresh/internal`: the successor, or SAS's refusal (an answer, not an error). */
+  refresh(request: SasRefreshRequest, requestId: string): Promise<SasRefreshResponse>;
   close(): Promise<void>;
 }
 
@@ -104,6 +116,14 @@ export function createSasClient({
         requestId,
         validateInternalResponseSchema,
         'validate answer',
+      ),
+    refresh: (request, requestId) =>
+      call(
+        '/v1/ScopedAuthTokens/refresh/internal',
+        request,
+        requestId,
+        sasRefreshResponseSchema,
+        'refresh answer',
       ),
     close: () => pool.close(),
   };

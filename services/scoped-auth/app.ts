@@ -4,9 +4,16 @@ import { type Middleware } from 'koa';
 import { internalServiceApp, type ServiceState } from '../../lib/http/internalServiceApp';
 import type { ServiceMetrics } from '../../lib/http/metrics';
 import type { Logger } from '../../lib/logger';
+import type { SessionStore } from '../../store/sessionStore';
 import type { KeyRing } from './keys';
-import { generateRequestSchema, parseRequest, validateRequestSchema } from './schemas';
-import { inspectToken, mintToken, validateToken } from './tokens';
+import { refreshToken, type SessionPolicy } from './refreshToken';
+import {
+  generateRequestSchema,
+  parseRequest,
+  sasRefreshRequestSchema,
+  validateRequestSchema,
+} from './schemas';
+import { inspectToken, mintToken, validateToken, type TokenClaims } from './tokens';
 
 /** Routes any caller may use: health checks and the public signing keys. Everything else needs FAS. */
 export const OPEN_PATHS = ['/healthz', '/.well-known/jwks.json'] as const;
@@ -20,6 +27,11 @@ export interface ScopedAuthDeps {
   authenticate: Middleware;
   /** Prometheus metrics: requests by route and status, and `GET /metrics` for the scraper (no credential). */
   metrics?: ServiceMetrics;
+  /** Refresh records and revocations, shared by every SAS instance and the admin CLI. */
+  sessions: SessionStore;
+  sessionPolicy: SessionPolicy;
+  /** The clock; tests pass one they move. */
+  now?: () => Date;
 }
 
 /** The scoped auth service (SAS) as a Koa app, not yet listening. */
@@ -30,29 +42,39 @@ export function createScopedAuthApp({
   logger,
   authenticate,
   metrics,
+  sessions,
+  sessionPolicy,
+  now,
 }: ScopedAuthDeps): Koa<ServiceState> {
-  const policy = { issuer, audience };
+  const policy = { issuer, audience, ...(now ? { now } : {}) };
   const router = new Router<ServiceState>();
+  // Read on every validate, never cached: a revocation holds at once in every instance.
+  const isRevoked = (claims: TokenClaims) =>
+    sessions.isRevoked(
+      { sessionId: claims.sessionId, identity: claims.identity, accountSid: claims.sub, issuedAt: claims.iat },
+      now?.() ?? new Date(),
+    );
 
+  // Issuance starts a session and pays no database round trip: only validate and refresh read the store.
   router.post('/v1/ScopedAuthTokens/generate/internal', async (ctx) => {
-    const { accountSid, grants, ttl, fingerprint, fingerprintLevel, identity } = parseRequest(
+    const { accountSid, grants, ttl, fingerprint, fingerprintLevel, sessionMaxAge } = parseRequest(
       generateRequestSchema,
       ctx.request.body,
     );
     const issued = await mintToken(
       keys,
-      { accountSid, grants, ttl, fingerprint, fingerprintLevel, identity },
+      {
+        accountSid,
+        grants,
+        ttl,
+        fingerprint,
+        fingerprintLevel,
+        sessionMaxAge: sessionMaxAge ?? sessionPolicy.maxAgeSeconds,
+      },
       policy,
     );
     logger.info(
-      {
-        requestId: ctx.state.requestId,
-        accountSid,
-        identity: issued.identity,
-        ttl,
-        fingerprintLevel,
-        refresh: identity !== undefined,
-      },
+      { requestId: ctx.state.requestId, accountSid, identity: issued.identity, ttl, fingerprintLevel },
       'token issued',
     );
     ctx.set('Cache-Control', 'no-store');
@@ -64,18 +86,35 @@ export function createScopedAuthApp({
     ctx.set('Cache-Control', 'no-store');
     ctx.body = await validateToken(keys, token, fingerprint, {
       ...policy,
+      isRevoked,
       log: logger.child({ requestId: ctx.state.requestId }),
     });
   });
 
-  // FAS's variant for refresh: the same checks, plus the binding level the new token must keep.
+  // The same checks as validate, plus the token's binding level (FAS and operators' tooling).
   router.post('/v1/ScopedAuthTokens/validate/internal', async (ctx) => {
     const { token, fingerprint } = parseRequest(validateRequestSchema, ctx.request.body);
     ctx.set('Cache-Control', 'no-store');
     ctx.body = await inspectToken(keys, token, fingerprint, {
       ...policy,
+      isRevoked,
       log: logger.child({ requestId: ctx.state.requestId }),
     });
+  });
+
+  // FAS's refresh: a refusal is a 200 with `outcome: 'refused'`, which FAS turns into its 403.
+  router.post('/v1/ScopedAuthTokens/refresh/internal', async (ctx) => {
+    const request = parseRequest(sasRefreshRequestSchema, ctx.request.body);
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = await refreshToken(
+      {
+        keys,
+        sessions,
+        policy: { ...policy, ...sessionPolicy },
+        log: logger.child({ requestId: ctx.state.requestId }),
+      },
+      request,
+    );
   });
 
   router.get('/.well-known/jwks.json', (ctx) => {

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import { dataDir, logLevel, parseEnv, port } from '../../lib/config';
+import { databaseUrl } from '../../store/databaseUrl';
 
 const schema = z
   .object({
@@ -18,6 +19,12 @@ const schema = z
     TOKEN_ISSUER: z.string().min(1).default('urn:webchat:scoped-auth'),
     TOKEN_AUDIENCE: z.string().min(1).default('urn:webchat:widget'),
     LOG_LEVEL: logLevel,
+    /** Refresh and revocation state on this PostgreSQL server (shared by every instance); else embedded. */
+    DATABASE_URL: databaseUrl,
+    /** How long after its first token a session may still refresh; an account may set its own. */
+    SESSION_MAX_AGE_S: z.coerce.number().int().min(60).max(31_536_000).default(86_400),
+    /** How long a repeat of one refresh from the same browser gets the same successor; later, a reuse. */
+    REFRESH_REUSE_GRACE_S: z.coerce.number().int().min(0).max(300).default(30),
   })
   .transform((env) => ({
     host: env.HOST,
@@ -31,7 +38,17 @@ const schema = z
     issuer: env.TOKEN_ISSUER,
     audience: env.TOKEN_AUDIENCE,
     logLevel: env.LOG_LEVEL,
+    sessions: {
+      databaseUrl: env.DATABASE_URL,
+      /** The embedded store lives in `${dataDir}/sessions`; null keeps it in memory (tests). */
+      dataDir: inMemoryOr(env.DATA_DIR),
+      maxAgeSeconds: env.SESSION_MAX_AGE_S,
+      reuseGraceSeconds: env.REFRESH_REUSE_GRACE_S,
+    },
   }));
+
+/** Widens the type: a config built in a test may say null (in memory); the environment always names a folder. */
+const inMemoryOr = (dir: string): string | null => dir;
 
 export type ScopedAuthConfig = z.infer<typeof schema>;
 

@@ -19,12 +19,17 @@ export const ttlSchema = z.number().int().min(60).max(86_400);
 
 export const fingerprintSchema = z.string().min(1).max(128);
 
+/** An account's own session maximum age, in seconds (store/accountInput.ts checks the same range). */
+export const sessionMaxAgeSchema = z.number().int().min(60).max(31_536_000);
+
 /** The fields FAS takes from its caller and passes on to SAS unchanged. */
 const tokenFields = {
   grants: grantsSchema,
   ttl: ttlSchema,
   fingerprint: fingerprintSchema.optional(),
   fingerprintLevel: z.enum(fingerprintSensitivities).optional(),
+  /** The account's session maximum age, when it overrides SAS's `SESSION_MAX_AGE_S`. */
+  sessionMaxAge: sessionMaxAgeSchema.optional(),
 };
 
 /** A fingerprint without its level (or the reverse) cannot be validated later, so it is refused up front. */
@@ -39,20 +44,38 @@ const bindingMessage = {
 export const fasTokenRequestSchema = z.strictObject(tokenFields).refine(bindingIsWhole, bindingMessage);
 
 /**
- * SAS `POST /v1/ScopedAuthTokens/generate/internal` body (lib/contracts.ts `SasGenerateRequest`). `identity`
- * is how a refresh keeps the visitor's identity; only FAS can call SAS, and FAS sets it only from a token SAS
- * has just validated.
+ * SAS `POST /v1/ScopedAuthTokens/generate/internal` body (lib/contracts.ts `SasGenerateRequest`): always a new
+ * session with a new identity. A refresh keeps its identity and session only through `refresh/internal`, so
+ * that no caller can revive a revoked identity or session by naming it.
  */
 export const generateRequestSchema = z
   .strictObject({
     accountSid: accountSidSchema,
     ...tokenFields,
     encrypt: z.literal(true),
-    identity: z.uuid().optional(),
   })
   .refine(bindingIsWhole, bindingMessage);
 
 const tokenSchema = z.string().min(1).max(8192);
+
+/** SAS `POST /v1/ScopedAuthTokens/refresh/internal` body (lib/contracts.ts `SasRefreshRequest`). */
+export const sasRefreshRequestSchema = z
+  .strictObject({ accountSid: accountSidSchema, token: tokenSchema, ...tokenFields })
+  .refine(bindingIsWhole, bindingMessage);
+
+/** SAS refresh reply, as FAS checks it (lib/contracts.ts `SasRefreshResponse`). */
+export const sasRefreshResponseSchema = z.discriminatedUnion('outcome', [
+  z.object({
+    outcome: z.literal('refreshed'),
+    token: z.string().min(1),
+    identity: z.uuid(),
+    expiration: z.iso.datetime(),
+  }),
+  z.object({
+    outcome: z.literal('refused'),
+    code: z.enum(['invalid_token', 'fingerprint_validation_failed']),
+  }),
+]);
 
 /** SAS `POST /v1/ScopedAuthTokens/validate` and `validate/internal` body. */
 export const validateRequestSchema = z.strictObject({

@@ -36,6 +36,10 @@ export interface MintRequest {
   fingerprintLevel?: FingerprintSensitivity | undefined;
   /** Kept from the token being refreshed; otherwise a fresh random UUID. */
   identity?: string | undefined;
+  /** Kept from the token being refreshed; otherwise a new session (random id) starts with this token. */
+  session?: { id: string; startedAt: number } | undefined;
+  /** Seconds: the token never outlives its session's start plus this. */
+  sessionMaxAge?: number | undefined;
 }
 
 /**
@@ -53,10 +57,12 @@ export async function mintToken(
   const { signing, encryption } = keys.current;
   const identity = request.identity ?? randomUUID();
   const iat = Math.floor((policy.now?.() ?? new Date()).getTime() / 1000);
-  const exp = iat + request.ttl;
+  const sid = request.session?.id ?? randomUUID();
+  const sst = request.session?.startedAt ?? iat;
+  const exp = Math.min(iat + request.ttl, sst + (request.sessionMaxAge ?? Infinity));
   const binding =
     request.fingerprint === undefined ? {} : { fp: request.fingerprint, fpl: request.fingerprintLevel };
-  const jws = await new SignJWT({ identity, grants: request.grants, ...binding })
+  const jws = await new SignJWT({ identity, grants: request.grants, sid, sst, ...binding })
     .setProtectedHeader({ alg: signing.alg, kid: signing.kid, typ: TOKEN_TYPE })
     .setIssuer(policy.issuer)
     .setAudience(policy.audience)
@@ -75,7 +81,12 @@ export async function mintToken(
 const claimsSchema = z
   .object({
     sub: accountSidSchema,
+    jti: z.uuid(),
+    iat: z.number().int(),
     exp: z.number().int(),
+    // Absent from tokens minted before sessions existed: their session is taken to start at their `iat`.
+    sid: z.uuid().optional(),
+    sst: z.number().int().optional(),
     identity: z.uuid(),
     grants: grantsSchema,
     fp: z.string().min(1).optional(),
@@ -83,8 +94,15 @@ const claimsSchema = z
   })
   .refine((c) => (c.fp === undefined) === (c.fpl === undefined));
 
+/** A verified token's claims, with its session made explicit. */
+export type TokenClaims = Omit<z.infer<typeof claimsSchema>, 'sid' | 'sst'> & {
+  sessionId: string;
+  /** Seconds since the epoch. */
+  sessionStart: number;
+};
+
 /** Why a token was refused; for logs only, clients see just the contract's message. */
-class Rejected extends Error {
+export class Rejected extends Error {
   constructor(readonly reason: string) {
     super(reason);
   }
@@ -99,7 +117,7 @@ export async function validateToken(
   keys: KeyRing,
   token: string,
   fingerprint: string | undefined,
-  policy: TokenPolicy & { log?: Logger },
+  policy: InspectPolicy,
 ): Promise<SasValidateResponse> {
   const result = await inspectToken(keys, token, fingerprint, policy);
   if (!result.authorized) return result;
@@ -108,16 +126,22 @@ export async function validateToken(
   return answer;
 }
 
+export interface InspectPolicy extends TokenPolicy {
+  log?: Logger;
+  /** Whether a revocation covers the token (SAS reads the shared session store); none when absent. */
+  isRevoked?: (claims: TokenClaims) => Promise<boolean>;
+}
+
 /** `validateToken` plus the token's binding level (null when unbound), for FAS to carry over on refresh. */
 export async function inspectToken(
   keys: KeyRing,
   token: string,
   fingerprint: string | undefined,
-  policy: TokenPolicy & { log?: Logger },
+  policy: InspectPolicy,
 ): Promise<SasValidateInternalResponse> {
-  let claims: z.infer<typeof claimsSchema>;
+  let claims: TokenClaims;
   try {
-    claims = await verifiedClaims(keys, token, policy);
+    claims = await verifyToken(keys, token, policy);
   } catch (err) {
     policy.log?.info({ reason: reasonOf(err) }, 'token rejected');
     return { authorized: false, message: 'token_validation_failed' };
@@ -126,6 +150,11 @@ export async function inspectToken(
     const reason = fingerprint === undefined ? 'fingerprint_missing' : 'fingerprint_mismatch';
     policy.log?.info({ reason, fingerprintLevel: claims.fpl }, 'token rejected');
     return { authorized: false, message: 'fingerprint_validation_failed' };
+  }
+  // Last, so that forged and foreign tokens cost no database read.
+  if (await policy.isRevoked?.(claims)) {
+    policy.log?.info({ reason: 'revoked', accountSid: claims.sub }, 'token rejected');
+    return { authorized: false, message: 'token_validation_failed' };
   }
   return {
     authorized: true,
@@ -137,7 +166,8 @@ export async function inspectToken(
   };
 }
 
-async function verifiedClaims(keys: KeyRing, token: string, policy: TokenPolicy) {
+/** Decrypts and verifies a token, or throws (`Rejected`, or a jose error): no binding or revocation check. */
+export async function verifyToken(keys: KeyRing, token: string, policy: TokenPolicy): Promise<TokenClaims> {
   const { plaintext, protectedHeader } = await compactDecrypt(
     token,
     ({ kid }) => {
@@ -167,17 +197,18 @@ async function verifiedClaims(keys: KeyRing, token: string, policy: TokenPolicy)
   );
   const claims = claimsSchema.safeParse(payload);
   if (!claims.success) throw new Rejected('malformed_claims');
-  return claims.data;
+  const { sid, sst, ...rest } = claims.data;
+  return { ...rest, sessionId: sid ?? rest.jti, sessionStart: sst ?? rest.iat };
 }
 
 /** Hashing both sides gives equal-length buffers, so the comparison leaks neither content nor length. */
-function sameFingerprint(expected: string, given: string | undefined): boolean {
+export function sameFingerprint(expected: string, given: string | undefined): boolean {
   if (given === undefined) return false;
   const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
   return timingSafeEqual(digest(expected), digest(given));
 }
 
-function reasonOf(err: unknown): string {
+export function reasonOf(err: unknown): string {
   if (err instanceof Rejected) return err.reason;
   if (err instanceof errors.JOSEError) return err.code;
   return 'malformed_token';

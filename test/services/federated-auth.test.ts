@@ -11,6 +11,7 @@ import { createServiceCredentials } from '../../lib/serviceAuth';
 import type { FederatedAuthConfig } from '../../services/federated-auth/config';
 import { startFederatedAuth } from '../../services/federated-auth/start';
 import { startScopedAuth, type ScopedAuthService } from '../../services/scoped-auth/start';
+import { inMemorySessions } from '../helpers/sessions';
 
 const accountSid = 'AC0123456789abcdef0123456789abcdef';
 const grants = { webchat: { addressSid: 'IS0123456789abcdef0123456789abcdef' } };
@@ -115,6 +116,7 @@ void describe('federated auth service against a real SAS', () => {
         issuer: 'urn:webchat:scoped-auth',
         audience: 'urn:webchat:widget',
         logLevel: 'info',
+        sessions: inMemorySessions,
       },
       sasLogger,
     );

@@ -12,6 +12,7 @@ import { createLogger } from '../../lib/logger';
 import { createServiceCredentials, type ServiceName } from '../../lib/serviceAuth';
 import { startFederatedAuth } from '../../services/federated-auth/start';
 import { startScopedAuth, type ScopedAuthService } from '../../services/scoped-auth/start';
+import { inMemorySessions } from '../helpers/sessions';
 
 /**
  * FAS accepts only the orchestrator, SAS only FAS: every other caller gets 401 `unauthorized`, before its
@@ -64,6 +65,7 @@ void describe('internal authentication', () => {
         port: 0,
         keysDir: join(dir, 'keys'),
         keysReloadMs: 0,
+        sessions: inMemorySessions,
         authSecret: { value: sasSecret.toString('base64url'), file: join(dir, 'unused') },
         issuer: 'urn:webchat:scoped-auth',
         audience: 'urn:webchat:widget',

@@ -13,6 +13,7 @@ import type { ScopedAuthConfig } from '../../services/scoped-auth/config';
 import { loadOrCreateKeys } from '../../services/scoped-auth/keys';
 import { retireKeys, rotateKeys } from '../../services/scoped-auth/rotateKeys';
 import { startScopedAuth, type ScopedAuthService } from '../../services/scoped-auth/start';
+import { inMemorySessions } from '../helpers/sessions';
 
 const accountSid = 'AC0123456789abcdef0123456789abcdef';
 const grants = { webchat: { addressSid: 'IS0123456789abcdef0123456789abcdef' } };
@@ -30,6 +31,7 @@ function config(keysDir: string, keysReloadMs = 0): ScopedAuthConfig {
     port: 0,
     keysDir,
     keysReloadMs,
+    sessions: inMemorySessions,
     authSecret: { value: authSecret, file: join(keysDir, 'unused') },
     issuer: 'urn:webchat:scoped-auth',
     audience: 'urn:webchat:widget',

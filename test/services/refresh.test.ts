@@ -12,6 +12,7 @@ import { startFederatedAuth } from '../../services/federated-auth/start';
 import { loadOrCreateKeys } from '../../services/scoped-auth/keys';
 import { startScopedAuth, type ScopedAuthService } from '../../services/scoped-auth/start';
 import { mintToken } from '../../services/scoped-auth/tokens';
+import { inMemorySessions } from '../helpers/sessions';
 
 /** FAS `POST /v1/Accounts/{accountSid}/Tokens/refresh` against a real SAS. */
 const accountSid = 'AC0123456789abcdef0123456789abcdef';
@@ -62,6 +63,7 @@ void describe('token refresh (FAS, with a real SAS)', () => {
         port: 0,
         keysDir: join(dir, 'keys'),
         keysReloadMs: 0,
+        sessions: inMemorySessions,
         authSecret: { value: sasSecret.toString('base64url'), file: join(dir, 'unused') },
         ...policy,
         logLevel: 'info',

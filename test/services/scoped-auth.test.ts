@@ -21,6 +21,7 @@ import type { ScopedAuthConfig } from '../../services/scoped-auth/config';
 import { loadOrCreateKeys, type KeyRing } from '../../services/scoped-auth/keys';
 import { startScopedAuth, type ScopedAuthService } from '../../services/scoped-auth/start';
 import { mintToken, type MintRequest } from '../../services/scoped-auth/tokens';
+import { inMemorySessions } from '../helpers/sessions';
 
 const issuer = 'urn:webchat:scoped-auth';
 const audience = 'urn:webchat:widget';
@@ -47,6 +48,7 @@ function config(keysDir: string): ScopedAuthConfig {
     port: 0,
     keysDir,
     keysReloadMs: 0,
+    sessions: inMemorySessions,
     authSecret: { value: authSecret, file: join(keysDir, 'unused') },
     issuer,
     audience,
@@ -141,11 +143,12 @@ void describe('scoped auth service', () => {
   });
 
   void describe('refresh support (FAS only)', () => {
-    void test('generate with an identity keeps it', async () => {
+    // Refresh keeps an identity only through refresh/internal: naming one here could revive a revoked visitor.
+    void test('generate refuses a caller-chosen identity with 400 invalid_request', async () => {
       const first = await issue();
-      const again = await issue({ identity: first.identity });
-      assert.equal(again.identity, first.identity);
-      assert.deepEqual((await validate({ token: again.token })).body, authorized(again));
+      const again = await generate({ accountSid, grants, ttl: 600, encrypt: true, identity: first.identity });
+      assert.equal(again.status, 400);
+      assert.equal(again.body.code, 'invalid_request');
     });
 
     void test('validate/internal adds the binding level; the public validate never shows it', async () => {
@@ -201,9 +204,11 @@ void describe('scoped auth service', () => {
         typ: 'webchat+jwt',
       });
 
-      const { jti, iat } = payload;
+      const { jti, iat, sid } = payload;
       assert.match(String(jti), uuid);
       assert.notEqual(jti, issued.identity);
+      assert.match(String(sid), uuid, 'a new session id');
+      assert.notEqual(sid, jti);
       assert.ok(typeof iat === 'number' && iat >= before && iat <= before + 2);
       assert.deepEqual(payload, {
         iss: issuer,
@@ -214,6 +219,8 @@ void describe('scoped auth service', () => {
         exp: iat + 600,
         identity: issued.identity,
         grants,
+        sid,
+        sst: iat,
         fp: 'v1.fp-A',
         fpl: 'medium',
       });

@@ -1,0 +1,172 @@
+import type {
+  FingerprintSensitivity,
+  IssuedToken,
+  RefreshRefusalCode,
+  WebchatGrants,
+} from '../../lib/contracts';
+import type { Logger } from '../../lib/logger';
+import type { SessionStore } from '../../store/sessionStore';
+import type { KeyRing } from './keys';
+import { openSuccessor, requesterDigest, sealSuccessor } from './successorBox';
+import {
+  mintToken,
+  reasonOf,
+  sameFingerprint,
+  verifyToken,
+  type TokenClaims,
+  type TokenPolicy,
+} from './tokens';
+
+export interface RefreshRequest {
+  accountSid: string;
+  token: string;
+  /** The account's current grants and ttl: the successor gets these. */
+  grants: WebchatGrants;
+  ttl: number;
+  /** The refreshing browser's fingerprint and its level, when the account's webchat-security is on. */
+  fingerprint?: string | undefined;
+  fingerprintLevel?: FingerprintSensitivity | undefined;
+  /** The account's session maximum age, when it overrides the service's. */
+  sessionMaxAge?: number | undefined;
+}
+
+export type RefreshOutcome =
+  ({ outcome: 'refreshed' } & IssuedToken) | { outcome: 'refused'; code: RefreshRefusalCode };
+
+export interface SessionPolicy {
+  /** `SESSION_MAX_AGE_S`: how long after its first token a session may still refresh, unless the account says. */
+  maxAgeSeconds: number;
+  /** `REFRESH_REUSE_GRACE_S`: how long a repeat of the same refresh from the same browser gets the same answer. */
+  reuseGraceSeconds: number;
+}
+
+export interface RefreshDeps {
+  keys: KeyRing;
+  sessions: SessionStore;
+  policy: TokenPolicy & SessionPolicy;
+  log: Logger;
+}
+
+/**
+ * A refresh with rotation and reuse detection (RFC 9700 §4.14.2). The parent must verify, belong to the account,
+ * match the browser it is bound to, not be revoked, and belong to a session younger than its maximum age. Then
+ * the successor is minted and its refresh recorded under the parent's `jti`: the first record wins. A repeat
+ * from the same browser within the grace window gets the recorded successor (a retry, or a second tab); any
+ * other repeat means two parties hold the token, so the whole session is revoked and both are refused.
+ *
+ * Concurrent refreshes of one token all mint a candidate, but only the one whose record lands is ever sent:
+ * the others are dropped here and answered with the winner's successor (or refused), so one token has at most
+ * one successor in anyone's hands.
+ */
+export async function refreshToken(
+  { keys, sessions, policy, log }: RefreshDeps,
+  request: RefreshRequest,
+): Promise<RefreshOutcome> {
+  const now = policy.now?.() ?? new Date();
+  const refuse = (code: RefreshRefusalCode, reason: string, extra: Record<string, unknown> = {}) => {
+    log.info({ accountSid: request.accountSid, code, reason, ...extra }, 'token refresh refused');
+    return { outcome: 'refused', code } as const;
+  };
+
+  let parent: TokenClaims;
+  try {
+    parent = await verifyToken(keys, request.token, { ...policy, now: () => now });
+  } catch (err) {
+    return refuse('invalid_token', reasonOf(err));
+  }
+  if (parent.sub !== request.accountSid) return refuse('invalid_token', 'other_account');
+  if (parent.fp !== undefined) {
+    if (!sameFingerprint(parent.fp, request.fingerprint)) {
+      const reason = request.fingerprint === undefined ? 'fingerprint_missing' : 'fingerprint_mismatch';
+      return refuse('fingerprint_validation_failed', reason);
+    }
+    // Dropping or changing a binding would launder a copied token; a new sensitivity ends bound sessions.
+    if (request.fingerprintLevel !== parent.fpl) {
+      return refuse('fingerprint_validation_failed', 'binding_level_changed');
+    }
+  }
+  const subject = {
+    sessionId: parent.sessionId,
+    identity: parent.identity,
+    accountSid: parent.sub,
+    issuedAt: parent.iat,
+  };
+  if (await sessions.isRevoked(subject, now)) return refuse('invalid_token', 'revoked');
+  const maxAge = request.sessionMaxAge ?? policy.maxAgeSeconds;
+  if (now.getTime() / 1000 - parent.sessionStart > maxAge) {
+    return refuse('invalid_token', 'session_expired', { sessionAgeLimit: maxAge });
+  }
+
+  const successor = await mintToken(
+    keys,
+    {
+      accountSid: request.accountSid,
+      grants: request.grants,
+      ttl: request.ttl,
+      fingerprint: request.fingerprint,
+      fingerprintLevel: request.fingerprintLevel,
+      identity: parent.identity,
+      session: { id: parent.sessionId, startedAt: parent.sessionStart },
+      sessionMaxAge: maxAge,
+    },
+    { ...policy, now: () => now },
+  );
+  const requester = requesterDigest(request.fingerprint);
+  const claim = await sessions.claimRefresh({
+    parentJti: parent.jti,
+    sessionId: parent.sessionId,
+    requester,
+    successor: sealSuccessor(JSON.stringify(successor), request.token, parent.jti),
+    refreshedAt: now,
+    // The parent cannot be presented after its expiry (plus the verifier's clock tolerance).
+    expiresAt: new Date((parent.exp + 60) * 1000),
+  });
+  if (claim.won) {
+    log.info(
+      {
+        accountSid: request.accountSid,
+        identity: parent.identity,
+        ttl: request.ttl,
+        fingerprintLevel: request.fingerprintLevel,
+        wasBound: parent.fp !== undefined,
+      },
+      'token refreshed',
+    );
+    return { outcome: 'refreshed', ...successor };
+  }
+
+  const { existing } = claim;
+  const sinceFirst = (now.getTime() - existing.refreshedAt.getTime()) / 1000;
+  const sameBrowser = Buffer.from(existing.requester).equals(requester);
+  if (sameBrowser && sinceFirst <= policy.reuseGraceSeconds) {
+    const sealed = openSuccessor(existing.successor, request.token, parent.jti);
+    const earlier = sealed === null ? null : parseIssued(sealed);
+    if (earlier !== null) {
+      log.info({ accountSid: request.accountSid, identity: parent.identity }, 'token refresh repeated');
+      return { outcome: 'refreshed', ...earlier };
+    }
+  }
+  await sessions.revokeSession(parent.sessionId, now);
+  return refuse('invalid_token', 'refresh_reused', {
+    identity: parent.identity,
+    sameBrowser,
+    secondsSinceFirstRefresh: Math.round(sinceFirst),
+    sessionRevoked: true,
+  });
+}
+
+function parseIssued(json: string): IssuedToken | null {
+  try {
+    const value = JSON.parse(json) as Partial<IssuedToken>;
+    if (
+      typeof value.token === 'string' &&
+      typeof value.identity === 'string' &&
+      typeof value.expiration === 'string'
+    ) {
+      return { token: value.token, identity: value.identity, expiration: value.expiration };
+    }
+  } catch {
+    // fall through: an unreadable record is treated as reuse
+  }
+  return null;
+}
