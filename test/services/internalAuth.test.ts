@@ -245,8 +245,12 @@ void describe('internal authentication', () => {
       });
     }
 
-    void test('validate and validate/internal are closed too', async () => {
-      for (const path of ['/v1/ScopedAuthTokens/validate', '/v1/ScopedAuthTokens/validate/internal']) {
+    void test('validate, validate/internal and refresh/internal are closed too', async () => {
+      for (const path of [
+        '/v1/ScopedAuthTokens/validate',
+        '/v1/ScopedAuthTokens/validate/internal',
+        '/v1/ScopedAuthTokens/refresh/internal',
+      ]) {
         const res = await call(
           sas.url + path,
           await credential('orchestrator', 'federated-auth', fasSecret),

@@ -54,6 +54,9 @@ void describe('token refresh (FAS, with a real SAS)', () => {
   let fas: Served;
   const logLines: string[] = [];
   const logger = createLogger('test', 'info', { write: (line: string) => void logLines.push(line) });
+  // SAS's clock runs with real time; the session tests at the end move it forward.
+  let skewMs = 0;
+  const sasNow = () => new Date(Date.now() + skewMs);
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'refresh-'));
@@ -69,6 +72,7 @@ void describe('token refresh (FAS, with a real SAS)', () => {
         logLevel: 'info',
       },
       logger,
+      { now: sasNow },
     );
     fas = await startFederatedAuth(
       {
@@ -282,6 +286,44 @@ void describe('token refresh (FAS, with a real SAS)', () => {
     ]) {
       assert.equal(all.includes(secret), false, `a log line carries ${secret.slice(0, 12)}…`);
     }
+  });
+
+  // Sessions (SAS keeps the state; FAS passes the answer through). These move SAS's clock, so they come last.
+  void test('a token refreshes once: the same refresh again within the grace window gets the same successor', async () => {
+    const old = await issue({ fingerprint: 'v1.fp-A', fingerprintLevel: 'medium' });
+    const body = { token: old.token, fingerprint: 'v1.fp-A', fingerprintLevel: 'medium' };
+    const first = await refresh(body);
+    assert.equal(first.status, 200);
+    skewMs += 20_000;
+    const retry = await refresh(body);
+    assert.equal(retry.status, 200);
+    assert.deepEqual(retry.body, first.body);
+  });
+
+  void test('a refresh of an already-refreshed token after the grace window: 403 invalid_token, the session revoked', async () => {
+    const old = await issue();
+    const first = await refresh({ token: old.token });
+    assert.equal(first.status, 200);
+    skewMs += 31_000;
+    const reuse = await refresh({ token: old.token });
+    assert.equal(reuse.status, 403);
+    assert.deepEqual(reuse.body, invalidToken);
+    assert.deepEqual(await inspect(String(first.body.token)), {
+      authorized: false,
+      message: 'token_validation_failed',
+    });
+    const successor = await refresh({ token: String(first.body.token) });
+    assert.equal(successor.status, 403, 'the successor no longer refreshes');
+  });
+
+  void test("the account's session maximum age travels to SAS: past it, 403 invalid_token", async () => {
+    const old = await issue();
+    skewMs += 61_000;
+    const past = await refresh({ token: old.token, sessionMaxAge: 60 });
+    assert.equal(past.status, 403);
+    assert.deepEqual(past.body, invalidToken);
+    const withDefault = await refresh({ token: old.token });
+    assert.equal(withDefault.status, 200, 'within the service default it refreshes');
   });
 });
 

@@ -22,9 +22,16 @@ forEachBackend('the shipped schema', (db) => {
   });
 
   void test('applies once; a second run applies nothing', async () => {
-    assert.deepEqual(await migrate(sql), [1]);
+    assert.deepEqual(await migrate(sql), [1, 2]);
     assert.deepEqual(await migrate(sql), []);
-    for (const table of ['accounts', 'deployment_keys', 'feature_flags', 'schema_migrations']) {
+    for (const table of [
+      'accounts',
+      'deployment_keys',
+      'feature_flags',
+      'schema_migrations',
+      'token_refreshes',
+      'token_revocations',
+    ]) {
       assert.ok(await tableExists(sql, table), table);
     }
   });
@@ -140,10 +147,13 @@ void describe('loading migration files', () => {
     }
   });
 
-  void test('the shipped folder holds 001_init.sql', async () => {
+  void test('the shipped folder holds 001_init.sql and 002_sessions.sql', async () => {
     assert.deepEqual(
       (await loadMigrations()).map((m) => [m.version, m.name]),
-      [[1, '001_init.sql']],
+      [
+        [1, '001_init.sql'],
+        [2, '002_sessions.sql'],
+      ],
     );
   });
 });

@@ -57,7 +57,10 @@ forEachBackend('openStore', (db) => {
       const { rows } = await client.query<{ version: number; name: string }>(
         'SELECT version, name FROM schema_migrations ORDER BY version',
       );
-      assert.deepEqual(rows, [{ version: 1, name: '001_init.sql' }]);
+      assert.deepEqual(rows, [
+        { version: 1, name: '001_init.sql' },
+        { version: 2, name: '002_sessions.sql' },
+      ]);
       assert.deepEqual(await migrate(client), []);
     } finally {
       await client.close();
