@@ -1,19 +1,17 @@
 import { Pool } from 'undici';
 import type { z } from 'zod';
-import type {
-  IssuedToken,
-  SasGenerateRequest,
-  SasRefreshRequest,
-  SasRefreshResponse,
-  SasValidateInternalResponse,
-} from '../../lib/contracts';
-import { AppError } from '../../lib/errors';
-import type { ServiceCredentials } from '../../lib/serviceAuth';
 import {
   issuedTokenSchema,
   sasRefreshResponseSchema,
-  validateInternalResponseSchema,
-} from '../scoped-auth/schemas';
+  sasValidateInternalResponseSchema,
+  type IssuedToken,
+  type SasGenerateRequest,
+  type SasRefreshRequest,
+  type SasRefreshResponse,
+  type SasValidateInternalResponse,
+} from '../../domain/contracts';
+import { AppError } from '../../domain/errors';
+import type { ServiceCredentials } from '../../lib/serviceAuth';
 
 export interface SasClient {
   /** `POST /v1/ScopedAuthTokens/generate/internal`; `requestId` is forwarded as `X-Request-Id`. */
@@ -114,7 +112,7 @@ export function createSasClient({
         '/v1/ScopedAuthTokens/validate/internal',
         request,
         requestId,
-        validateInternalResponseSchema,
+        sasValidateInternalResponseSchema,
         'validate answer',
       ),
     refresh: (request, requestId) =>

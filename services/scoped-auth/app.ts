@@ -6,13 +6,13 @@ import type { ServiceMetrics } from '../../lib/http/metrics';
 import type { Logger } from '../../lib/logger';
 import type { SessionStore } from '../../store/sessionStore';
 import type { KeyRing } from './keys';
-import { refreshToken, type SessionPolicy } from './refreshToken';
 import {
-  generateRequestSchema,
-  parseRequest,
+  sasGenerateRequestSchema,
   sasRefreshRequestSchema,
-  validateRequestSchema,
-} from './schemas';
+  sasValidateRequestSchema,
+} from '../../domain/contracts';
+import { parseRequest } from '../../lib/http/parseRequest';
+import { refreshToken, type SessionPolicy } from './refreshToken';
 import { inspectToken, mintToken, validateToken, type TokenClaims } from './tokens';
 
 /** Routes any caller may use: health checks and the public signing keys. Everything else needs FAS. */
@@ -51,14 +51,19 @@ export function createScopedAuthApp({
   // Read on every validate, never cached: a revocation holds at once in every instance.
   const isRevoked = (claims: TokenClaims) =>
     sessions.isRevoked(
-      { sessionId: claims.sessionId, identity: claims.identity, accountSid: claims.sub, issuedAt: claims.iat },
+      {
+        sessionId: claims.sessionId,
+        identity: claims.identity,
+        accountSid: claims.sub,
+        issuedAt: claims.iat,
+      },
       now?.() ?? new Date(),
     );
 
   // Issuance starts a session and pays no database round trip: only validate and refresh read the store.
   router.post('/v1/ScopedAuthTokens/generate/internal', async (ctx) => {
     const { accountSid, grants, ttl, fingerprint, fingerprintLevel, sessionMaxAge } = parseRequest(
-      generateRequestSchema,
+      sasGenerateRequestSchema,
       ctx.request.body,
     );
     const issued = await mintToken(
@@ -82,7 +87,7 @@ export function createScopedAuthApp({
   });
 
   router.post('/v1/ScopedAuthTokens/validate', async (ctx) => {
-    const { token, fingerprint } = parseRequest(validateRequestSchema, ctx.request.body);
+    const { token, fingerprint } = parseRequest(sasValidateRequestSchema, ctx.request.body);
     ctx.set('Cache-Control', 'no-store');
     ctx.body = await validateToken(keys, token, fingerprint, {
       ...policy,
@@ -93,7 +98,7 @@ export function createScopedAuthApp({
 
   // The same checks as validate, plus the token's binding level (FAS and operators' tooling).
   router.post('/v1/ScopedAuthTokens/validate/internal', async (ctx) => {
-    const { token, fingerprint } = parseRequest(validateRequestSchema, ctx.request.body);
+    const { token, fingerprint } = parseRequest(sasValidateRequestSchema, ctx.request.body);
     ctx.set('Cache-Control', 'no-store');
     ctx.body = await inspectToken(keys, token, fingerprint, {
       ...policy,

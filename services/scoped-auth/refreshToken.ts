@@ -3,7 +3,7 @@ import type {
   IssuedToken,
   RefreshRefusalCode,
   WebchatGrants,
-} from '../../lib/contracts';
+} from '../../domain/contracts';
 import type { Logger } from '../../lib/logger';
 import type { SessionStore } from '../../store/sessionStore';
 import type { KeyRing } from './keys';
