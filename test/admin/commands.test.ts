@@ -169,6 +169,23 @@ function commandSuite(
       assert.deepEqual([config?.allowedOrigins, config?.tokenTtlSeconds], [[], 120]);
     });
 
+    void test('--session-max-age: set with the account, shown, and back to the service default', async () => {
+      const { account } = json<{ account: AccountJson }>(
+        await cli('account', 'create', '--session-max-age', '7200', '--json'),
+      );
+      const sid = account.accountSid;
+      assert.equal((await store.getAccountConfig(sid))?.sessionMaxAgeSeconds, 7200);
+      const shown = await cli('account', 'show', sid);
+      assert.match(shown.stdout, /^session max age {2}7200 s$/m);
+      assert.equal((await cli('account', 'set', sid, '--session-max-age', 'default')).code, 0);
+      const config = await store.getAccountConfig(sid);
+      assert.equal(config !== null && 'sessionMaxAgeSeconds' in config, false);
+      assert.match((await cli('account', 'show', sid)).stdout, /^session max age {2}service default$/m);
+      const tooShort = await cli('account', 'set', sid, '--session-max-age', '30');
+      assert.equal(tooShort.code, 2);
+      assert.match(tooShort.stderr, /sessionMaxAgeSeconds: Too small/);
+    });
+
     void test('key add, list and revoke: a revoked key no longer resolves, the other does', async () => {
       const { account, keys } = json<{ account: AccountJson; keys: { keyId: string; key: string }[] }>(
         await cli('account', 'create', '--json'),

@@ -67,6 +67,7 @@ void test('help prints every command and exits 0', { timeout }, async () => {
     'key revoke',
     'security on',
     'security off',
+    'token revoke',
   ]) {
     assert.ok(run.stdout.includes(`npm run admin -- ${command}`), command);
   }

@@ -118,6 +118,26 @@ describe('RefreshWebchatToken on the time-skipping test server', () => {
     assert.equal(result.outcome === 'refused' && result.code, 'invalid_token');
   });
 
+  test("the account's own session maximum age goes to FAS with the issuance and with the refresh", async () => {
+    const fas = new FakeFas();
+    const sid = (await store.resolveDeploymentKey('dk_demo_open'))!;
+    await store.updateAccount(sid, { sessionMaxAgeSeconds: 600 });
+    try {
+      const { result: issued } = await runIssuance(ctx, { deploymentKey: 'dk_demo_open' }, fas);
+      const token = issued.outcome === 'issued' ? issued.token : '';
+      const { result } = await runRefresh(ctx, { deploymentKey: 'dk_demo_open', token }, fas);
+      assert.equal(result.outcome, 'refreshed');
+      assert.equal(fas.calls[0]!.body.sessionMaxAge, 600);
+      assert.equal(fas.refreshCalls[0]!.body.sessionMaxAge, 600);
+    } finally {
+      await store.updateAccount(sid, { sessionMaxAgeSeconds: null });
+    }
+    // Back on the service default: nothing is sent, and SAS applies its SESSION_MAX_AGE_S.
+    const again = new FakeFas();
+    await runIssuance(ctx, { deploymentKey: 'dk_demo_open' }, again);
+    assert.equal('sessionMaxAge' in again.calls[0]!.body, false);
+  });
+
   test('an unbound token refreshes without a fingerprint when the flag is off', async () => {
     const fas = new FakeFas();
     const { result: issued } = await runIssuance(ctx, { deploymentKey: 'dk_demo_open' }, fas);
