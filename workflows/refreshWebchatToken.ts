@@ -17,8 +17,9 @@ const refusalMessages: Record<RefreshRefusalCode, string> = {
 
 /**
  * Refreshes a visitor's token: the same account lookup as an issuance (configuration held until the execution
- * ends), a fingerprint of the refreshing browser when webchat-security is on, then FAS validates the old
- * token with SAS and mints a new one for the same identity with the same binding. Refusals are typed results.
+ * ends), a fingerprint of the refreshing browser when webchat-security is on, then FAS has SAS refresh the old
+ * token: SAS checks it, its binding, its revocation and its session's maximum age, and rotates it (a token
+ * refreshes once; a retry within the grace window gets the same successor). Refusals are typed results.
  */
 export async function RefreshWebchatToken(
   input: RefreshWebchatTokenInput,
