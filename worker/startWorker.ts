@@ -1,5 +1,5 @@
 import { type NativeConnection, Runtime, makeTelemetryFilterString, type Worker } from '@temporalio/worker';
-import { createFasClient } from '../activities';
+import { createFasClient, type ActivityDeps } from '../activities';
 import { encryptedDataConverter, loadCodecKeys } from '../lib/codec/loadCodec';
 import type { Logger } from '../lib/logger';
 import { loadServiceCredentials } from '../lib/serviceAuth';
@@ -36,16 +36,19 @@ export interface StartedWorker {
   close: () => Promise<void>;
 }
 
+/** What the activities need, opened as configured, and how to release it. */
+export interface OpenedActivityDeps {
+  deps: ActivityDeps;
+  /** Releases the FAS connections and the store, in reverse order of opening. */
+  close: () => Promise<void>;
+}
+
 /**
- * The worker of the token workflows with everything its activities need: the account store (served to the
- * admin CLI while it is the embedded one), the demo accounts, the FAS client with its service credential and
- * the fingerprint secret. Used by `worker/main.ts` and by an API that runs its own worker (`API_RUN_WORKER`).
+ * Everything the activities need: the account store (served to the admin CLI while it is the embedded one),
+ * the demo accounts, the FAS client with its service credential and the fingerprint secret. Used by the worker
+ * and by the benchmark's direct baseline, which runs the same activities without Temporal.
  */
-export async function startWorker(
-  config: WorkerConfig,
-  log: Logger,
-  connection: NativeConnection,
-): Promise<StartedWorker> {
+export async function openActivityDeps(config: WorkerConfig, log: Logger): Promise<OpenedActivityDeps> {
   const store = await openStore({ dataDir: config.DATA_DIR, databaseUrl: config.DATABASE_URL });
   const closers: (() => Promise<void>)[] = [() => store.close()];
   const close = async () => {
@@ -71,11 +74,29 @@ export async function startWorker(
     );
     closers.push(() => fas.close());
     const fingerprintSecret = await loadOrCreateSecret(config.FINGERPRINT_SECRET_FILE);
+    return { deps: { store, fas, fingerprintSecret }, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+/**
+ * The worker of the token workflows with everything its activities need (`openActivityDeps`). Used by
+ * `worker/main.ts` and by an API that runs its own worker (`API_RUN_WORKER`).
+ */
+export async function startWorker(
+  config: WorkerConfig,
+  log: Logger,
+  connection: NativeConnection,
+): Promise<StartedWorker> {
+  const { deps, close } = await openActivityDeps(config, log);
+  try {
     const worker = await createWorker({
       connection,
       namespace: config.TEMPORAL_NAMESPACE,
       dataConverter: encryptedDataConverter(await loadCodecKeys(config)),
-      deps: { store, fas, fingerprintSecret },
+      deps,
     });
     log.info({ address: config.TEMPORAL_ADDRESS, taskQueue: worker.options.taskQueue }, 'worker started');
     return { worker, close };

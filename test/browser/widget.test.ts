@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Page, type Request } from 'playwright-core';
 import { collectSignals, generateFingerprint } from '../../lib/fingerprint';
 import { loadOrCreateSecret } from '../../lib/secretFile';
-import { serviceAuthorization } from '../helpers/serviceCredentials';
+import { serviceAuthorization } from '../../scripts/stack/serviceAuthorization';
 import { defaultPorts, freePorts, startStack, type Stack, type StackPorts } from '../../scripts/stack';
 
 /**

@@ -9,7 +9,7 @@ import { Connection, Client } from '@temporalio/client';
 import { temporalCliPath } from '../../lib/temporalBinaries';
 import * as sa from '../../domain/searchAttributes';
 import { randomPorts, startStack, type Stack } from '../../scripts/stack';
-import { serviceAuthorization } from '../helpers/serviceCredentials';
+import { serviceAuthorization } from '../../scripts/stack/serviceAuthorization';
 import { otherBrowserHeaders, widgetHeaders } from '../helpers/widget';
 
 const execFileAsync = promisify(execFile);
