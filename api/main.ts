@@ -1,9 +1,10 @@
 import { Connection, type ConnectionLike } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { encryptedDataConverter, loadCodecKeys } from '../lib/codec/loadCodec';
+import { encryptedDataConverter } from '../lib/codec/loadCodec';
 import { createLogger, type Logger } from '../lib/logger';
 import { ServiceMetrics } from '../lib/http/metrics';
 import { onShutdown, serve } from '../lib/http/serve';
+import { loadCodecKeys } from '../lib/secrets/codecKeys';
 import { startTelemetry } from '../lib/telemetry';
 import { loadWorkerConfig } from '../worker/config';
 import { installRuntime, startWorker } from '../worker/startWorker';
@@ -22,7 +23,7 @@ async function main() {
     ? await withOwnWorker(config)
     : // Lazy: the API starts (and reports not-ready) even while Temporal is still coming up.
       { connection: Connection.lazy({ address: config.TEMPORAL_ADDRESS }), stopWorker: async () => {} };
-  const dataConverter = encryptedDataConverter(await loadCodecKeys(config));
+  const dataConverter = encryptedDataConverter(await loadCodecKeys(config.codecKeys));
   const metrics = new ServiceMetrics('api');
   const clientOptions = {
     registry: metrics.registry,

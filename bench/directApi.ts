@@ -11,7 +11,7 @@ import { createRateLimits } from '../api/rateLimit';
 import { ServiceMetrics } from '../lib/http/metrics';
 import { onShutdown, serve } from '../lib/http/serve';
 import { createLogger } from '../lib/logger';
-import { loadOrCreateSecret } from '../lib/secretFile';
+import { loadSecret } from '../lib/secrets/secret';
 import { loadServiceCredentials } from '../lib/serviceAuth';
 import { openStore } from '../store/openStore';
 import { seedDemoAccounts } from '../store/seed';
@@ -29,7 +29,7 @@ async function main() {
     deps.FAS_TIMEOUT_MS,
     await loadServiceCredentials('orchestrator', 'federated-auth', deps.fasAuthSecret),
   );
-  const fingerprintSecret = await loadOrCreateSecret(deps.FINGERPRINT_SECRET_FILE);
+  const fingerprintSecret = await loadSecret(deps.fingerprintSecret);
   const issuer = directIssuer({ activities: createActivities({ store, fas, fingerprintSecret }), logger });
 
   // The same middleware as api/main.ts (metrics, rate limits as configured), so only the issuer differs.

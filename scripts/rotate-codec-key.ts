@@ -2,8 +2,7 @@
  * `npm run rotate-codec-key`: adds a new current payload-codec key to the key file under DATA_DIR. Old keys stay
  * for decoding existing histories. Restart the worker, the API and the codec server to encrypt with the new key.
  */
-import { rotateCodecKeys } from '../lib/codec/codecKeyRing';
-import { defaultCodecKeysFile } from '../lib/codec/loadCodec';
+import { defaultCodecKeysFile, rotateCodecKeys } from '../lib/secrets/codecKeys';
 
 const path = process.env.CODEC_KEYS_FILE ?? defaultCodecKeysFile(process.env.DATA_DIR ?? '.data');
 rotateCodecKeys(path).then(

@@ -1,9 +1,10 @@
 import { type NativeConnection, Runtime, makeTelemetryFilterString, type Worker } from '@temporalio/worker';
 import { createFasClient } from '../activities';
-import { encryptedDataConverter, loadCodecKeys } from '../lib/codec/loadCodec';
+import { encryptedDataConverter } from '../lib/codec/loadCodec';
 import type { Logger } from '../lib/logger';
+import { loadCodecKeys } from '../lib/secrets/codecKeys';
+import { loadSecret } from '../lib/secrets/secret';
 import { loadServiceCredentials } from '../lib/serviceAuth';
-import { loadOrCreateSecret } from '../lib/secretFile';
 import { temporalLogger } from '../lib/temporalLogger';
 import { storeSocketPath } from '../store/accountAdmin';
 import { openStore } from '../store/openStore';
@@ -46,6 +47,10 @@ export async function startWorker(
   log: Logger,
   connection: NativeConnection,
 ): Promise<StartedWorker> {
+  // Secrets first: a deployment missing one stops here, before it touches the store.
+  const codecKeys = await loadCodecKeys(config.codecKeys);
+  const fingerprintSecret = await loadSecret(config.fingerprintSecret);
+  const fasCredentials = await loadServiceCredentials('orchestrator', 'federated-auth', config.fasAuthSecret);
   const store = await openStore({ dataDir: config.DATA_DIR, databaseUrl: config.DATABASE_URL });
   const closers: (() => Promise<void>)[] = [() => store.close()];
   const close = async () => {
@@ -64,17 +69,12 @@ export async function startWorker(
       const seeded = await seedDemoAccounts(store);
       if (seeded.created.length > 0) log.info('seeded the demo accounts');
     }
-    const fas = createFasClient(
-      config.FAS_URL,
-      config.FAS_TIMEOUT_MS,
-      await loadServiceCredentials('orchestrator', 'federated-auth', config.fasAuthSecret),
-    );
+    const fas = createFasClient(config.FAS_URL, config.FAS_TIMEOUT_MS, fasCredentials);
     closers.push(() => fas.close());
-    const fingerprintSecret = await loadOrCreateSecret(config.FINGERPRINT_SECRET_FILE);
     const worker = await createWorker({
       connection,
       namespace: config.TEMPORAL_NAMESPACE,
-      dataConverter: encryptedDataConverter(await loadCodecKeys(config)),
+      dataConverter: encryptedDataConverter(codecKeys),
       deps: { store, fas, fingerprintSecret },
     });
     log.info({ address: config.TEMPORAL_ADDRESS, taskQueue: worker.options.taskQueue }, 'worker started');

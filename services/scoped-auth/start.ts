@@ -18,7 +18,11 @@ export async function startScopedAuth(
   config: ScopedAuthConfig,
   logger: Logger = createLogger('scoped-auth', config.logLevel),
 ): Promise<ScopedAuthService> {
-  const ring = await loadReloadingKeyRing(config.keysDir, { intervalMs: config.keysReloadMs, log: logger });
+  const ring = await loadReloadingKeyRing(config.keysDir, {
+    intervalMs: config.keysReloadMs,
+    log: logger,
+    create: config.createKeys,
+  });
   const { keys } = ring;
   const authenticate = await requireService({
     audience: 'scoped-auth',
