@@ -2,9 +2,9 @@ import { type NativeConnection, Runtime, makeTelemetryFilterString, type Worker 
 import { createFasClient } from '../activities';
 import { encryptedDataConverter } from '../lib/codec/loadCodec';
 import type { Logger } from '../lib/logger';
-import { loadCodecKeys } from '../lib/secrets/codecKeys';
+import { type CodecKeyRing, loadCodecKeys } from '../lib/secrets/codecKeys';
 import { loadSecret } from '../lib/secrets/secret';
-import { loadServiceCredentials } from '../lib/serviceAuth';
+import { loadServiceCredentials, type ServiceCredentials } from '../lib/serviceAuth';
 import { temporalLogger } from '../lib/temporalLogger';
 import { storeSocketPath } from '../store/accountAdmin';
 import { openStore } from '../store/openStore';
@@ -31,6 +31,21 @@ export function installRuntime(config: WorkerConfig, log: Logger, shutdownSignal
   });
 }
 
+/** What the worker needs from outside: a deployment missing one stops here, before anything else starts. */
+export interface WorkerSecrets {
+  codecKeys: CodecKeyRing;
+  fingerprintSecret: Buffer;
+  fasCredentials: ServiceCredentials;
+}
+
+export async function loadWorkerSecrets(config: WorkerConfig): Promise<WorkerSecrets> {
+  return {
+    codecKeys: await loadCodecKeys(config.codecKeys),
+    fingerprintSecret: await loadSecret(config.fingerprintSecret),
+    fasCredentials: await loadServiceCredentials('orchestrator', 'federated-auth', config.fasAuthSecret),
+  };
+}
+
 export interface StartedWorker {
   worker: Worker;
   /** Releases what the worker used (FAS connections, the store); call after `worker.run()` has resolved. */
@@ -46,11 +61,9 @@ export async function startWorker(
   config: WorkerConfig,
   log: Logger,
   connection: NativeConnection,
+  secrets?: WorkerSecrets,
 ): Promise<StartedWorker> {
-  // Secrets first: a deployment missing one stops here, before it touches the store.
-  const codecKeys = await loadCodecKeys(config.codecKeys);
-  const fingerprintSecret = await loadSecret(config.fingerprintSecret);
-  const fasCredentials = await loadServiceCredentials('orchestrator', 'federated-auth', config.fasAuthSecret);
+  const { codecKeys, fingerprintSecret, fasCredentials } = secrets ?? (await loadWorkerSecrets(config));
   const store = await openStore({ dataDir: config.DATA_DIR, databaseUrl: config.DATABASE_URL });
   const closers: (() => Promise<void>)[] = [() => store.close()];
   const close = async () => {

@@ -18,6 +18,7 @@ export async function startScopedAuth(
   config: ScopedAuthConfig,
   logger: Logger = createLogger('scoped-auth', config.logLevel),
 ): Promise<ScopedAuthService> {
+  const authSecret = await loadServiceSecret(config.authSecret);
   const ring = await loadReloadingKeyRing(config.keysDir, {
     intervalMs: config.keysReloadMs,
     log: logger,
@@ -27,7 +28,7 @@ export async function startScopedAuth(
   const authenticate = await requireService({
     audience: 'scoped-auth',
     issuers: ['federated-auth'],
-    secret: await loadServiceSecret(config.authSecret),
+    secret: authSecret,
     open: OPEN_PATHS,
     log: logger,
   });
