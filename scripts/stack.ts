@@ -9,8 +9,8 @@ import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Connection } from '@temporalio/client';
-import { devServerSearchAttributeArgs } from '../lib/searchAttributes';
 import { temporalCliPath } from '../lib/temporalBinaries';
+import { temporalDevServerArgs } from './temporalDevServer';
 
 const root = resolve(__dirname, '..');
 
@@ -182,39 +182,17 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
 
   try {
     if (!opts.temporalAddress) {
-      launch('temporal', temporalCliPath(), [
-        'server',
-        'start-dev',
-        '--ip',
-        '127.0.0.1',
-        '--port',
-        String(ports.temporal),
-        '--ui-port',
-        String(ports.ui),
-        '--namespace',
-        'default',
-        '--db-filename',
-        join(resolve(dataDir), 'temporal', 'dev.db'),
-        '--log-level',
-        'warn',
-        // WAL lets readers and the writer proceed together; NORMAL syncs at checkpoints, not every commit.
-        // Safe against a crash of the dev server (not of the machine): measured 2.4x the default's throughput.
-        '--sqlite-pragma',
-        'journal_mode=wal',
-        '--sqlite-pragma',
-        'synchronous=normal',
-        // A worker beside the client (API_RUN_WORKER) gets a run's first task with the start. Eager activity
-        // dispatch (a worker gets the activity task its own workflow task schedules) only matters for regular
-        // activities, which the token workflows no longer use; it stays on for any that are added.
-        '--dynamic-config-value',
-        'system.enableEagerWorkflowStart=true',
-        '--dynamic-config-value',
-        'system.enableActivityEagerExecution=true',
-        // The UI decrypts payloads through our codec server, in the operator's browser.
-        '--ui-codec-endpoint',
-        `http://localhost:${ports.codec}`,
-        ...devServerSearchAttributeArgs,
-      ]);
+      launch(
+        'temporal',
+        temporalCliPath(),
+        temporalDevServerArgs({
+          ip: '127.0.0.1',
+          port: ports.temporal,
+          uiPort: ports.ui,
+          dataDir: resolve(dataDir),
+          codecEndpoint: `http://localhost:${ports.codec}`,
+        }),
+      );
     }
     const sas = node('sas', 'services/scoped-auth/main.ts');
     const fas = node('fas', 'services/federated-auth/main.ts');
