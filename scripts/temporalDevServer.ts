@@ -3,7 +3,7 @@
  * (scripts/start-temporal.ts) both start it with these arguments, so the two cannot drift.
  */
 import { join } from 'node:path';
-import { devServerSearchAttributeArgs } from '../lib/searchAttributes';
+import { devServerSearchAttributeArgs } from '../domain/searchAttributes';
 
 export interface DevServerOptions {
   /** Address the frontend (gRPC) listens on. */

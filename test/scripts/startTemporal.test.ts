@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Connection } from '@temporalio/client';
-import { searchAttributeKeys } from '../../lib/searchAttributes';
+import { searchAttributeKeys } from '../../domain/searchAttributes';
 import { freePorts, terminate, waitForHttp } from '../../scripts/stack';
 import { parseHostPort, temporalDevServerArgs } from '../../scripts/temporalDevServer';
 
