@@ -4,6 +4,11 @@
  */
 import { defaultCodecKeysFile, rotateCodecKeys } from '../lib/secrets/codecKeys';
 
+if (process.env.CODEC_KEYS) {
+  // The processes read the value, not a file: a rotated file would change nothing.
+  console.error('CODEC_KEYS is set: add the new key to its value in your secret store instead.');
+  process.exit(1);
+}
 const path = process.env.CODEC_KEYS_FILE ?? defaultCodecKeysFile(process.env.DATA_DIR ?? '.data');
 rotateCodecKeys(path).then(
   (kid) => console.log(`New current codec key ${kid} in ${path}. Restart the worker, API and codec server.`),
