@@ -7,7 +7,7 @@ import { onShutdown, serve } from '../lib/http/serve';
 import { loadCodecKeys } from '../lib/secrets/codecKeys';
 import { startTelemetry } from '../lib/telemetry';
 import { loadWorkerConfig } from '../worker/config';
-import { installRuntime, startWorker } from '../worker/startWorker';
+import { installRuntime, loadWorkerSecrets, startWorker } from '../worker/startWorker';
 import { createApp } from './app';
 import { loadApiConfig, type ApiConfig } from './config';
 import { limitInFlight } from './inFlightLimit';
@@ -85,8 +85,10 @@ async function withOwnWorker(config: ApiConfig): Promise<{
   const workerConfig = loadWorkerConfig();
   const log = createLogger('worker', workerConfig.LOG_LEVEL);
   installRuntime(workerConfig, log, []);
+  // Before waiting for Temporal: a deployment without its secrets stops at once, naming the variable.
+  const secrets = await loadWorkerSecrets(workerConfig);
   const connection = await connectWhenUp(config.TEMPORAL_ADDRESS, log);
-  const { worker, close } = await startWorker(workerConfig, log, connection);
+  const { worker, close } = await startWorker(workerConfig, log, connection, secrets);
   let stopping = false;
   const running = worker.run().catch((err: unknown) => {
     if (stopping) throw err; // stopWorker reports it

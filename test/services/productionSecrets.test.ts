@@ -108,6 +108,18 @@ void describe('NODE_ENV=production: a missing secret stops the start', () => {
   void test('the API and the codec server without CODEC_KEYS', async () => {
     await expectRefusal('api/main.ts', { API_PORT: '0', TEMPORAL_ADDRESS: '127.0.0.1:1' }, 'CODEC_KEYS');
     await expectRefusal('services/codec-server/main.ts', { CODEC_PORT: '0' }, 'CODEC_KEYS');
+    // An API running its own worker checks the worker's secrets too, before it waits for Temporal.
+    await expectRefusal(
+      'api/main.ts',
+      {
+        API_PORT: '0',
+        TEMPORAL_ADDRESS: '127.0.0.1:1',
+        API_RUN_WORKER: 'true',
+        WORKER_METRICS_ADDRESS: '',
+        CODEC_KEYS: codecKeys(),
+      },
+      'FINGERPRINT_SECRET',
+    );
   });
 
   void test('a secret that is not strict base64url of 32 bytes stops the start, named and not printed', async () => {

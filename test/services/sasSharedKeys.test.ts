@@ -78,6 +78,10 @@ void describe('SAS instances sharing SAS_KEYS_DIR', () => {
     keysDir = join(dir, 'keys');
     // A new deployment: the ring is made once, outside every SAS.
     assert.match((await rotateKeys()).stdout, /Created a key ring in /);
+    const created = JSON.parse(await readFile(join(keysDir, 'keyring.json'), 'utf8')) as {
+      signing: unknown[];
+    };
+    assert.equal(created.signing.length, 1, 'a new ring holds one key pair, not a rotated one');
     const ports = await freePorts(2);
     for (const [i, port] of ports.entries()) {
       const child = spawn(process.execPath, ['--import', 'tsx', 'services/scoped-auth/main.ts'], {
