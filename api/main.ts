@@ -1,11 +1,12 @@
 import { Connection, type ConnectionLike } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { encryptedDataConverter, loadCodecKeys } from '../lib/codec/loadCodec';
+import { encryptedDataConverter } from '../lib/codec/loadCodec';
 import { createLogger, type Logger } from '../lib/logger';
 import { ServiceMetrics } from '../lib/http/metrics';
+import { loadCodecKeys } from '../lib/secrets/codecKeys';
 import { startTelemetry } from '../lib/telemetry';
 import { loadWorkerConfig } from '../worker/config';
-import { installRuntime, startWorker } from '../worker/startWorker';
+import { installRuntime, loadWorkerSecrets, startWorker } from '../worker/startWorker';
 import { loadApiConfig, type ApiConfig } from './config';
 import { startApi } from './startApi';
 import { temporalTokenRuns } from './temporalTokenRuns';
@@ -23,7 +24,7 @@ async function main() {
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     logger,
-    dataConverter: encryptedDataConverter(await loadCodecKeys(config)),
+    dataConverter: encryptedDataConverter(await loadCodecKeys(config.codecKeys)),
     eagerStart: config.API_RUN_WORKER,
     registry: metrics.registry,
     idempotencyWindowMs: config.IDEMPOTENCY_WINDOW_S * 1000,
@@ -52,8 +53,10 @@ async function withOwnWorker(config: ApiConfig): Promise<{
   const workerConfig = loadWorkerConfig();
   const log = createLogger('worker', workerConfig.LOG_LEVEL);
   installRuntime(workerConfig, log, []);
+  // Before waiting for Temporal: a deployment without its secrets stops at once, naming the variable.
+  const secrets = await loadWorkerSecrets(workerConfig);
   const connection = await connectWhenUp(config.TEMPORAL_ADDRESS, log);
-  const { worker, close } = await startWorker(workerConfig, log, connection);
+  const { worker, close } = await startWorker(workerConfig, log, connection, secrets);
   let stopping = false;
   const running = worker.run().catch((err: unknown) => {
     if (stopping) throw err; // stopWorker reports it

@@ -9,13 +9,15 @@ import { loadApiConfig } from '../api/config';
 import { startApi } from '../api/startApi';
 import { createLogger } from '../lib/logger';
 import { loadWorkerConfig } from '../worker/config';
-import { openActivityDeps } from '../worker/startWorker';
+import { loadWorkerSecrets, openActivityDeps } from '../worker/startWorker';
 import { directTokenRuns } from './directTokenRuns';
 
 async function main() {
   const config = loadApiConfig();
   const logger = createLogger('direct-api', config.LOG_LEVEL);
-  const { deps, close } = await openActivityDeps(loadWorkerConfig(), logger);
+  const workerConfig = loadWorkerConfig();
+  const secrets = await loadWorkerSecrets(workerConfig);
+  const { deps, close } = await openActivityDeps(workerConfig, logger, secrets);
   const runs = directTokenRuns({ activities: createActivities(deps), logger });
   await startApi(config, runs, logger, { stop: close });
 }

@@ -10,7 +10,7 @@ import { createInterface } from 'node:readline';
 import { temporalCliPath } from '../../lib/temporalBinaries';
 import { type StackPorts, webPorts } from './ports';
 import { terminate, waitForHttp, waitForTemporal, waitForWorker } from './readiness';
-import { devServerArgs } from './temporalDevServer';
+import { temporalDevServerArgs } from './temporalDevServer';
 
 const root = resolve(__dirname, '..', '..');
 
@@ -139,7 +139,17 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
 
   try {
     if (!opts.temporalAddress) {
-      launch('temporal', temporalCliPath(), devServerArgs({ ...ports, dataDir }));
+      launch(
+        'temporal',
+        temporalCliPath(),
+        temporalDevServerArgs({
+          ip: '127.0.0.1',
+          port: ports.temporal,
+          uiPort: ports.ui,
+          dataDir: resolve(dataDir),
+          codecEndpoint: `http://localhost:${ports.codec}`,
+        }),
+      );
     }
     const sas = node('sas', 'services/scoped-auth/main.ts');
     const fas = node('fas', 'services/federated-auth/main.ts');

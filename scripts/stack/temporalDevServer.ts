@@ -1,29 +1,38 @@
-import { join, resolve } from 'node:path';
+/**
+ * The Temporal dev server as the product runs it: `make start` (scripts/stack/) and `npm run start:temporal`
+ * (scripts/start-temporal.ts) both start it with these arguments, so the two cannot drift.
+ */
+import { join } from 'node:path';
 import { devServerSearchAttributeArgs } from '../../domain/searchAttributes';
 
-/**
- * The arguments of `temporal server start-dev` for this product: its SQLite file under the data folder, the
- * UI with our codec server, our search attributes, and the flags the token runs are measured with.
- */
-export function devServerArgs(opts: {
-  temporal: number;
-  ui: number;
-  codec: number;
+export interface DevServerOptions {
+  /** Address the frontend (gRPC) listens on. */
+  ip: string;
+  port: number;
+  uiPort: number;
+  /** The SQLite file goes to `<dataDir>/temporal/dev.db`. */
   dataDir: string;
-}): string[] {
+  /** The codec server the UI decrypts payloads through, in the operator's browser. */
+  codecEndpoint: string;
+}
+
+export const devServerDbFile = (dataDir: string) => join(dataDir, 'temporal', 'dev.db');
+
+/** Arguments of `temporal` for the dev server: SQLite file, UI, our search attributes and dynamic config. */
+export function temporalDevServerArgs(opts: DevServerOptions): string[] {
   return [
     'server',
     'start-dev',
     '--ip',
-    '127.0.0.1',
+    opts.ip,
     '--port',
-    String(opts.temporal),
+    String(opts.port),
     '--ui-port',
-    String(opts.ui),
+    String(opts.uiPort),
     '--namespace',
     'default',
     '--db-filename',
-    join(resolve(opts.dataDir), 'temporal', 'dev.db'),
+    devServerDbFile(opts.dataDir),
     '--log-level',
     'warn',
     // WAL lets readers and the writer proceed together; NORMAL syncs at checkpoints, not every commit.
@@ -39,9 +48,16 @@ export function devServerArgs(opts: {
     'system.enableEagerWorkflowStart=true',
     '--dynamic-config-value',
     'system.enableActivityEagerExecution=true',
-    // The UI decrypts payloads through our codec server, in the operator's browser.
     '--ui-codec-endpoint',
-    `http://localhost:${opts.codec}`,
+    opts.codecEndpoint,
     ...devServerSearchAttributeArgs,
   ];
+}
+
+/** `host:port` (or `[v6]:port`) as in TEMPORAL_ADDRESS. */
+export function parseHostPort(address: string): { host: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(address);
+  const port = Number(match?.[3]);
+  if (!match || port < 1 || port > 65535) throw new Error(`not a host:port: ${address}`);
+  return { host: match[1] ?? match[2]!, port };
 }
