@@ -34,7 +34,12 @@ export async function startScopedAuth(
   logger: Logger = createLogger('scoped-auth', config.logLevel),
   options: ScopedAuthOptions = {},
 ): Promise<ScopedAuthService> {
-  const ring = await loadReloadingKeyRing(config.keysDir, { intervalMs: config.keysReloadMs, log: logger });
+  const authSecret = await loadServiceSecret(config.authSecret);
+  const ring = await loadReloadingKeyRing(config.keysDir, {
+    intervalMs: config.keysReloadMs,
+    log: logger,
+    create: config.createKeys,
+  });
   const { keys } = ring;
   let sessions: SessionStore;
   try {
@@ -55,34 +60,28 @@ export async function startScopedAuth(
     ring.close();
     await sessions.close();
   };
-  let served: Served;
-  try {
-    const authenticate = await requireService({
-      audience: 'scoped-auth',
-      issuers: ['federated-auth'],
-      secret: await loadServiceSecret(config.authSecret),
-      open: OPEN_PATHS,
-      log: logger,
-    });
-    const app = createScopedAuthApp({
-      keys,
-      issuer: config.issuer,
-      audience: config.audience,
-      logger,
-      authenticate,
-      metrics: new ServiceMetrics('scoped-auth'),
-      sessions,
-      sessionPolicy: {
-        maxAgeSeconds: config.sessions.maxAgeSeconds,
-        reuseGraceSeconds: config.sessions.reuseGraceSeconds,
-      },
-      ...(options.now ? { now: options.now } : {}),
-    });
-    served = await serve(app, config.port, config.host);
-  } catch (err) {
-    await release();
-    throw err;
-  }
+  const authenticate = await requireService({
+    audience: 'scoped-auth',
+    issuers: ['federated-auth'],
+    secret: authSecret,
+    open: OPEN_PATHS,
+    log: logger,
+  });
+  const app = createScopedAuthApp({
+    keys,
+    issuer: config.issuer,
+    audience: config.audience,
+    logger,
+    authenticate,
+    metrics: new ServiceMetrics('scoped-auth'),
+    sessions,
+    sessionPolicy: {
+      maxAgeSeconds: config.sessions.maxAgeSeconds,
+      reuseGraceSeconds: config.sessions.reuseGraceSeconds,
+    },
+    ...(options.now ? { now: options.now } : {}),
+  });
+  const served = await serve(app, config.port, config.host, { release });
   logger.info(
     { url: served.url, signingKid: keys.current.signing.kid, encryptionKid: keys.current.encryption.kid },
     'scoped auth service listening',
@@ -92,9 +91,5 @@ export async function startScopedAuth(
     keys,
     sessions,
     reloadKeys: () => ring.reload(),
-    close: async () => {
-      await served.close();
-      await release();
-    },
   };
 }

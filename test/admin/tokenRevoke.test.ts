@@ -42,6 +42,7 @@ function sasConfig(sessions: Partial<ScopedAuthConfig['sessions']>): ScopedAuthC
     port: 0,
     keysDir: join(root, 'keys'),
     keysReloadMs: 0,
+    createKeys: true,
     authSecret: { value: authSecret, file: join(root, 'unused') },
     issuer: 'urn:webchat:scoped-auth',
     audience: 'urn:webchat:widget',

@@ -65,6 +65,7 @@ void describe('internal authentication', () => {
         port: 0,
         keysDir: join(dir, 'keys'),
         keysReloadMs: 0,
+        createKeys: true,
         sessions: inMemorySessions,
         authSecret: { value: sasSecret.toString('base64url'), file: join(dir, 'unused') },
         issuer: 'urn:webchat:scoped-auth',

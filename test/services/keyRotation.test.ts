@@ -31,6 +31,7 @@ function config(keysDir: string, keysReloadMs = 0): ScopedAuthConfig {
     port: 0,
     keysDir,
     keysReloadMs,
+    createKeys: true,
     sessions: inMemorySessions,
     authSecret: { value: authSecret, file: join(keysDir, 'unused') },
     issuer: 'urn:webchat:scoped-auth',

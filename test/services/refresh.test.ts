@@ -66,6 +66,7 @@ void describe('token refresh (FAS, with a real SAS)', () => {
         port: 0,
         keysDir: join(dir, 'keys'),
         keysReloadMs: 0,
+        createKeys: true,
         sessions: inMemorySessions,
         authSecret: { value: sasSecret.toString('base64url'), file: join(dir, 'unused') },
         ...policy,

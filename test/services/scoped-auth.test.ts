@@ -48,6 +48,7 @@ function config(keysDir: string): ScopedAuthConfig {
     port: 0,
     keysDir,
     keysReloadMs: 0,
+    createKeys: true,
     sessions: inMemorySessions,
     authSecret: { value: authSecret, file: join(keysDir, 'unused') },
     issuer,

@@ -53,6 +53,7 @@ forEachBackend('sessions at SAS', (db) => {
       port: 0,
       keysDir: join(dir, 'keys'),
       keysReloadMs: 0,
+      createKeys: true,
       authSecret: { value: authSecret, file: join(dir, 'unused') },
       issuer: 'urn:webchat:scoped-auth',
       audience: 'urn:webchat:widget',
