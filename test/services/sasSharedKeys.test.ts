@@ -9,10 +9,13 @@ import { promisify } from 'node:util';
 import { decodeProtectedHeader } from 'jose';
 import { createServiceCredentials } from '../../lib/serviceAuth';
 import { freePorts, terminate, waitForHttp } from '../../scripts/stack';
+import { createTestSchema, postgresUnavailable, type TestSchema } from '../helpers/testDatabase';
 
 /**
  * Two SAS processes of one deployment (NODE_ENV=production, secrets by value) share one key folder, which only
  * `npm run rotate-keys` writes: a token minted after a rotation validates at both within SAS_KEYS_RELOAD_MS.
+ * They share one session store too (`DATABASE_URL`), as every SAS of a deployment must, so that a revocation or
+ * a refresh recorded by one holds at the other.
  */
 
 const root = resolve(__dirname, '../..');
@@ -26,8 +29,9 @@ const asFas = createServiceCredentials({
   secret: Buffer.from(authSecret, 'base64url'),
 });
 
-void describe('SAS instances sharing SAS_KEYS_DIR', () => {
+void describe('SAS instances sharing SAS_KEYS_DIR', { skip: postgresUnavailable() ?? false }, () => {
   let dir: string;
+  let schema: TestSchema;
   let keysDir: string;
   const urls: string[] = [];
   const children: ChildProcess[] = [];
@@ -75,6 +79,7 @@ void describe('SAS instances sharing SAS_KEYS_DIR', () => {
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'sas-shared-'));
+    schema = await createTestSchema('sas_shared');
     keysDir = join(dir, 'keys');
     // A new deployment: the ring is made once, outside every SAS.
     assert.match((await rotateKeys()).stdout, /Created a key ring in /);
@@ -96,6 +101,7 @@ void describe('SAS instances sharing SAS_KEYS_DIR', () => {
           SAS_KEYS_DIR: keysDir,
           SAS_KEYS_RELOAD_MS: String(RELOAD_MS),
           SAS_AUTH_SECRET: authSecret,
+          DATABASE_URL: schema.url,
         },
         stdio: ['ignore', 'ignore', 'inherit'],
       });
@@ -107,6 +113,7 @@ void describe('SAS instances sharing SAS_KEYS_DIR', () => {
   after(async () => {
     await Promise.all(children.map((c) => terminate(c)));
     await rm(dir, { recursive: true, force: true });
+    await schema?.drop();
   });
 
   void test('a token minted after rotate-keys, at either instance, validates at both', async () => {
