@@ -40,6 +40,23 @@ async function main() {
     config.MAX_IN_FLIGHT > 0
       ? limitInFlight(config.MAX_IN_FLIGHT, temporal.issuer, temporal.refresher)
       : temporal;
+  const rateLimits = createRateLimits(
+    {
+      clientIp: { points: config.RATE_LIMIT_IP_POINTS, windowSeconds: config.RATE_LIMIT_IP_WINDOW_S },
+      deploymentKey: { points: config.RATE_LIMIT_KEY_POINTS, windowSeconds: config.RATE_LIMIT_KEY_WINDOW_S },
+      deploymentKeyTotal: {
+        points: config.RATE_LIMIT_KEY_TOTAL_POINTS,
+        windowSeconds: config.RATE_LIMIT_KEY_WINDOW_S,
+      },
+    },
+    {
+      redisUrl: config.REDIS_URL,
+      keyPrefix: config.REDIS_KEY_PREFIX,
+      memoryMaxKeys: config.RATE_LIMIT_MEMORY_MAX_KEYS,
+      logger,
+      registry: metrics.registry,
+    },
+  );
   let shuttingDown = false;
   const app = createApp({
     issuer,
@@ -48,10 +65,7 @@ async function main() {
     metrics,
     deadlineMs: config.TOKEN_DEADLINE_MS,
     trustProxy: config.TRUST_PROXY,
-    rateLimits: createRateLimits({
-      clientIp: { points: config.RATE_LIMIT_IP_POINTS, windowSeconds: config.RATE_LIMIT_IP_WINDOW_S },
-      deploymentKey: { points: config.RATE_LIMIT_KEY_POINTS, windowSeconds: config.RATE_LIMIT_KEY_WINDOW_S },
-    }),
+    rateLimits,
     shuttingDown: () => shuttingDown,
   });
   const served = await serve(app, config.API_PORT, config.HOST, {
@@ -68,6 +82,7 @@ async function main() {
     await served.close(); // in-flight requests finish (their runs need the worker); each is bounded by its deadline
     await stopWorker();
     await connection.close();
+    await rateLimits.close();
   });
 }
 

@@ -29,7 +29,7 @@ export function refreshRouter({
   router.post('/Token/Refresh', perIp, tokenBody(), async (ctx: Context) => {
     const deploymentKey = readDeploymentKey(ctx);
     const token = readToken(ctx);
-    await rateLimits?.deploymentKey.consume(deploymentKey);
+    await rateLimits?.deploymentKey.consume(deploymentKey, clientIpOf(ctx));
     const input: RefreshWebchatTokenInput = {
       requestId: ctx.state.requestId as string,
       deploymentKey,

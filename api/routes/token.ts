@@ -29,7 +29,7 @@ export function tokenRouter({
   router.post('/Token', perIp, tokenBody(), async (ctx: Context) => {
     const deploymentKey = readDeploymentKey(ctx);
     const idempotencyKey = readIdempotencyKey(ctx);
-    await rateLimits?.deploymentKey.consume(deploymentKey);
+    await rateLimits?.deploymentKey.consume(deploymentKey, clientIpOf(ctx));
     const input: CreateWebchatTokenInput = {
       requestId: ctx.state.requestId as string,
       deploymentKey,
