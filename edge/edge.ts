@@ -105,17 +105,15 @@ export function createEdge({
 
   const forward = async (req: IncomingMessage, res: ServerResponse, requestId: string) => {
     const abort = new AbortController();
-    let deadline: NodeJS.Timeout | undefined;
     // The client went away before its whole answer: stop the upstream request too.
     res.once('close', () => {
-      clearTimeout(deadline);
       if (!res.writableFinished) abort.abort(new Error('client closed'));
     });
     // Reading the body is bounded by the server's request timeout (408); then one deadline covers every
     // attempt, up to the API's response headers.
     const body = await readBody(req, res, maxBodyBytes);
     if (body === undefined || res.destroyed) return;
-    deadline = setTimeout(() => abort.abort(new Error('timeout')), timeoutMs);
+    const deadline = setTimeout(() => abort.abort(new Error('timeout')), timeoutMs);
     const headers = forwardedHeaders(req, requestId, clients);
     const canRetrySent = isIdempotent(req);
     let answer: Dispatcher.ResponseData | undefined;
@@ -243,11 +241,11 @@ function send(
   signal: AbortSignal,
   timeoutMs: number,
 ): Promise<Dispatcher.ResponseData> {
-  const method = (req.method ?? 'GET') as Dispatcher.HttpMethod;
+  const method = req.method ?? 'GET';
   return upstream.pool.request({
     method,
     path: req.url ?? '/',
-    headers: headers as Record<string, string | string[]>,
+    headers,
     body: body.length > 0 || ['POST', 'PUT', 'PATCH'].includes(method) ? body : null,
     signal,
     headersTimeout: timeoutMs,
