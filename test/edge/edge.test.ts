@@ -274,6 +274,23 @@ void describe('edge forwarding to a live API', { timeout }, () => {
     assert.equal(headers['x-real-ip'], undefined);
   });
 
+  void it('drops the client’s traceparent, tracestate and baggage', async () => {
+    await send(edge.url, '/v2/Webchat/Token', {
+      method: 'POST',
+      headers: {
+        traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+        tracestate: 'vendor=client',
+        baggage: 'userId=forged',
+      },
+      body: '{}',
+    });
+    const headers = lastReceived()?.headers ?? {};
+    assert.deepEqual(
+      [headers.traceparent, headers.tracestate, headers.baggage],
+      [undefined, undefined, undefined],
+    );
+  });
+
   void it('sets X-Forwarded-For even when the client sent none', async () => {
     await send(edge.url, '/v2/Webchat/Token', { method: 'POST', body: '' });
     assert.equal(lastReceived()?.headers['x-forwarded-for'], '127.0.0.1');
