@@ -1,9 +1,9 @@
-import { isIPv4, isIPv6 } from 'node:net';
 import { Redis } from 'ioredis';
 import type { Context, Middleware } from 'koa';
 import { Counter, type Registry } from 'prom-client';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import { AppError } from '../lib/errors';
+import { AppError } from '../domain/errors';
+import { parseIpv4, parseIpv6 } from '../lib/fingerprint/ipPrefix';
 import type { Logger } from '../lib/logger';
 
 /** Requests allowed per window; `points: 0` turns the limit off. */
@@ -227,25 +227,16 @@ export const clientIpOf = (ctx: Context): string => ctx.request.ips[0] ?? ctx.re
  * usually holds a whole /64, so counting single IPv6 addresses would give each one 2^64 budgets).
  */
 export function clientNetwork(ip: string): string {
-  const address = ip.replace(/%.*$/, ''); // a zone index (fe80::1%eth0) names an interface, not a client
-  if (isIPv4(address)) return address;
-  if (!isIPv6(address)) return address;
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped?.[1]) return mapped[1];
-  return `${ipv6Groups(address).slice(0, 4).join(':')}::/64`;
-}
-
-/** The eight 16-bit groups of a valid IPv6 address, in lower-case hex without leading zeros. */
-function ipv6Groups(address: string): string[] {
-  let text = address.toLowerCase();
-  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
-  if (dotted) {
-    const [a, b, c, d] = dotted.slice(1).map(Number) as [number, number, number, number];
-    text = text.slice(0, dotted.index) + `${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  const v4 = parseIpv4(ip);
+  if (v4) return v4.join('.');
+  const v6 = parseIpv6(ip);
+  if (!v6) return ip; // not an address (a test client, a unix socket): counted as it is
+  if (v6.slice(0, 5).every((g) => g === 0) && v6[5] === 0xffff) {
+    const [hi = 0, lo = 0] = v6.slice(6);
+    return `${hi >> 8}.${hi & 0xff}.${lo >> 8}.${lo & 0xff}`; // IPv4-mapped: the IPv4 client
   }
-  const [head = '', tail] = text.split('::');
-  const left = head ? head.split(':') : [];
-  const right = tail ? tail.split(':') : [];
-  const zeros = tail === undefined ? [] : Array.from({ length: 8 - left.length - right.length }, () => '0');
-  return [...left, ...zeros, ...right].map((group) => parseInt(group, 16).toString(16));
+  return `${v6
+    .slice(0, 4)
+    .map((g) => g.toString(16))
+    .join(':')}::/64`;
 }

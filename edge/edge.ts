@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
-import { AppError } from '../lib/errors';
+import { AppError } from '../domain/errors';
 import { answerClientError, hardenedServerOptions } from '../lib/http/serve';
 import type { Logger } from '../lib/logger';
 import { ClientAddress, plainAddress } from './clientAddress';

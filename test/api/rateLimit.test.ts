@@ -5,7 +5,7 @@ import { runInNewContext } from 'node:vm';
 import { createApp } from '../../api/app';
 import type { Issuer } from '../../api/issuer';
 import { BoundedMemoryLimiter, clientNetwork, createRateLimits, type Limit } from '../../api/rateLimit';
-import type { CreateWebchatTokenInput, CreateWebchatTokenResult } from '../../lib/contracts';
+import type { CreateWebchatTokenInput, CreateWebchatTokenResult } from '../../domain/contracts';
 import { createLogger } from '../../lib/logger';
 import { serve, type Served } from '../../lib/http/serve';
 
