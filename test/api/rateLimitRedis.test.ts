@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
@@ -9,6 +9,7 @@ import type { Issuer } from '../../api/issuer';
 import { createRateLimits, type Limit, type RateLimits } from '../../api/rateLimit';
 import { serve, type Served } from '../../lib/http/serve';
 import { createLogger } from '../../lib/logger';
+import { freePorts } from '../../scripts/stack';
 
 /** The Redis every test machine and CI runs (README); each run uses keys of its own. */
 const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -124,6 +125,34 @@ describe('rate limits shared through Redis', () => {
     assert.equal((await post(b, '203.0.113.51')).status, 200);
   });
 
+  test('per (deployment key, client network) across the instances: one network’s flood leaves the site open', async () => {
+    const keyed = [
+      await startInstance(redisUrl, keyPrefix, {
+        clientIp: off,
+        deploymentKey: { points: 3, windowSeconds: 30 },
+      }),
+      await startInstance(redisUrl, keyPrefix, {
+        clientIp: off,
+        deploymentKey: { points: 3, windowSeconds: 30 },
+      }),
+    ] as const;
+    try {
+      await redisReady(keyed[0]);
+      await redisReady(keyed[1]);
+      const statuses: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const res = await post(keyed[i % 2]!, '198.51.100.77', 'dk_shared_site');
+        statuses.push(res.status);
+        await res.body?.cancel();
+      }
+      assert.deepEqual(statuses, [200, 200, 200, 429, 429]);
+      assert.equal((await post(keyed[0], '198.51.100.78', 'dk_shared_site')).status, 200);
+      assert.equal((await post(keyed[1], '2001:db8:5::1', 'dk_shared_site')).status, 200);
+    } finally {
+      for (const instance of keyed) await stopInstance(instance);
+    }
+  });
+
   test('an IPv6 /64 is one client across the instances', async () => {
     const statuses: number[] = [];
     for (let i = 0; i < 6; i++) {
@@ -133,6 +162,82 @@ describe('rate limits shared through Redis', () => {
     }
     assert.deepEqual(statuses, [200, 200, 200, 200, 200, 429]);
     assert.equal((await post(a, '2001:db8:77:2::1')).status, 200);
+  });
+});
+
+/** A TCP relay to the real Redis that can be cut and restored on the same port: Redis "going away". */
+async function startRelay(target: URL) {
+  const [port] = await freePorts(1);
+  let server: Server | undefined;
+  const open = new Set<Socket>();
+  const up = async () => {
+    server = createServer((client) => {
+      const upstream = connect(Number(target.port), target.hostname);
+      for (const socket of [client, upstream]) {
+        open.add(socket);
+        socket.on('error', () => undefined);
+        socket.on('close', () => open.delete(socket));
+      }
+      client.pipe(upstream).pipe(client);
+    }).listen(port, '127.0.0.1');
+    await new Promise((resolve) => server!.once('listening', resolve));
+  };
+  const down = async () => {
+    for (const socket of open) socket.destroy();
+    await new Promise((resolve) => server?.close(resolve));
+  };
+  await up();
+  return { url: `redis://127.0.0.1:${port}`, up, down };
+}
+
+describe('Redis going away and coming back', () => {
+  test('counts in Redis, falls back to memory while it is gone (warning, metric), then counts in Redis again', async () => {
+    const keyPrefix = `test:rl:${randomUUID()}:`;
+    const relay = await startRelay(new URL(redisUrl));
+    const redis = new Redis(redisUrl);
+    const instance = await startInstance(relay.url, keyPrefix, {
+      clientIp: { points: 100, windowSeconds: 60 },
+      deploymentKey: off,
+    });
+    const ip = '203.0.113.99';
+    const stored = async () => Number(await redis.get(`${keyPrefix}ip:${ip}`));
+    const errors = async () => {
+      const text = await instance.registry.getSingleMetricAsString('rate_limit_store_errors_total');
+      return Number(/limit="ip"\} (\d+)/.exec(text)?.[1] ?? 0);
+    };
+    const hit = async () => {
+      const res = await post(instance, ip);
+      await res.body?.cancel();
+      return res.status;
+    };
+    try {
+      await redisReady(instance);
+      assert.equal(await hit(), 200);
+      assert.equal(await stored(), 1);
+
+      await relay.down();
+      await new Promise((resolve) => setTimeout(resolve, 100)); // the client sees its connection close
+      const before = await errors();
+      assert.deepEqual([await hit(), await hit()], [200, 200]);
+      assert.equal(await errors(), before + 2);
+      assert.equal(await stored(), 1, 'nothing reached Redis while it was gone');
+
+      await relay.up();
+      let counted = 1;
+      for (let i = 0; i < 60 && counted === 1; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        assert.equal(await hit(), 200);
+        counted = await stored();
+      }
+      assert.ok(counted > 1, 'counting went back to Redis after it came back');
+      const warnings = instance.lines.filter((line) => line.includes('rate limit store unavailable'));
+      assert.ok(warnings.length >= 1);
+    } finally {
+      await stopInstance(instance);
+      await relay.down();
+      await redis.del(`${keyPrefix}ip:${ip}`, `${keyPrefix}ip:192.0.2.250`);
+      await redis.quit();
+    }
   });
 });
 
