@@ -88,8 +88,9 @@ export function createEdge({
   requestTimeoutMs = 15_000,
   logger,
 }: EdgeOptions): http.Server {
+  // A connect that hangs (a host gone without a reset) gives up early enough to try another instance in time.
   const upstreams = new Upstreams(apiUrls, {
-    connectTimeoutMs: timeoutMs,
+    connectTimeoutMs: Math.min(timeoutMs, 2_000),
     intervalMs: healthIntervalMs,
     logger,
   });
