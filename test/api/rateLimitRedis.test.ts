@@ -5,16 +5,18 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { createApp } from '../../api/app';
-import type { Issuer } from '../../api/issuer';
+import type { TokenRuns } from '../../api/tokenRuns';
 import { createRateLimits, type Limit, type RateLimits } from '../../api/rateLimit';
 import { serve, type Served } from '../../lib/http/serve';
 import { createLogger } from '../../lib/logger';
 import { freePorts } from '../../scripts/stack';
+import { noRefresh } from '../helpers/tokenRuns';
 
 /** The Redis every test machine and CI runs (README); each run uses keys of its own. */
 const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-const issuer: Issuer = {
+const runs: TokenRuns = {
+  refreshToken: noRefresh.refreshToken,
   createToken: () =>
     Promise.resolve({
       outcome: 'issued',
@@ -46,7 +48,7 @@ async function startInstance(
   const logger = createLogger('api-test', 'info', { write: (line: string) => void lines.push(line) });
   const registry = new Registry();
   const rateLimits = createRateLimits(limits, { redisUrl: url, keyPrefix, logger, registry });
-  const app = createApp({ issuer, logger, deadlineMs: 1000, rateLimits });
+  const app = createApp({ runs, logger, deadlineMs: 1000, rateLimits });
   return { served: await serve(app, 0), limits: rateLimits, registry, lines };
 }
 

@@ -2,12 +2,13 @@ import assert from 'node:assert/strict';
 import { createServer, type Server as NetServer } from 'node:net';
 import { after, afterEach, describe, test } from 'node:test';
 import { createApp } from '../../api/app';
-import type { Issuer } from '../../api/issuer';
+import type { TokenRuns } from '../../api/tokenRuns';
 import { loadEdgeConfig } from '../../edge/config';
 import { startEdge } from '../../edge/start';
 import { serve, type Served } from '../../lib/http/serve';
 import { createLogger } from '../../lib/logger';
 import { freePorts } from '../../scripts/stack';
+import { noRefresh } from '../helpers/tokenRuns';
 
 const healthIntervalMs = 100;
 const silent = createLogger('edge-test', 'silent');
@@ -20,13 +21,14 @@ class Api {
   served: Served | undefined;
   issued = 0;
   shuttingDown = false;
-  private readonly issuer: Issuer;
+  private readonly runs: TokenRuns;
 
   constructor(
     readonly port: number,
     workMs = 5,
   ) {
-    this.issuer = {
+    this.runs = {
+      refreshToken: noRefresh.refreshToken,
       createToken: async () => {
         await new Promise((resolve) => setTimeout(resolve, workMs));
         this.issued++;
@@ -50,7 +52,7 @@ class Api {
   async start(): Promise<void> {
     this.shuttingDown = false;
     const app = createApp({
-      issuer: this.issuer,
+      runs: this.runs,
       logger: silent,
       deadlineMs: 2000,
       shuttingDown: () => this.shuttingDown,
