@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { Context, Middleware } from 'koa';
 import { Counter, type Registry } from 'prom-client';
@@ -112,7 +113,8 @@ export class RateLimit {
   /** Counts one request for `key`; throws `rate_limited` (429 + Retry-After) once the window is used up. */
   async consume(key: string): Promise<void> {
     if (!this.memory) return;
-    const verdict = this.redis ? await this.consumeShared(key) : this.memory.consume(key);
+    const id = limiterId(key);
+    const verdict = this.redis ? await this.consumeShared(id) : this.memory.consume(id);
     if (verdict.allowed) return;
     const seconds = Math.max(1, Math.ceil(verdict.msBeforeNext / 1000));
     throw new AppError('rate_limited', 'Too many token requests; retry later.', {
@@ -217,6 +219,16 @@ function connectRedis(url: string, logger: Logger | undefined): Redis {
     logger?.warn({ error: err.message }, 'rate limit store (Redis) connection failed; retrying');
   });
   return redis;
+}
+
+/**
+ * What a limit stores for `key` (a deployment key and a client address, both treated as secrets here, see
+ * lib/logger.ts): its SHA-256, 128 bits in base64url. Neither reaches Redis in clear text, and every entry has
+ * the same small size however long the junk a client sends. (Unkeyed: an IPv4 address could be found again by
+ * trying all 2^32, but only by someone who can read the Redis, for a key that lives one window.)
+ */
+export function limiterId(key: string): string {
+  return createHash('sha256').update(key).digest('base64url').slice(0, 22);
 }
 
 /** The client as the edge reports it: the first X-Forwarded-For hop (the edge overwrites it), else the socket. */

@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { createApp } from '../../api/app';
 import type { TokenRuns } from '../../api/tokenRuns';
-import { createRateLimits, type Limit, type RateLimits } from '../../api/rateLimit';
+import { createRateLimits, limiterId, type Limit, type RateLimits } from '../../api/rateLimit';
 import { serve, type Served } from '../../lib/http/serve';
 import { createLogger } from '../../lib/logger';
 import { freePorts } from '../../scripts/stack';
@@ -121,8 +121,14 @@ describe('rate limits shared through Redis', () => {
     });
     const retryAfter = Number(limited?.headers.get('retry-after'));
     assert.ok(retryAfter >= 1 && retryAfter <= 30, `Retry-After ${retryAfter}`);
-    // The count lives in Redis, under this deployment's prefix, not in either process.
-    assert.equal(await redis.get(`${keyPrefix}ip:203.0.113.50`), '8');
+    // The count lives in Redis, under this deployment's prefix, not in either process; the address is hashed.
+    assert.equal(await redis.get(`${keyPrefix}ip:${limiterId('203.0.113.50')}`), '8');
+    const stored = await redis.keys(`${keyPrefix}*`);
+    assert.ok(stored.length > 0);
+    assert.ok(
+      stored.every((key) => !key.includes('203.0.113')),
+      stored.join(' '),
+    );
     // Another client is unaffected, through either instance.
     assert.equal((await post(b, '203.0.113.51')).status, 200);
   });
@@ -150,6 +156,12 @@ describe('rate limits shared through Redis', () => {
       assert.deepEqual(statuses, [200, 200, 200, 429, 429]);
       assert.equal((await post(keyed[0], '198.51.100.78', 'dk_shared_site')).status, 200);
       assert.equal((await post(keyed[1], '2001:db8:5::1', 'dk_shared_site')).status, 200);
+      const stored = await redis.keys(`${keyPrefix}dk:*`);
+      assert.ok(stored.length >= 3);
+      assert.ok(
+        stored.every((key) => !key.includes('dk_shared_site')),
+        'the deployment key is not stored',
+      );
     } finally {
       for (const instance of keyed) await stopInstance(instance);
     }
@@ -202,7 +214,7 @@ describe('Redis going away and coming back', () => {
       deploymentKey: off,
     });
     const ip = '203.0.113.99';
-    const stored = async () => Number(await redis.get(`${keyPrefix}ip:${ip}`));
+    const stored = async () => Number(await redis.get(`${keyPrefix}ip:${limiterId(ip)}`));
     const errors = async () => {
       const text = await instance.registry.getSingleMetricAsString('rate_limit_store_errors_total');
       return Number(/limit="ip"\} (\d+)/.exec(text)?.[1] ?? 0);
@@ -237,7 +249,7 @@ describe('Redis going away and coming back', () => {
     } finally {
       await stopInstance(instance);
       await relay.down();
-      await redis.del(`${keyPrefix}ip:${ip}`, `${keyPrefix}ip:192.0.2.250`);
+      await redis.del(`${keyPrefix}ip:${limiterId(ip)}`, `${keyPrefix}ip:${limiterId('192.0.2.250')}`);
       await redis.quit();
     }
   });
