@@ -74,6 +74,9 @@ const notConnected = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
 ]);
 
+/** The connection broke before an answer came: the instance may or may not have taken the request. */
+const connectionLost = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
+
 /**
  * Starship: the public entry. Forwards `/v2/Webchat/*` to the API instances over keep-alive connections
  * (undici), answers `/healthz` itself and 404 for the rest. Returns a server that is not listening yet; its
@@ -132,7 +135,7 @@ export function createEdge({
           continue; // never reached the instance: another one may answer
         }
         // It may have reached the instance: only a request that is safe to repeat goes to another one.
-        if (canRetrySent && code === 'UND_ERR_SOCKET') continue;
+        if (canRetrySent && connectionLost.has(code)) continue;
         break;
       }
     }
