@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Connection } from '@temporalio/client';
+import { devServerDynamicConfigArgs, devServerSqliteArgs } from '../lib/devServerFlags';
 import { devServerSearchAttributeArgs } from '../lib/searchAttributes';
 import { temporalCliPath } from '../lib/temporalBinaries';
 
@@ -197,19 +198,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         join(resolve(dataDir), 'temporal', 'dev.db'),
         '--log-level',
         'warn',
-        // WAL lets readers and the writer proceed together; NORMAL syncs at checkpoints, not every commit.
-        // Safe against a crash of the dev server (not of the machine): measured 2.4x the default's throughput.
-        '--sqlite-pragma',
-        'journal_mode=wal',
-        '--sqlite-pragma',
-        'synchronous=normal',
-        // A worker beside the client (API_RUN_WORKER) gets a run's first task with the start. Eager activity
-        // dispatch (a worker gets the activity task its own workflow task schedules) only matters for regular
-        // activities, which the token workflows no longer use; it stays on for any that are added.
-        '--dynamic-config-value',
-        'system.enableEagerWorkflowStart=true',
-        '--dynamic-config-value',
-        'system.enableActivityEagerExecution=true',
+        ...devServerSqliteArgs,
+        ...devServerDynamicConfigArgs,
         // The UI decrypts payloads through our codec server, in the operator's browser.
         '--ui-codec-endpoint',
         `http://localhost:${ports.codec}`,
