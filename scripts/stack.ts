@@ -9,8 +9,8 @@ import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Connection } from '@temporalio/client';
+import { devServerSearchAttributeArgs } from '../domain/searchAttributes';
 import { devServerDynamicConfigArgs, devServerSqliteArgs } from '../lib/devServerFlags';
-import { devServerSearchAttributeArgs } from '../lib/searchAttributes';
 import { temporalCliPath } from '../lib/temporalBinaries';
 
 const root = resolve(__dirname, '..');

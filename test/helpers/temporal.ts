@@ -9,7 +9,7 @@ import {
 } from '@temporalio/worker';
 import { devServerDynamicConfigArgs } from '../../lib/devServerFlags';
 import { temporalCliPath, temporalTestServerPath } from '../../lib/temporalBinaries';
-import { searchAttributeKeys } from '../../lib/searchAttributes';
+import { searchAttributeKeys } from '../../domain/searchAttributes';
 import { workflowsPath } from '../../worker/createWorker';
 
 let runtimeInstalled = false;
