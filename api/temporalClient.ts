@@ -6,7 +6,6 @@ import {
 } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import { Counter, type Registry } from 'prom-client';
-import * as sa from '../domain/searchAttributes';
 import { temporalPlugins } from '../lib/temporalTracing';
 
 /** What the API's Temporal-backed issuer and refresher are built from. */
@@ -64,8 +63,9 @@ function countStarts(registry: Registry): WorkflowClientInterceptor {
 }
 
 /**
- * What every token run starts with, whichever workflow: its timeouts, the `pending` outcome (so the UI can list
- * runs still going), the UI's summary line, and eager start when this process runs the worker.
+ * What every token run starts with, whichever workflow: its timeouts, the UI's summary line, and eager start when
+ * this process runs the worker. No search attribute: the run writes all of them once, when it ends
+ * (workflows/recordOutcome.ts); the runs still going are the UI's "Running" ones.
  *
  * The execution timeout outlives the HTTP deadline, so retries ride out short FAS or SAS blips. A run is one
  * workflow task whose local activities (the FAS call with its first retries) run inside it; the worker
@@ -76,7 +76,6 @@ export function runStartOptions(opts: Pick<TemporalClientOptions, 'eagerStart'>,
   return {
     workflowExecutionTimeout: '3m',
     workflowTaskTimeout: '4s',
-    typedSearchAttributes: [{ key: sa.Outcome, value: 'pending' }],
     staticSummary,
     requestEagerStart: opts.eagerStart,
   } satisfies Partial<WorkflowStartOptions>;

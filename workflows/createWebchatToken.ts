@@ -35,11 +35,11 @@ export async function CreateWebchatToken(input: CreateWebchatTokenInput): Promis
   }
 
   const issued = await auth.requestToken(accountSid, fasTokenRequest(config, fingerprint), input.requestId);
-  recordOutcome('issued', null, 'Token issued');
+  recordOutcome('issued', null, 'Token issued', account);
   return issuedResult(accountSid, issued, config.allowedOrigins, input.origin);
 
   function deny(reason: DenyReason, sid: string | null, allowedOrigins: string[]): CreateWebchatTokenResult {
-    recordOutcome('denied', reason, `Denied: ${reason}`);
+    recordOutcome('denied', reason, `Denied: ${reason}`, account);
     return deniedResult(reason, sid, allowedOrigins, input.origin);
   }
 }

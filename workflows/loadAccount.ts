@@ -1,6 +1,4 @@
-import { upsertSearchAttributes } from '@temporalio/workflow';
 import { WEBCHAT_SECURITY_FLAG, type AccountConfig } from '../domain/contracts';
-import * as sa from '../domain/searchAttributes';
 import { store } from './proxies';
 
 export interface LoadedAccount {
@@ -14,8 +12,8 @@ export interface LoadedAccount {
 /**
  * The account behind a deployment key, its configuration and its webchat-security flag, or null for an unknown
  * key. Configuration and flag are read side by side once the account is known: each read is still its own step
- * in the UI, but the workflow wakes once for both, and the account and flag reach the run's search attributes in
- * one upsert.
+ * in the UI, but the workflow wakes once for both. The account and flag reach the run's search attributes with
+ * its outcome (recordOutcome.ts).
  */
 export async function loadAccount(deploymentKey: string): Promise<LoadedAccount | null> {
   const accountSid = await store.resolveAccount(deploymentKey);
@@ -23,10 +21,6 @@ export async function loadAccount(deploymentKey: string): Promise<LoadedAccount 
   const [config, security] = await Promise.all([
     store.fetchAccountConfig(accountSid),
     store.readFeatureFlag(accountSid, WEBCHAT_SECURITY_FLAG),
-  ]);
-  upsertSearchAttributes([
-    { key: sa.AccountSid, value: accountSid },
-    { key: sa.Security, value: security },
   ]);
   return { accountSid, config, security };
 }

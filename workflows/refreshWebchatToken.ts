@@ -51,7 +51,7 @@ export async function RefreshWebchatToken(
 
   const result = await auth.refreshToken(accountSid, request, input.requestId);
   if (result.outcome === 'refused') return refuse(result.code, accountSid, config.allowedOrigins);
-  recordOutcome('refreshed', null, 'Token refreshed');
+  recordOutcome('refreshed', null, 'Token refreshed', account);
   const { token, identity, expiration } = result;
   return {
     outcome: 'refreshed',
@@ -67,7 +67,7 @@ export async function RefreshWebchatToken(
     sid: string | null,
     allowedOrigins: readonly string[],
   ): RefreshWebchatTokenResult {
-    recordOutcome('refused', code, `Refused: ${code}`);
+    recordOutcome('refused', code, `Refused: ${code}`, account);
     return {
       outcome: 'refused',
       code,
