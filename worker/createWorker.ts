@@ -14,6 +14,14 @@ export interface CreateWorkerOptions {
   dataConverter?: WorkerOptions['dataConverter'];
 }
 
+/**
+ * Workflow tasks one worker runs at once. At least the API's `MAX_IN_FLIGHT` (api/config.ts) for every API
+ * instance it serves: an eagerly started run needs a free slot in the worker beside the client, or the server
+ * falls back to the matching service (a poll round trip, and a queue under load). A run is one short workflow
+ * task, so slots cost memory only while runs are in flight; the SDK's default is 40.
+ */
+export const WORKFLOW_TASK_SLOTS = 128;
+
 /** The worker of the `webchat-token` task queue, with activities bound to their dependencies. */
 export function createWorker({
   connection,
@@ -30,6 +38,11 @@ export function createWorker({
     dataConverter,
     activities: createActivities(deps),
     plugins: temporalPlugins(),
+    maxConcurrentWorkflowTaskExecutions: WORKFLOW_TASK_SLOTS,
+    // A run is evicted when it completes; the cache only holds runs in flight (and ones waiting on a timer).
+    maxCachedWorkflows: 4 * WORKFLOW_TASK_SLOTS,
+    // Up to three store reads side by side per run.
+    maxConcurrentLocalActivityExecutions: 3 * WORKFLOW_TASK_SLOTS,
     ...(workflowBundle ? { workflowBundle } : { workflowsPath: workflowsPath() }),
   });
 }
