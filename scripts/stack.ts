@@ -4,6 +4,7 @@
  * free ports and a temporary data folder.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -75,6 +76,11 @@ export interface StackOptions {
    * its own: the latency configuration the benchmark measures beside the default one.
    */
   workerInApi?: boolean;
+  /**
+   * How the Node services run: `tsx` (the TypeScript sources, compiled at start; `make start`), or `dist`, the
+   * production build of `npm run build` with NODE_ENV=production (compiled JavaScript, prebuilt workflow bundle).
+   */
+  build?: 'tsx' | 'dist';
 }
 
 export interface Stack {
@@ -133,6 +139,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     WEB_OTHER_PORT: String(ports.webOther ?? ''),
     WORKER_METRICS_ADDRESS: ports.workerMetrics === undefined ? '' : `127.0.0.1:${ports.workerMetrics}`,
     API_RUN_WORKER: String(opts.workerInApi ?? false),
+    ...(opts.build === 'dist' && { NODE_ENV: 'production' }),
   };
 
   const commands = new Map<string, { command: string; args: string[] }>();
@@ -150,7 +157,10 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     processes.set(name, child);
     return child;
   };
-  const node = (name: string, entry: string) => launch(name, process.execPath, ['--import', 'tsx', entry]);
+  const node = (name: string, entry: string) =>
+    opts.build === 'dist'
+      ? launch(name, process.execPath, [distEntry(entry)])
+      : launch(name, process.execPath, ['--import', 'tsx', entry]);
 
   // Every HTTP service is named after its port in StackPorts; the API is ready only once Temporal answers.
   const readyUrl = (name: string) =>
@@ -248,6 +258,13 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     processes,
     restart,
   };
+}
+
+/** The compiled entry point of `npm run build` for a TypeScript one; fails when the build is missing. */
+export function distEntry(entry: string): string {
+  const compiled = join(root, 'dist', entry.replace(/\.ts$/, '.js'));
+  if (!existsSync(compiled)) throw new Error(`${compiled} is missing: run npm run build first`);
+  return compiled;
 }
 
 /** Both ports of the demo page, or undefined when it is not to be started. */
