@@ -51,7 +51,7 @@ export function createWorker({
     maxConcurrentLocalActivityExecutions: 3 * WORKFLOW_TASK_SLOTS,
     ...(workflowBundle
       ? { workflowBundle }
-      : prebuiltBundle(plugins.length > 0) ?? { workflowsPath: workflowsPath() }),
+      : (prebuiltBundle(plugins.length > 0) ?? { workflowsPath: workflowsPath() })),
   });
 }
 
