@@ -9,15 +9,15 @@ import type {
   FingerprintSignals,
   IssuedToken,
 } from '../domain/contracts';
-import { ACCOUNT_NOT_FOUND_FAILURE, FAS_REJECTED_FAILURE, FINGERPRINT_FAILURE } from '../domain/failureTypes';
+import { FAS_REJECTED_FAILURE, FINGERPRINT_FAILURE } from '../domain/failureTypes';
 import { FingerprintError, generateFingerprint } from '../lib/fingerprint';
 import { FasRejectedError, type FasClient } from './fasClient';
 
 /** What the activities need from the account store. */
 export interface AccountReader {
   resolveDeploymentKey(key: string): Promise<string | null>;
-  getAccountConfig(accountSid: string): Promise<AccountConfig | null>;
-  getFeatureFlag(accountSid: string, flag: string): Promise<boolean>;
+  getAccountConfigByDeploymentKey(key: string): Promise<AccountConfig | null>;
+  getFeatureFlagByDeploymentKey(key: string, flag: string): Promise<boolean>;
 }
 
 export interface ActivityDeps {
@@ -38,16 +38,17 @@ export function createActivities({ store, fas, fingerprintSecret }: ActivityDeps
       return store.resolveDeploymentKey(deploymentKey);
     },
 
-    async fetchAccountConfig(accountSid: string): Promise<AccountConfig> {
-      const config = await store.getAccountConfig(accountSid);
-      if (!config) {
-        throw ApplicationFailure.nonRetryable(`Account ${accountSid} not found`, ACCOUNT_NOT_FOUND_FAILURE);
-      }
-      return config;
+    /**
+     * The configuration of the account behind a live deployment key, or null when the key is unknown or revoked.
+     * Keyed by the deployment key, like `readFeatureFlag`, so that a run reads all three side by side.
+     */
+    async fetchAccountConfig(deploymentKey: string): Promise<AccountConfig | null> {
+      return store.getAccountConfigByDeploymentKey(deploymentKey);
     },
 
-    async readFeatureFlag(accountSid: string, flag: string): Promise<boolean> {
-      return store.getFeatureFlag(accountSid, flag);
+    /** The flag of the account behind a live deployment key; false for an unknown or revoked key. */
+    async readFeatureFlag(deploymentKey: string, flag: string): Promise<boolean> {
+      return store.getFeatureFlagByDeploymentKey(deploymentKey, flag);
     },
 
     generateFingerprint(

@@ -23,11 +23,14 @@ export function directIssuer(opts: { activities: Activities; logger: Logger }): 
   const { activities: act, logger: log } = opts;
 
   async function issue(input: CreateWebchatTokenInput): Promise<CreateWebchatTokenResult> {
-    const accountSid = await act.resolveAccount(input.deploymentKey);
-    if (accountSid === null) return deniedResult('invalid_deployment_key', null, [], input.origin);
-
-    const config = await act.fetchAccountConfig(accountSid);
-    const security = await act.readFeatureFlag(accountSid, WEBCHAT_SECURITY_FLAG);
+    const [accountSid, config, security] = await Promise.all([
+      act.resolveAccount(input.deploymentKey),
+      act.fetchAccountConfig(input.deploymentKey),
+      act.readFeatureFlag(input.deploymentKey, WEBCHAT_SECURITY_FLAG),
+    ]);
+    if (accountSid === null || config === null || config.accountSid !== accountSid) {
+      return deniedResult('invalid_deployment_key', null, [], input.origin);
+    }
 
     let fingerprint: { fingerprint: string; level: FingerprintSensitivity } | undefined;
     if (security) {

@@ -316,7 +316,9 @@ export async function waitForHttp(url: string, child: ChildProcess, timeoutMs = 
   }
 }
 
-function waitForWorker(child: ChildProcess, timeoutMs = 60_000): Promise<void> {
+// Generous: a worker run through tsx bundles its workflows with webpack at start, which on a busy shared machine
+// has taken more than a minute.
+function waitForWorker(child: ChildProcess, timeoutMs = 180_000): Promise<void> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('the worker did not start')), timeoutMs);
     const onLine = (line: string) => {

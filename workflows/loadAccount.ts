@@ -11,16 +11,15 @@ export interface LoadedAccount {
 
 /**
  * The account behind a deployment key, its configuration and its webchat-security flag, or null for an unknown
- * key. Configuration and flag are read side by side once the account is known: each read is still its own step
- * in the UI, but the workflow wakes once for both. The account and flag reach the run's search attributes with
- * its outcome (recordOutcome.ts).
+ * key. The three reads are keyed by the deployment key and run side by side: each is still its own step (marker)
+ * in the UI, but the run wakes once for all three. A key revoked between the reads reads as unknown.
  */
 export async function loadAccount(deploymentKey: string): Promise<LoadedAccount | null> {
-  const accountSid = await store.resolveAccount(deploymentKey);
-  if (accountSid === null) return null;
-  const [config, security] = await Promise.all([
-    store.fetchAccountConfig(accountSid),
-    store.readFeatureFlag(accountSid, WEBCHAT_SECURITY_FLAG),
+  const [accountSid, config, security] = await Promise.all([
+    store.resolveAccount(deploymentKey),
+    store.fetchAccountConfig(deploymentKey),
+    store.readFeatureFlag(deploymentKey, WEBCHAT_SECURITY_FLAG),
   ]);
+  if (accountSid === null || config === null || config.accountSid !== accountSid) return null;
   return { accountSid, config, security };
 }
