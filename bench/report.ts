@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { cpus, totalmem, loadavg } from 'node:os';
-import type { BenchKey, BenchOptions, BenchPath } from './benchOptions';
+import type { BenchBuild, BenchKey, BenchOptions, BenchPath } from './benchOptions';
 import type { LoadResult } from './loadResult';
 import type { ProcessUsage } from './processMonitor';
 
@@ -51,6 +51,11 @@ export interface BenchReport {
   ratios: Ratio[];
   /** `VmHWM` of each service over the whole run, MB. */
   lifetimePeakRssMb: Record<string, number | null>;
+  /**
+   * `VmHWM` of each product process (MB) by build: the main build's over the run, another's over a stack of
+   * that build saturated for the scenario duration (`options.rssBuilds`).
+   */
+  peakRssByBuild: Partial<Record<BenchBuild, Record<string, number | null>>>;
 }
 
 export function machineInfo(): BenchReport['machine'] {
@@ -193,6 +198,20 @@ export function formatReport(report: BenchReport): string {
       .map(([n, v]) => `${n} ${v ?? '-'}`)
       .join(', ')}`,
   );
+  const builds = Object.keys(report.peakRssByBuild) as BenchBuild[];
+  if (builds.length > 0) {
+    const processes = [...new Set(builds.flatMap((b) => Object.keys(report.peakRssByBuild[b] ?? {})))];
+    lines.push(
+      '',
+      `peak RSS MB by build (VmHWM over each process's life; main build: ${report.options.build})`,
+    );
+    lines.push(
+      table(
+        ['process', '', '', ...builds],
+        processes.map((p) => [p, '', '', ...builds.map((b) => fmt(report.peakRssByBuild[b]?.[p] ?? NaN))]),
+      ),
+    );
+  }
   return lines.join('\n');
 }
 

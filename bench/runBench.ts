@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline';
 import { freePorts, randomPorts, startStack, terminate, waitForHttp, type Stack } from '../scripts/stack';
 import { widgetHeaders } from '../test/helpers/widget';
 import { autocannonLoad } from './autocannonLoad';
-import type { BenchKey, BenchOptions, BenchPath } from './benchOptions';
+import type { BenchBuild, BenchKey, BenchOptions, BenchPath } from './benchOptions';
 import type { FloorLoad, FloorMessage } from './floor/floorProcess';
 import type { LoadResult, TargetRequest } from './loadResult';
 import { pacedLoad } from './pacedLoad';
@@ -73,8 +73,13 @@ export async function runBench(
   let stack: Stack | undefined;
   const direct: ChildProcess[] = [];
   try {
+    if (options.build === 'dist' || options.rssBuilds.includes('dist')) {
+      progress('building dist/ (npm run build)…');
+      await buildDist();
+    }
     progress('starting the stack…');
     stack = await startStack({
+      build: options.build,
       ports,
       dataDir,
       output,
@@ -189,6 +194,18 @@ export async function runBench(
       await measure('floor', null, serial, floorPids, () => floor.drive(serial, options.durationS));
     }
 
+    const peakRssByBuild: BenchReport['peakRssByBuild'] = {};
+    const productProcesses = [...stack.processes.keys()];
+    const lifetime = (monitored: Iterable<[string, number]>) =>
+      Object.fromEntries([...monitored].map(([name, pid]) => [name, lifetimePeakRssMb(pid)]));
+    peakRssByBuild[options.build] = lifetime([...pids].filter(([name]) => productProcesses.includes(name)));
+    for (const build of options.rssBuilds.filter((b) => b !== options.build)) {
+      progress(
+        `peak RSS of the ${build} build: saturation c=${options.connections || 20} for ${options.durationS} s…`,
+      );
+      peakRssByBuild[build] = await buildRss(build, options, env, output);
+    }
+
     const report: BenchReport = {
       startedAt: new Date().toISOString(),
       command: ['npm run bench --', ...process.argv.slice(2)].join(' '),
@@ -197,7 +214,8 @@ export async function runBench(
       options,
       scenarios,
       ratios: computeRatios(scenarios),
-      lifetimePeakRssMb: Object.fromEntries([...pids].map(([name, pid]) => [name, lifetimePeakRssMb(pid)])),
+      lifetimePeakRssMb: lifetime(pids),
+      peakRssByBuild,
     };
     const file = resolve(
       options.out ?? join(root, 'bench', 'results', `bench-${report.startedAt.replace(/[:.]/g, '-')}.json`),
@@ -248,6 +266,55 @@ async function checkAnswer(target: TargetRequest, path: HttpPath, key: BenchKey)
     throw new Error(
       `${path} ${key}: expected 200 with a token and ACAO ${expectedAcao}, got ${res.status}, ACAO ${acao}`,
     );
+  }
+}
+
+/** `npm run build`: the production build in dist/, from the tree under test. */
+function buildDist(): Promise<void> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts', 'build.ts')], {
+      cwd: root,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    child.once('exit', (code) =>
+      code === 0 ? resolvePromise() : reject(new Error(`npm run build exited with ${code}`)),
+    );
+  });
+}
+
+/**
+ * Peak RSS of every product process in another build: a stack of that build on its own ports and data folder,
+ * warmed up, then saturated on the first key; each process's `VmHWM` over its life.
+ */
+async function buildRss(
+  build: BenchBuild,
+  options: BenchOptions,
+  env: NodeJS.ProcessEnv,
+  output: (name: string, line: string) => void,
+): Promise<Record<string, number | null>> {
+  const dataDir = await mkdtemp(join(tmpdir(), `webchat-bench-${build}-`));
+  const stack = await startStack({
+    ports: await randomPorts(),
+    dataDir,
+    output: (name, line) => output(`${build}:${name}`, line),
+    logLevel: options.logLevel,
+    env,
+    workerInApi: options.workerInApi,
+    build,
+    ...(options.temporalAddress ? { temporalAddress: options.temporalAddress } : {}),
+  });
+  try {
+    const key = options.keys[0] ?? 'open';
+    const target = widgetRequest(stack.urls.edge, key);
+    await checkAnswer(target, 'orchestrated', key);
+    if (options.warmupS > 0) await pacedLoad({ target, rate: 50, durationS: options.warmupS });
+    await autocannonLoad({ target, connections: options.connections || 20, durationS: options.durationS });
+    return Object.fromEntries(
+      [...stack.processes].map(([name, child]) => [name, child.pid ? lifetimePeakRssMb(child.pid) : null]),
+    );
+  } finally {
+    await stack.stop();
+    await rm(dataDir, { recursive: true, force: true });
   }
 }
 

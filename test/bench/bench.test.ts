@@ -44,6 +44,7 @@ describe('npm run bench --smoke', () => {
     assert.match(stdout, /^CPU % of one core per process/m);
     assert.match(stdout, /JSON report: .*report\.json/);
     assert.match(stdout, /Latency plot: .*report\.svg/);
+    assert.match(stdout, /^peak RSS MB by build/m);
   });
 
   test('the JSON report has every scenario of the three paths, with latencies, CPU and memory per process', () => {
@@ -102,6 +103,10 @@ describe('npm run bench --smoke', () => {
     assert.ok(report.machine.nproc > 0);
     assert.ok((report.lifetimePeakRssMb.worker ?? 0) > 0);
     assert.ok((report.lifetimePeakRssMb.floor ?? 0) > 0);
+    assert.equal(report.options.build, 'tsx');
+    assert.deepEqual(Object.keys(report.peakRssByBuild), ['tsx'], 'smoke: only the build it ran');
+    assert.ok((report.peakRssByBuild.tsx?.worker ?? 0) > 0);
+    assert.equal(report.peakRssByBuild.tsx?.floor, undefined, 'by build: the product processes only');
   });
 
   test('writes the latency plot beside the report: one panel per key, a line per path', async () => {
