@@ -1,6 +1,7 @@
 /**
- * The dev server's performance flags (`temporal server start-dev`), in one place for `make start`, the benchmark
- * (scripts/stack.ts) and the tests that run a dev server (test/helpers/temporal.ts).
+ * The dev server's performance flags (`temporal server start-dev`), in one place for `make start`, `npm run
+ * start:temporal`, the benchmark (scripts/stack/temporalDevServer.ts) and the tests that run a dev server
+ * (test/helpers/temporal.ts).
  *
  * - `system.forceSearchAttributesCacheRefreshOnRead=false`: the CLI sets it true, so every search-attribute
  *   lookup (each start with search attributes, each upsert) re-reads cluster metadata from SQLite. False keeps the

@@ -18,12 +18,17 @@ export async function startScopedAuth(
   config: ScopedAuthConfig,
   logger: Logger = createLogger('scoped-auth', config.logLevel),
 ): Promise<ScopedAuthService> {
-  const ring = await loadReloadingKeyRing(config.keysDir, { intervalMs: config.keysReloadMs, log: logger });
+  const authSecret = await loadServiceSecret(config.authSecret);
+  const ring = await loadReloadingKeyRing(config.keysDir, {
+    intervalMs: config.keysReloadMs,
+    log: logger,
+    create: config.createKeys,
+  });
   const { keys } = ring;
   const authenticate = await requireService({
     audience: 'scoped-auth',
     issuers: ['federated-auth'],
-    secret: await loadServiceSecret(config.authSecret),
+    secret: authSecret,
     open: OPEN_PATHS,
     log: logger,
   });
@@ -35,13 +40,7 @@ export async function startScopedAuth(
     authenticate,
     metrics: new ServiceMetrics('scoped-auth'),
   });
-  let served: Served;
-  try {
-    served = await serve(app, config.port, config.host);
-  } catch (err) {
-    ring.close();
-    throw err;
-  }
+  const served = await serve(app, config.port, config.host, { release: () => ring.close() });
   logger.info(
     { url: served.url, signingKid: keys.current.signing.kid, encryptionKid: keys.current.encryption.kid },
     'scoped auth service listening',
@@ -50,9 +49,5 @@ export async function startScopedAuth(
     ...served,
     keys,
     reloadKeys: () => ring.reload(),
-    close: async () => {
-      ring.close();
-      await served.close();
-    },
   };
 }

@@ -5,59 +5,15 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { Connection } from '@temporalio/client';
-import { devServerSearchAttributeArgs } from '../domain/searchAttributes';
-import { devServerDynamicConfigArgs, devServerSqliteArgs } from '../lib/devServerFlags';
-import { temporalCliPath } from '../lib/temporalBinaries';
+import { temporalCliPath } from '../../lib/temporalBinaries';
+import { type StackPorts, webPorts } from './ports';
+import { terminate, waitForHttp, waitForTemporal, waitForWorker } from './readiness';
+import { temporalDevServerArgs } from './temporalDevServer';
 
-const root = resolve(__dirname, '..');
-
-export interface StackPorts {
-  edge: number;
-  api: number;
-  fas: number;
-  sas: number;
-  temporal: number;
-  ui: number;
-  codec: number;
-  /** The worker's Prometheus endpoint (Temporal runtime metrics); without it the worker serves none. */
-  workerMetrics?: number;
-  /**
-   * The demo page (web/): `web` serves it on an origin `dk_demo_secure` allows (http://localhost:8081), `webOther`
-   * on one no demo account allows. Without both, the page is not started.
-   */
-  web?: number;
-  webOther?: number;
-}
-
-export const defaultPorts: StackPorts = {
-  edge: 8080,
-  api: 3000,
-  fas: 3001,
-  sas: 3002,
-  temporal: 7233,
-  ui: 8233,
-  codec: 8888,
-  workerMetrics: 9464,
-  web: 8081,
-  webOther: 8082,
-};
-
-/**
- * Free ports for every service, for tests and benchmarks that must not collide with `make start`. The demo page
- * is left out: its allowed origin is a fixed port, so the browser tests choose its ports themselves.
- */
-export async function randomPorts(): Promise<StackPorts> {
-  const keys = (Object.keys(defaultPorts) as (keyof StackPorts)[]).filter(
-    (k) => k !== 'web' && k !== 'webOther',
-  );
-  const ports = await freePorts(keys.length);
-  return Object.fromEntries(keys.map((k, i) => [k, ports[i]!])) as unknown as StackPorts;
-}
+const root = resolve(__dirname, '..', '..');
 
 export interface StackOptions {
   ports: StackPorts;
@@ -78,7 +34,8 @@ export interface StackOptions {
   workerInApi?: boolean;
   /**
    * How the Node services run: `tsx` (the TypeScript sources, compiled at start; `make start`), or `dist`, the
-   * production build of `npm run build` with NODE_ENV=production (compiled JavaScript, prebuilt workflow bundle).
+   * compiled JavaScript of `npm run build` with its prebuilt workflow bundle. Without NODE_ENV=production: this
+   * single-box stack creates its secrets on first start, which production refuses to do.
    */
   build?: 'tsx' | 'dist';
 }
@@ -139,7 +96,6 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     WEB_OTHER_PORT: String(ports.webOther ?? ''),
     WORKER_METRICS_ADDRESS: ports.workerMetrics === undefined ? '' : `127.0.0.1:${ports.workerMetrics}`,
     API_RUN_WORKER: String(opts.workerInApi ?? false),
-    ...(opts.build === 'dist' && { NODE_ENV: 'production' }),
   };
 
   const commands = new Map<string, { command: string; args: string[] }>();
@@ -182,7 +138,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       name === 'temporal'
         ? waitForTemporal(temporalAddress, 60_000)
         : name === 'worker'
-          ? waitForWorker(child)
+          ? waitForWorker(child, temporalAddress)
           : waitForHttp(readyUrl(name), child);
     await Promise.all([ready, stopped]);
   };
@@ -193,28 +149,17 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
 
   try {
     if (!opts.temporalAddress) {
-      launch('temporal', temporalCliPath(), [
-        'server',
-        'start-dev',
-        '--ip',
-        '127.0.0.1',
-        '--port',
-        String(ports.temporal),
-        '--ui-port',
-        String(ports.ui),
-        '--namespace',
-        'default',
-        '--db-filename',
-        join(resolve(dataDir), 'temporal', 'dev.db'),
-        '--log-level',
-        'warn',
-        ...devServerSqliteArgs,
-        ...devServerDynamicConfigArgs,
-        // The UI decrypts payloads through our codec server, in the operator's browser.
-        '--ui-codec-endpoint',
-        `http://localhost:${ports.codec}`,
-        ...devServerSearchAttributeArgs,
-      ]);
+      launch(
+        'temporal',
+        temporalCliPath(),
+        temporalDevServerArgs({
+          ip: '127.0.0.1',
+          port: ports.temporal,
+          uiPort: ports.ui,
+          dataDir: resolve(dataDir),
+          codecEndpoint: `http://localhost:${ports.codec}`,
+        }),
+      );
     }
     const sas = node('sas', 'services/scoped-auth/main.ts');
     const fas = node('fas', 'services/federated-auth/main.ts');
@@ -231,7 +176,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       waitForHttp(`http://127.0.0.1:${ports.codec}/healthz`, codec),
       waitForHttp(`http://127.0.0.1:${ports.api}/readyz`, api),
       waitForHttp(`http://127.0.0.1:${ports.edge}/healthz`, edge),
-      ...(worker ? [waitForWorker(worker)] : []),
+      ...(worker ? [waitForWorker(worker, temporalAddress)] : []),
       ...(web ? pagePorts.map((port) => waitForHttp(`http://127.0.0.1:${port}/healthz`, web)) : []),
     ]);
   } catch (err) {
@@ -265,113 +210,4 @@ export function distEntry(entry: string): string {
   const compiled = join(root, 'dist', entry.replace(/\.ts$/, '.js'));
   if (!existsSync(compiled)) throw new Error(`${compiled} is missing: run npm run build first`);
   return compiled;
-}
-
-/** Both ports of the demo page, or undefined when it is not to be started. */
-function webPorts(ports: StackPorts): [number, number] | undefined {
-  return ports.web !== undefined && ports.webOther !== undefined ? [ports.web, ports.webOther] : undefined;
-}
-
-/** SIGTERM, then SIGKILL if the process has not exited within the grace period. */
-export async function terminate(child: ChildProcess, graceMs = 10_000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-  await exited;
-  clearTimeout(timer);
-}
-
-async function waitForTemporal(address: string, timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const connection = await Connection.connect({ address, connectTimeout: 1000 });
-      try {
-        await connection.workflowService.getSystemInfo({});
-        return;
-      } finally {
-        await connection.close();
-      }
-    } catch (err) {
-      if (Date.now() > until) throw new Error(`Temporal did not answer at ${address}: ${String(err)}`);
-      await sleep(250);
-    }
-  }
-}
-
-/** Polls `url` until it answers 2xx; fails early when `child` exits. */
-export async function waitForHttp(url: string, child: ChildProcess, timeoutMs = 60_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`${url}: the process exited with code ${child.exitCode}`);
-    try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
-      if (res.ok) return;
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > until) throw new Error(`${url} did not become ready`);
-    await sleep(200);
-  }
-}
-
-// Generous: a worker run through tsx bundles its workflows with webpack at start, which on a busy shared machine
-// has taken more than a minute.
-function waitForWorker(child: ChildProcess, timeoutMs = 180_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('the worker did not start')), timeoutMs);
-    const onLine = (line: string) => {
-      if (line.includes('"msg":"worker started"')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    createInterface({ input: child.stdout! }).on('line', onLine);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the worker exited with code ${code}`));
-    });
-  });
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-const handedOut = new Set<number>();
-
-/**
- * Free TCP ports on 127.0.0.1, for tests that must not collide with a running `make start`. They are picked at
- * random *below* the kernel's ephemeral range: a port the kernel hands out for `listen(0)` can be taken again,
- * before the service binds it, by one of the many outgoing connections a stack opens (EADDRINUSE, seen in the
- * bench smoke test), while outgoing connections never use a port below that range. Ports returned by earlier
- * calls of this process are not returned again; other processes are not coordinated with (`npm test` runs one
- * test file at a time).
- */
-export async function freePorts(count: number): Promise<number[]> {
-  const ephemeralLow = await readFile('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')
-    .then((text) => Number(text.trim().split(/\s+/)[0]) || 32768)
-    .catch(() => 32768);
-  const low = 10_000;
-  const high = Math.max(low + 1000, ephemeralLow);
-  const held: ReturnType<typeof createServer>[] = [];
-  const ports: number[] = [];
-  try {
-    for (let attempt = 0; ports.length < count; attempt++) {
-      if (attempt > count * 50) throw new Error(`no ${count} free ports between ${low} and ${high}`);
-      const port = low + Math.floor(Math.random() * (high - low));
-      if (handedOut.has(port) || ports.includes(port)) continue;
-      const server = createServer();
-      const bound = await new Promise<boolean>((resolve) => {
-        server.once('error', () => resolve(false));
-        server.listen(port, '127.0.0.1', () => resolve(true));
-      });
-      if (!bound) continue;
-      held.push(server);
-      ports.push(port);
-    }
-  } finally {
-    await Promise.all(held.map((s) => new Promise((r) => s.close(r))));
-  }
-  for (const port of ports) handedOut.add(port);
-  return ports;
 }
