@@ -9,6 +9,7 @@ import { publicHeaders } from './cors';
 import { countIssuances } from './issuanceMetrics';
 import type { Issuer } from './issuer';
 import type { RateLimits } from './rateLimit';
+import { openApiDocument } from './openApi';
 import type { Refresher } from './refresher';
 import { refreshRouter } from './routes/refresh';
 import { tokenRouter } from './routes/token';
@@ -53,6 +54,11 @@ export function createApp({
     ctx.body = { status: ready ? 'ready' : 'not_ready' };
   });
   metrics?.route(health);
+  // Rendered once per app from the same zod schemas the routes use; the edge forwards this route.
+  const document = openApiDocument();
+  health.get('/openapi.json', (ctx) => {
+    ctx.body = document;
+  });
 
   const tokens = tokenRouter({ issuer, deadlineMs, ...(rateLimits ? { rateLimits } : {}) });
   const refresh = refresher

@@ -4,6 +4,7 @@ import https from 'node:https';
 import httpProxy from 'http-proxy';
 import { AppError } from '../lib/errors';
 import type { Logger } from '../lib/logger';
+import { requestIdSchema } from '../lib/publicContract';
 
 export interface EdgeOptions {
   /** Base URL of the API (FWO), without a trailing slash. */
@@ -15,7 +16,8 @@ export interface EdgeOptions {
 
 /** The only public routes the edge forwards; everything else stays internal. */
 const forwardedPrefix = '/v2/Webchat/';
-const wellFormedRequestId = /^[A-Za-z0-9._-]{8,64}$/;
+/** The API's OpenAPI document, forwarded so that it always describes the API behind this edge. */
+const documentPath = '/openapi.json';
 
 /**
  * Request headers never forwarded as the client wrote them: hop-by-hop headers (RFC 9110 §7.6.1; `expect` too,
@@ -49,8 +51,8 @@ interface Exchange {
 }
 
 /**
- * Starship: the public entry. Forwards `/v2/Webchat/*` to the API over keep-alive connections, answers
- * `/healthz` itself and 404 for the rest. Returns a server that is not listening yet.
+ * Starship: the public entry. Forwards `/v2/Webchat/*` and `GET /openapi.json` to the API over keep-alive
+ * connections, answers `/healthz` itself and 404 for the rest. Returns a server that is not listening yet.
  */
 export function createEdge({ apiUrl, timeoutMs, logger }: EdgeOptions): http.Server {
   const agentOptions = { keepAlive: true };
@@ -160,7 +162,7 @@ export function createEdge({ apiUrl, timeoutMs, logger }: EdgeOptions): http.Ser
       );
     });
 
-    if (isForwardable(path)) {
+    if (isForwardable(path) || (path === documentPath && (req.method === 'GET' || req.method === 'HEAD'))) {
       forward(req, res, requestId);
     } else if (path === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) {
       sendJson(res, 200, { status: 'ok' });
@@ -195,7 +197,7 @@ function isForwardable(path: string): boolean {
 }
 
 function chooseRequestId(given: string | string[] | undefined): string {
-  return typeof given === 'string' && wellFormedRequestId.test(given) ? given : randomUUID();
+  return typeof given === 'string' && requestIdSchema.safeParse(given).success ? given : randomUUID();
 }
 
 function setForwardingHeaders(req: IncomingMessage, requestId: string): void {

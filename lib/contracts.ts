@@ -1,7 +1,9 @@
 /**
  * Types and names shared by the API, the workflow, the activities and the auth services. Pure: the workflow
- * sandbox imports this module.
+ * sandbox imports this module. Shapes that cross the public HTTP boundary are zod schemas in
+ * lib/publicContract.ts; only their types are imported here, so no zod reaches the sandbox.
  */
+import type { IssuedTokenBody, RefreshRefusalBody } from './publicContract';
 
 export const TASK_QUEUE = 'webchat-token';
 export const CREATE_WORKFLOW_TYPE = 'CreateWebchatToken';
@@ -57,12 +59,8 @@ export interface CorsDecision {
   vary: boolean;
 }
 
-export interface IssuedToken {
-  token: string;
-  identity: string;
-  /** ISO-8601. */
-  expiration: string;
-}
+/** `{token, identity, expiration}` (expiration ISO-8601). */
+export type IssuedToken = IssuedTokenBody;
 
 export type DenyReason = 'invalid_deployment_key' | 'fingerprint_generation_failed';
 
@@ -121,14 +119,10 @@ export interface FasRefreshRequest {
   fingerprintLevel?: FingerprintSensitivity;
 }
 
-export type RefreshRefusalCode = 'invalid_token' | 'fingerprint_validation_failed';
+export type RefreshRefusalCode = RefreshRefusalBody['code'];
 
-/** FAS's 403 body when it refuses a refresh. */
-export interface FasRefreshRefusal {
-  valid: false;
-  code: RefreshRefusalCode;
-  message: string;
-}
+/** FAS's 403 body when it refuses a refresh (the API answers the same body). */
+export type FasRefreshRefusal = RefreshRefusalBody;
 
 /** What `FasClient.refreshToken` resolves to: a 403 refusal is an answer, not an error. */
 export type FasRefreshResult =

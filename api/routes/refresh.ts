@@ -2,6 +2,7 @@ import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import type { RefreshWebchatTokenInput } from '../../lib/contracts';
 import { collectSignals } from '../../lib/fingerprint';
+import type { IssuedTokenBody, RefreshRefusalBody } from '../../lib/publicContract';
 import { applyCors, preflight } from '../cors';
 import { clientIpOf, type RateLimits } from '../rateLimit';
 import type { Refresher } from '../refresher';
@@ -40,12 +41,18 @@ export function refreshRouter({
     const result = await refresher.refreshToken(input, deadlineMs);
     applyCors(ctx, result.cors);
     if (result.outcome === 'refused') {
+      const refusal: RefreshRefusalBody = { valid: false, code: result.code, message: result.message };
       ctx.status = 403;
-      ctx.body = { valid: false, code: result.code, message: result.message };
+      ctx.body = refusal;
       return;
     }
+    const body: IssuedTokenBody = {
+      token: result.token,
+      identity: result.identity,
+      expiration: result.expiration,
+    };
     ctx.status = 200;
-    ctx.body = { token: result.token, identity: result.identity, expiration: result.expiration };
+    ctx.body = body;
   });
   return router;
 }

@@ -2,6 +2,7 @@ import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import type { CreateWebchatTokenInput } from '../../lib/contracts';
 import { AppError } from '../../lib/errors';
+import type { IssuedTokenBody } from '../../lib/publicContract';
 import { collectSignals } from '../../lib/fingerprint';
 import { applyCors, preflight } from '../cors';
 import { readIdempotencyKey } from '../idempotency';
@@ -41,8 +42,13 @@ export function tokenRouter({
     if (result.outcome === 'denied') {
       throw new AppError(result.reason, result.message);
     }
+    const body: IssuedTokenBody = {
+      token: result.token,
+      identity: result.identity,
+      expiration: result.expiration,
+    };
     ctx.status = 200;
-    ctx.body = { token: result.token, identity: result.identity, expiration: result.expiration };
+    ctx.body = body;
   });
 
   return router;

@@ -81,12 +81,8 @@ export const validateInternalResponseSchema = z.discriminatedUnion('authorized',
   }),
 ]);
 
-/** SAS generate reply, which FAS passes through (lib/contracts.ts `IssuedToken`). */
-export const issuedTokenSchema = z.object({
-  token: z.string().min(1),
-  identity: z.uuid(),
-  expiration: z.iso.datetime(),
-});
+/** SAS generate reply, which FAS passes through and the API answers (lib/publicContract.ts). */
+export { issuedTokenSchema } from '../../lib/publicContract';
 
 /**
  * Parses a request part or throws a 400 `invalid_request` naming each bad field. zod messages name the
