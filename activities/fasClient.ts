@@ -1,6 +1,6 @@
 import { Agent, request, type Dispatcher } from 'undici';
-import type { FasRefreshRequest, FasRefreshResult, FasTokenRequest, IssuedToken } from '../lib/contracts';
-import { issuedTokenSchema, refreshRefusalSchema } from '../lib/publicContract';
+import type { FasRefreshRequest, FasRefreshResult, FasTokenRequest, IssuedToken } from '../domain/contracts';
+import { issuedTokenSchema, refreshRefusalSchema } from '../domain/contracts';
 import type { ServiceCredentials } from '../lib/serviceAuth';
 
 /** FAS answered, but refused the request: retrying the same request cannot succeed. */

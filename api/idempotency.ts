@@ -7,8 +7,8 @@ import {
 } from '@temporalio/client';
 import type { Workflow } from '@temporalio/common';
 import type { Context } from 'koa';
-import { AppError } from '../lib/errors';
-import { idempotencyKeySchema } from '../lib/publicContract';
+import { AppError } from '../domain/errors';
+import { idempotencyKeySchema } from '../domain/publicContract';
 
 /**
  * The request's `Idempotency-Key` header, if any. Validated here (1 to 128 characters of a URL- and log-safe

@@ -1,22 +1,22 @@
 import { z } from 'zod';
 import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiResponsesObject } from 'zod-openapi';
-import type { ErrorCode } from '../lib/errors';
+import type { ErrorCode } from '../domain/errors';
 import {
   errorBodySchema,
   healthSchema,
   idempotencyKeySchema,
-  issuedTokenSchema,
+  issuedTokenBodySchema,
   notReadySchema,
   publicResponseHeaders,
   readySchema,
-  refreshRefusalSchema,
+  refreshRefusalBodySchema,
   refreshRequestFormSchema,
   refreshRequestJsonSchema,
   retryResponseHeaders,
   tokenRequestFormSchema,
   tokenRequestJsonSchema,
   widgetRequestHeaders,
-} from '../lib/publicContract';
+} from '../domain/publicContract';
 import { preflightHeaders } from './cors';
 import { BODY_LIMIT } from './tokenRequest';
 
@@ -49,7 +49,7 @@ const issued = (description: string) => ({
     ...publicResponseHeaders,
     Vary: z.literal('Origin').optional().meta({ description: 'When ACAO depends on the request Origin.' }),
   }),
-  ...json(issuedTokenSchema),
+  ...json(issuedTokenBodySchema),
 });
 
 const preflight: ZodOpenApiOperationObject = {
@@ -80,7 +80,7 @@ const body = (jsonSchema: z.ZodType, formSchema: z.ZodType) => ({
 
 /**
  * The OpenAPI 3.1 document of the public API, rendered from the zod schemas the API validates requests with
- * and types its responses with (lib/publicContract.ts). Served at `GET /openapi.json`, through the edge too.
+ * and types its responses with (domain/publicContract.ts). Served at `GET /openapi.json`, through the edge too.
  */
 export function openApiDocument(): ReturnType<typeof createDocument> {
   return createDocument({
@@ -125,7 +125,7 @@ export function openApiDocument(): ReturnType<typeof createDocument> {
                 'Refused: the token is invalid, expired, already refreshed or for another deployment key, or ' +
                 'it belongs to another browser.',
               headers: z.object(publicResponseHeaders),
-              ...json(refreshRefusalSchema),
+              ...json(refreshRefusalBodySchema),
             },
             ...sharedResponses,
           },

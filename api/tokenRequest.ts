@@ -1,8 +1,8 @@
 import { bodyParser } from '@koa/bodyparser';
 import type { Context, Middleware } from 'koa';
 import type { z } from 'zod';
-import { AppError } from '../lib/errors';
-import { deploymentKeySchema, refreshTokenSchema } from '../lib/publicContract';
+import { AppError } from '../domain/errors';
+import { deploymentKeySchema, refreshTokenSchema } from '../domain/publicContract';
 
 export const BODY_LIMIT = '8kb';
 

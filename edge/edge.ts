@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import http, { type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import httpProxy from 'http-proxy';
-import { AppError } from '../lib/errors';
+import { AppError } from '../domain/errors';
 import type { Logger } from '../lib/logger';
-import { requestIdSchema } from '../lib/publicContract';
+import { requestIdSchema } from '../domain/publicContract';
 
 export interface EdgeOptions {
   /** Base URL of the API (FWO), without a trailing slash. */

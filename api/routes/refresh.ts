@@ -1,8 +1,8 @@
 import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
-import type { RefreshWebchatTokenInput } from '../../lib/contracts';
+import type { RefreshWebchatTokenInput } from '../../domain/contracts';
 import { collectSignals } from '../../lib/fingerprint';
-import type { IssuedTokenBody, RefreshRefusalBody } from '../../lib/publicContract';
+import type { IssuedTokenBody, RefreshRefusalBody } from '../../domain/publicContract';
 import { applyCors, preflight } from '../cors';
 import { clientIpOf, type RateLimits } from '../rateLimit';
 import type { Refresher } from '../refresher';

@@ -1,8 +1,8 @@
 import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
-import type { CreateWebchatTokenInput } from '../../lib/contracts';
-import { AppError } from '../../lib/errors';
-import type { IssuedTokenBody } from '../../lib/publicContract';
+import type { CreateWebchatTokenInput } from '../../domain/contracts';
+import { AppError } from '../../domain/errors';
+import type { IssuedTokenBody } from '../../domain/publicContract';
 import { collectSignals } from '../../lib/fingerprint';
 import { applyCors, preflight } from '../cors';
 import { readIdempotencyKey } from '../idempotency';

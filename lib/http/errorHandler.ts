@@ -1,7 +1,7 @@
 import type { Middleware } from 'koa';
-import { AppError, type ErrorCode } from '../errors';
+import { AppError, type ErrorCode } from '../../domain/errors';
 import type { Logger } from '../logger';
-import type { ErrorBody } from '../publicContract';
+import type { ErrorBody } from '../../domain/publicContract';
 
 /** Statuses Koa and its middleware raise themselves (http-errors), mapped to our stable codes. */
 const codeForStatus: Record<number, ErrorCode> = {

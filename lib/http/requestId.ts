@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Middleware } from 'koa';
-import { requestIdSchema } from '../publicContract';
+import { requestIdSchema } from '../../domain/publicContract';
 
 /**
  * Takes the caller's `X-Request-Id` when it is well formed (the edge sets one), else makes one, and echoes it.

@@ -1,10 +1,16 @@
 /**
  * The public HTTP contract as zod schemas: what the token routes accept and what every public response looks
- * like. The API validates requests and types its responses with these, and `api/openApi.ts` renders the same
- * schemas into the OpenAPI document, so the contract is written once. Pure (zod only), but kept out of
- * lib/contracts.ts because the workflow sandbox imports that module and has no use for zod.
+ * like, beside the shapes it shares with FAS and SAS (contracts.ts: the issued token, the refresh refusal).
+ * The API validates requests and types its responses with these, and `api/openApi.ts` renders the same
+ * schemas into the OpenAPI document, so the contract is written once.
  */
 import { z } from 'zod';
+import {
+  type FasRefreshRefusal,
+  type IssuedToken,
+  issuedTokenSchema,
+  refreshRefusalSchema,
+} from './contracts';
 import { type ErrorCode, errorStatus } from './errors';
 
 // --- Request fields ---------------------------------------------------------------------------------------
@@ -81,15 +87,9 @@ export const widgetRequestHeaders = {
 
 // --- Response bodies --------------------------------------------------------------------------------------
 
-/** A minted token, as SAS returns it, FAS passes it through and the API answers it (200). */
-export const issuedTokenSchema = z
-  .object({
-    token: z.string().min(1),
-    identity: z.uuid(),
-    expiration: z.iso.datetime(),
-  })
-  .meta({ id: 'IssuedToken' });
-export type IssuedTokenBody = z.infer<typeof issuedTokenSchema>;
+/** The 200 body of both token routes: the token SAS minted, as FAS passed it through. */
+export const issuedTokenBodySchema = issuedTokenSchema.meta({ id: 'IssuedToken' });
+export type IssuedTokenBody = IssuedToken;
 
 const errorCodes = Object.keys(errorStatus) as [ErrorCode, ...ErrorCode[]];
 
@@ -101,13 +101,9 @@ export const errorBodySchema = (codes: readonly [ErrorCode, ...ErrorCode[]] = er
   z.object({ code: z.enum(codes), message: z.string().min(1) });
 export type ErrorBody = z.infer<ReturnType<typeof errorBodySchema>>;
 
-export const refreshRefusalCodes = ['invalid_token', 'fingerprint_validation_failed'] as const;
-
-/** A refused refresh (403), from FAS to the worker and from the API to the widget. */
-export const refreshRefusalSchema = z
-  .object({ valid: z.literal(false), code: z.enum(refreshRefusalCodes), message: z.string().min(1) })
-  .meta({ id: 'RefreshRefusal' });
-export type RefreshRefusalBody = z.infer<typeof refreshRefusalSchema>;
+/** A refused refresh (403): FAS's refusal, which the API answers as it is. */
+export const refreshRefusalBodySchema = refreshRefusalSchema.meta({ id: 'RefreshRefusal' });
+export type RefreshRefusalBody = FasRefreshRefusal;
 
 export const healthSchema = z.object({ status: z.literal('ok') });
 export const readySchema = z.object({ status: z.literal('ready') });
