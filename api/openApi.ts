@@ -33,9 +33,11 @@ const sharedResponses: ZodOpenApiResponsesObject = {
   '400': error('Malformed body, or a missing, over-long or malformed field or header.', ['invalid_request']),
   '413': error(`Body over ${BODY_LIMIT}.`, ['payload_too_large']),
   '415': error('Content type other than JSON or form-encoded.', ['unsupported_media_type']),
-  '429': error('Too many requests from this client IP or for this deployment key.', ['rate_limited'], {
-    ...retryResponseHeaders,
-  }),
+  '429': error(
+    'Too many requests from this client IP or for this deployment key.',
+    ['rate_limited'],
+    retryResponseHeaders,
+  ),
   '503': error(
     'Temporal, FAS or SAS unavailable past the deadline, the API too busy, or the API unreachable from the edge.',
     ['unavailable'],

@@ -123,16 +123,48 @@ describe('alerts fire and resolve on a live stack', { skip, timeout: 150_000 }, 
   const firing = (alerts: AlertState[], name: string) =>
     alerts.some((a) => a.alertname === name && a.state === 'firing');
 
-  test('every target is scraped and, while all is well, no alert fires', async () => {
-    const until = Date.now() + 30_000;
-    while ((await prometheus.query('sum(up{job=~"webchat-.+"})')) !== 4) {
-      assert.ok(Date.now() < until, `not every target is up:\n${logs.slice(-30).join('\n')}`);
+  /** Polls an instant query until `done` holds for its value; fails after `timeoutMs`. */
+  const waitForQuery = async (expr: string, done: (v: number | undefined) => boolean, timeoutMs: number) => {
+    const until = Date.now() + timeoutMs;
+    while (!done(await prometheus.query(expr))) {
+      assert.ok(Date.now() < until, `${expr} not as expected:\n${logs.slice(-30).join('\n')}`);
       await sleep(500);
     }
+  };
+
+  test('every target is scraped and, while all is well, no alert fires', async () => {
+    await waitForQuery('sum(up{job=~"webchat-.+"})', (v) => v === 4, 30_000);
+    // Prometheus has seen tokens issued (on a loaded machine the first runs take a while).
+    await waitForQuery('sum(webchat:token_outcomes:rate5m{outcome="issued"})', (v) => (v ?? 0) > 0, 60_000);
     // The first runs of a fresh worker can be slow (p99 over its objective): wait for the windows to hold
     // only steady traffic.
     await waitForAlerts('alerts while all is well', (a) => a.length === 0, 30_000);
     assert.ok((statuses.get(200) ?? 0) > 0, `the traffic gets tokens: ${JSON.stringify([...statuses])}`);
+  });
+
+  test('every query of the Grafana dashboard is valid PromQL, and the traffic panels have data', async () => {
+    const dashboard = JSON.parse(
+      await readFile(join(rulesDir, '..', 'grafana', 'dashboards', 'webchat.json'), 'utf8'),
+    ) as {
+      panels: { title: string; targets?: { expr: string }[] }[];
+    };
+    const queries = dashboard.panels.flatMap((p) =>
+      (p.targets ?? []).map((t) => ({ panel: p.title, expr: t.expr })),
+    );
+    assert.ok(queries.length >= 15, `the dashboard has its queries (${queries.length})`);
+    const empty: string[] = [];
+    for (const { panel, expr } of queries) {
+      if ((await prometheus.query(expr)) === undefined) empty.push(`${panel}: ${expr}`);
+    }
+    // Healthy traffic: only the failure and 429/503 series may be empty.
+    for (const must of [
+      'Issuances and refreshes by outcome',
+      'Latency of POST',
+      'FAS and SAS latency',
+      'Scrape targets',
+    ]) {
+      assert.ok(!empty.some((e) => e.startsWith(must)), `${must} has no data: ${empty.join('\n')}`);
+    }
   });
 
   test('FAS answering 503: WebchatFasErrorRatioHigh and WebchatTokenErrorRatioHigh fire', async () => {

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { execFileAsync, prometheusBinaries, ruleFiles, rulesDir } from '../helpers/prometheus';
@@ -26,5 +28,21 @@ describe('Prometheus rules (promtool)', { skip }, () => {
       join(rulesDir, 'tests', 'alerts.test.yml'),
     ]);
     assert.match(stdout, /SUCCESS/);
+  });
+
+  test('promtool check config: the Prometheus of docker-compose.yml loads, with these rule files', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'webchat-promconfig-'));
+    try {
+      // The compose file mounts the rules at /etc/prometheus/rules; here they are read where they are.
+      const config = (await readFile(join(rulesDir, 'prometheus.yml'), 'utf8')).replaceAll(
+        '/etc/prometheus/rules/',
+        `${rulesDir}/`,
+      );
+      await writeFile(join(dir, 'prometheus.yml'), config);
+      const { stdout } = await execFileAsync(promtool, ['check', 'config', join(dir, 'prometheus.yml')]);
+      assert.match(stdout, /SUCCESS: 2 rule files found/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
