@@ -5,7 +5,7 @@ import { collectSignals } from '../../lib/fingerprint';
 import type { IssuedTokenBody, RefreshRefusalBody } from '../../domain/publicContract';
 import { applyCors, preflight } from '../cors';
 import { clientIpOf, type RateLimits } from '../rateLimit';
-import type { Refresher } from '../refresher';
+import type { TokenRuns } from '../tokenRuns';
 import { readDeploymentKey, readToken, tokenBody } from '../tokenRequest';
 
 /**
@@ -14,11 +14,11 @@ import { readDeploymentKey, readToken, tokenBody } from '../tokenRequest';
  * 403 `{valid: false, code, message}`.
  */
 export function refreshRouter({
-  refresher,
+  runs,
   deadlineMs,
   rateLimits,
 }: {
-  refresher: Refresher;
+  runs: TokenRuns;
   deadlineMs: number;
   rateLimits?: RateLimits;
 }): Router {
@@ -38,7 +38,7 @@ export function refreshRouter({
       origin: ctx.get('origin') || null,
       signals: collectSignals(ctx.headers, clientIpOf(ctx)),
     };
-    const result = await refresher.refreshToken(input, deadlineMs);
+    const result = await runs.refreshToken(input, deadlineMs);
     applyCors(ctx, result.cors);
     if (result.outcome === 'refused') {
       const refusal: RefreshRefusalBody = { valid: false, code: result.code, message: result.message };

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { freePorts, randomPorts, startStack, type Stack } from '../../scripts/stack';
-import { startFaultProxy, type FaultProxy } from '../faults/faultProxy';
+import { startFaultProxy, type FaultProxy } from '../../scripts/faults/faultProxy';
 import {
   prometheusBinaries,
   ruleFiles,
@@ -33,7 +33,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /**
  * A real Prometheus (Debian's package) scrapes the running stack (API, FAS, SAS and the worker's Temporal
  * metrics, each on a free port) every second with the shipped rules. With steady traffic through the edge, FAS
- * starts answering 503 (a fault proxy between the worker and FAS, test/faults/faultProxy.ts): the FAS alert and
+ * starts answering 503 (a fault proxy between the worker and FAS, scripts/faults/faultProxy.ts): the FAS alert and
  * the token error alert must fire, as seen through Prometheus's HTTP API, and resolve once FAS answers again.
  */
 describe('alerts fire and resolve on a live stack', { skip, timeout: 150_000 }, () => {
