@@ -3,7 +3,7 @@ import type { RunObserver, TokenSteps } from './tokenSteps';
 
 export interface LoadedAccount {
   accountSid: string;
-  /** Held by the run until it ends, as the design asks. */
+  /** Held by the run until it ends: never fetched again within one run. */
   config: AccountConfig;
   /** The webchat-security feature flag. */
   security: boolean;
