@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiResponsesObject } from 'zod-openapi';
-import type { ErrorCode } from '../domain/errors';
+import { type ErrorCode, errorStatus } from '../domain/errors';
 import {
   errorBodySchema,
   healthSchema,
@@ -22,25 +22,33 @@ import { BODY_LIMIT } from './tokenRequest';
 
 const json = (schema: z.ZodType) => ({ content: { 'application/json': { schema } } });
 
-const error = (description: string, codes: [ErrorCode, ...ErrorCode[]], headers = publicResponseHeaders) => ({
+/** The codes the error table (domain/errors.ts) maps to `status`: the document cannot list another. */
+const codesFor = (status: number): [ErrorCode, ...ErrorCode[]] => {
+  const codes = (Object.keys(errorStatus) as ErrorCode[]).filter((code) => errorStatus[code] === status);
+  const [first, ...rest] = codes;
+  if (!first) throw new Error(`no error code has status ${status}`);
+  return [first, ...rest];
+};
+
+const error = (description: string, status: number, headers = publicResponseHeaders) => ({
   description,
   headers: z.object(headers),
-  ...json(errorBodySchema(codes)),
+  ...json(errorBodySchema(codesFor(status))),
 });
 
 /** What both token routes answer besides their own 200 and 403. */
 const sharedResponses: ZodOpenApiResponsesObject = {
-  '400': error('Malformed body, or a missing, over-long or malformed field or header.', ['invalid_request']),
-  '413': error(`Body over ${BODY_LIMIT}.`, ['payload_too_large']),
-  '415': error('Content type other than JSON or form-encoded.', ['unsupported_media_type']),
+  '400': error('Malformed body, or a missing, over-long or malformed field or header.', 400),
+  '413': error(`Body over ${BODY_LIMIT}.`, 413),
+  '415': error('Content type other than JSON or form-encoded.', 415),
   '429': error(
     'Too many requests from this client IP or for this deployment key.',
-    ['rate_limited'],
+    429,
     retryResponseHeaders,
   ),
   '503': error(
     'Temporal, FAS or SAS unavailable past the deadline, the API too busy, or the API unreachable from the edge.',
-    ['unavailable'],
+    503,
     retryResponseHeaders,
   ),
 };
@@ -105,10 +113,10 @@ export function openApiDocument(): ReturnType<typeof createDocument> {
           requestBody: body(tokenRequestJsonSchema, tokenRequestFormSchema),
           responses: {
             '200': issued('Issued.'),
-            '403': error('Unknown or revoked deployment key, or the fingerprint could not be generated.', [
-              'invalid_deployment_key',
-              'fingerprint_generation_failed',
-            ]),
+            '403': error(
+              'Unknown or revoked deployment key, or the fingerprint could not be generated.',
+              403,
+            ),
             ...sharedResponses,
           },
         },
