@@ -1,6 +1,6 @@
 /**
- * Starts the whole product as separate processes: the Temporal dev server (SQLite file, UI), SAS, FAS, the
- * worker, the API and the edge. `make start` uses it with the default ports; the end-to-end tests use it with
+ * Starts the whole product as separate processes: the Temporal dev server (SQLite file, UI), the embedded store
+ * (without DATABASE_URL), SAS, FAS, the worker, the API and the edge. `make start` uses it with the default ports; the end-to-end tests use it with
  * free ports and a temporary data folder.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -11,6 +11,7 @@ import { createInterface } from 'node:readline';
 import { Connection } from '@temporalio/client';
 import { devServerSearchAttributeArgs } from '../lib/searchAttributes';
 import { temporalCliPath } from '../lib/temporalBinaries';
+import { embeddedSocketDir, probeEmbeddedStore } from '../store/embeddedSocket';
 
 const root = resolve(__dirname, '..');
 
@@ -172,13 +173,18 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         ? waitForTemporal(temporalAddress, 60_000)
         : name === 'worker'
           ? waitForWorker(child)
-          : waitForHttp(readyUrl(name), child);
+          : name === 'store'
+            ? waitForStore(storeSocketDir, child)
+            : waitForHttp(readyUrl(name), child);
     await Promise.all([ready, stopped]);
   };
 
   const stop = async () => {
     for (const { child } of started.reverse()) await terminate(child);
   };
+
+  // Without a PostgreSQL server, one process serves the embedded store to all the others (store/main.ts).
+  const storeSocketDir = env.DATABASE_URL ? undefined : embeddedSocketDir(dataDir);
 
   try {
     if (!opts.temporalAddress) {
@@ -216,10 +222,14 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         ...devServerSearchAttributeArgs,
       ]);
     }
+    const store = storeSocketDir && node('store', 'store/main.ts');
     const sas = node('sas', 'services/scoped-auth/main.ts');
     const fas = node('fas', 'services/federated-auth/main.ts');
     const codec = node('codec', 'services/codec-server/main.ts');
-    await waitForTemporal(temporalAddress, 60_000);
+    await Promise.all([
+      waitForTemporal(temporalAddress, 60_000),
+      ...(store ? [waitForStore(storeSocketDir, store)] : []),
+    ]);
     const worker = opts.workerInApi ? undefined : node('worker', 'worker/main.ts');
     const api = node('api', 'api/main.ts');
     const edge = node('edge', 'edge/main.ts');
@@ -305,6 +315,19 @@ export async function waitForHttp(url: string, child: ChildProcess, timeoutMs = 
       // not up yet
     }
     if (Date.now() > until) throw new Error(`${url} did not become ready`);
+    await sleep(200);
+  }
+}
+
+/** Polls the embedded store's socket until it answers a query; fails early when `child` exits. */
+async function waitForStore(socketDir: string | undefined, child: ChildProcess, timeoutMs = 60_000) {
+  if (!socketDir) throw new Error('the store process runs only without DATABASE_URL');
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the store process exited with code ${child.exitCode}`);
+    const probe = await probeEmbeddedStore(socketDir, 1000);
+    if (probe.ok) return;
+    if (Date.now() > until) throw new Error(`the store did not answer in ${socketDir}: ${probe.reason}`);
     await sleep(200);
   }
 }

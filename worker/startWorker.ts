@@ -5,10 +5,8 @@ import type { Logger } from '../lib/logger';
 import { loadServiceCredentials } from '../lib/serviceAuth';
 import { loadOrCreateSecret } from '../lib/secretFile';
 import { temporalLogger } from '../lib/temporalLogger';
-import { storeSocketPath } from '../store/accountAdmin';
 import { openStore } from '../store/openStore';
 import { seedDemoAccounts } from '../store/seed';
-import { serveStore } from '../store/serveStore';
 import type { WorkerConfig } from './config';
 import { createWorker } from './createWorker';
 
@@ -37,8 +35,8 @@ export interface StartedWorker {
 }
 
 /**
- * The worker of the token workflows with everything its activities need: the account store (served to the
- * admin CLI while it is the embedded one), the demo accounts, the FAS client with its service credential and
+ * The worker of the token workflows with everything its activities need: the account store (the embedded one
+ * through the process that serves it, see `store/embeddedClient.ts`), the demo accounts, the FAS client with its service credential and
  * the fingerprint secret. Used by `worker/main.ts` and by an API that runs its own worker (`API_RUN_WORKER`).
  */
 export async function startWorker(
@@ -52,14 +50,6 @@ export async function startWorker(
     for (const closeOne of [...closers].reverse()) await closeOne();
   };
   try {
-    // The embedded store is locked to this process: serve it to the admin CLI while the worker runs.
-    if (!config.DATABASE_URL) {
-      const storeServer = await serveStore(store, storeSocketPath(config.DATA_DIR)).catch((err: unknown) => {
-        log.warn({ err }, 'the admin CLI cannot reach the store while the worker runs');
-        return null;
-      });
-      if (storeServer) closers.push(() => storeServer.close());
-    }
     if (config.SEED_DEMO_ACCOUNTS) {
       const seeded = await seedDemoAccounts(store);
       if (seeded.created.length > 0) log.info('seeded the demo accounts');

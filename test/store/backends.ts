@@ -1,6 +1,6 @@
 import { after, before, describe } from 'node:test';
 import { createPgClient } from '../../store/pgClient';
-import { createPgliteClient } from '../../store/pgliteClient';
+import { openEmbeddedClient } from '../../store/embeddedClient';
 import { type SqlClient } from '../../store/sqlClient';
 import { createTestSchema, postgresUnavailable, type TestSchema } from '../helpers/testDatabase';
 
@@ -18,13 +18,14 @@ export interface BackendDatabase {
 }
 
 /**
- * Registers the suite `title` once per store backend: the embedded PGlite and a PostgreSQL server. The PostgreSQL
+ * Registers the suite `title` once per store backend: the embedded PGlite (served on a socket of its own and
+ * reached with `pg`, as every process reaches it) and a PostgreSQL server. The PostgreSQL
  * suite gets a schema of its own, dropped when the suite ends; when no server answers it is reported as one
  * skipped test that says why.
  */
 export function forEachBackend(title: string, body: (db: BackendDatabase) => void): void {
   void describe(`${title} [PGlite]`, () => {
-    body({ name: 'PGlite', connect: () => createPgliteClient(null), databaseUrl: undefined });
+    body({ name: 'PGlite', connect: () => openEmbeddedClient(null), databaseUrl: undefined });
   });
 
   const reason = postgresUnavailable();
