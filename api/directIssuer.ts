@@ -5,10 +5,10 @@ import {
   type CreateWebchatTokenInput,
   type CreateWebchatTokenResult,
   type FingerprintSensitivity,
-} from '../lib/contracts';
-import { AppError } from '../lib/errors';
-import { FINGERPRINT_FAILURE } from '../lib/failureTypes';
-import { deniedResult, fasTokenRequest, issuedResult } from '../lib/issuance';
+} from '../domain/contracts';
+import { AppError } from '../domain/errors';
+import { FINGERPRINT_FAILURE } from '../domain/failureTypes';
+import { deniedResult, fasTokenRequest, issuedResult } from '../domain/issuance';
 import type { Logger } from '../lib/logger';
 import type { Issuer } from './issuer';
 

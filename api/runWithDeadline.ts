@@ -1,6 +1,6 @@
 import type { Workflow, WorkflowResultType } from '@temporalio/common';
 import { type Client, type WorkflowHandle, WorkflowFailedError } from '@temporalio/client';
-import { AppError } from '../lib/errors';
+import { AppError } from '../domain/errors';
 import type { Logger } from '../lib/logger';
 import { rejectOnAbort } from './rejectOnAbort';
 

@@ -1,4 +1,4 @@
-import { type AccountConfig } from '../lib/contracts';
+import { type AccountConfig } from '../domain/contracts';
 import { AccountAdmin } from './accountAdmin';
 import { AccountReader } from './accountReader';
 import { type SqlClient } from './sqlClient';

@@ -3,9 +3,9 @@ import {
   type RefreshRefusalCode,
   type RefreshWebchatTokenInput,
   type RefreshWebchatTokenResult,
-} from '../lib/contracts';
-import { corsFor } from '../lib/cors';
-import { FINGERPRINT_FAILURE, isActivityFailureOfType } from '../lib/failureTypes';
+} from '../domain/contracts';
+import { corsFor } from '../domain/cors';
+import { FINGERPRINT_FAILURE, isActivityFailureOfType } from '../domain/failureTypes';
 import { loadAccount } from './loadAccount';
 import { auth, fingerprinting } from './proxies';
 import { recordOutcome } from './recordOutcome';
