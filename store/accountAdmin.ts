@@ -33,7 +33,7 @@ const KEY_PREFIX_LENGTH = 8;
  * multi-statement write runs in one transaction.
  */
 export class AccountAdmin {
-  constructor(protected readonly sql: SqlClient) {}
+  constructor(private readonly sql: SqlClient) {}
 
   async getAccount(accountSid: string): Promise<AccountRecord | null> {
     if (!accountSidSchema.safeParse(accountSid).success) return null;
