@@ -1,4 +1,4 @@
-import { type AccountConfig } from '../lib/contracts';
+import { type AccountConfig } from '../domain/contracts';
 import { accountSid as accountSidSchema, deploymentKey as deploymentKeySchema } from './accountInput';
 import { hashKey, selectAccount } from './accountRecords';
 import { type SqlExecutor } from './sqlClient';

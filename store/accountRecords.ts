@@ -1,5 +1,9 @@
 import { createHash } from 'node:crypto';
-import { type AccountConfig, type FingerprintSensitivity, fingerprintSensitivities } from '../lib/contracts';
+import {
+  type AccountConfig,
+  type FingerprintSensitivity,
+  fingerprintSensitivities,
+} from '../domain/contracts';
 import { type SqlExecutor } from './sqlClient';
 
 /** How accounts and keys are read from their rows: shared by the token path's reads and the admin half. */

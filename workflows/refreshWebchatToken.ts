@@ -1,79 +1,8 @@
-import {
-  type FasRefreshRequest,
-  type RefreshRefusalCode,
-  type RefreshWebchatTokenInput,
-  type RefreshWebchatTokenResult,
-} from '../domain/contracts';
-import { corsFor } from '../domain/cors';
-import { FINGERPRINT_FAILURE, isActivityFailureOfType } from '../domain/failureTypes';
-import { loadAccount } from './loadAccount';
-import { auth, fingerprinting } from './proxies';
-import { recordOutcome } from './recordOutcome';
+import type { RefreshWebchatTokenInput, RefreshWebchatTokenResult } from '../domain/contracts';
+import { refreshWebchatToken } from '../domain/refreshWebchatToken';
+import { observer, steps } from './steps';
 
-const refusalMessages: Record<RefreshRefusalCode, string> = {
-  invalid_token: 'The token is invalid, expired or not for this deployment key.',
-  fingerprint_validation_failed: 'The token belongs to another browser.',
-};
-
-/**
- * Refreshes a visitor's token: the same account lookup as an issuance (configuration held until the execution
- * ends), a fingerprint of the refreshing browser when webchat-security is on, then FAS validates the old
- * token with SAS and mints a new one for the same identity with the same binding. Refusals are typed results.
- */
-export async function RefreshWebchatToken(
-  input: RefreshWebchatTokenInput,
-): Promise<RefreshWebchatTokenResult> {
-  const account = await loadAccount(input.deploymentKey);
-  if (account === null) return refuse('invalid_token', null, []);
-  const { accountSid, config, security } = account;
-
-  const request: FasRefreshRequest = {
-    token: input.token,
-    grants: { webchat: { addressSid: config.addressSid } },
-    ttl: config.tokenTtlSeconds,
-  };
-  if (security) {
-    try {
-      const { fingerprint, level } = await fingerprinting.generateFingerprint(
-        input.signals,
-        config.fingerprintSensitivity,
-      );
-      request.fingerprint = fingerprint;
-      request.fingerprintLevel = level;
-    } catch (err) {
-      // A browser that cannot be fingerprinted cannot prove it is the one the token was bound to.
-      if (isActivityFailureOfType(err, FINGERPRINT_FAILURE)) {
-        return refuse('fingerprint_validation_failed', accountSid, config.allowedOrigins);
-      }
-      throw err;
-    }
-  }
-
-  const result = await auth.refreshToken(accountSid, request, input.requestId);
-  if (result.outcome === 'refused') return refuse(result.code, accountSid, config.allowedOrigins);
-  recordOutcome('refreshed', null, 'Token refreshed');
-  const { token, identity, expiration } = result;
-  return {
-    outcome: 'refreshed',
-    accountSid,
-    token,
-    identity,
-    expiration,
-    cors: corsFor(config.allowedOrigins, input.origin),
-  };
-
-  function refuse(
-    code: RefreshRefusalCode,
-    sid: string | null,
-    allowedOrigins: readonly string[],
-  ): RefreshWebchatTokenResult {
-    recordOutcome('refused', code, `Refused: ${code}`);
-    return {
-      outcome: 'refused',
-      code,
-      message: refusalMessages[code],
-      accountSid: sid,
-      cors: corsFor(allowedOrigins, input.origin),
-    };
-  }
+/** One token refresh (domain/refreshWebchatToken.ts), each step a local activity recorded in history. */
+export function RefreshWebchatToken(input: RefreshWebchatTokenInput): Promise<RefreshWebchatTokenResult> {
+  return refreshWebchatToken(input, steps, observer);
 }

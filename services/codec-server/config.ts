@@ -1,14 +1,15 @@
 import { z } from 'zod';
-import { dataDir, logLevel, parseEnv, port } from '../../lib/config';
-import { defaultCodecKeysFile } from '../../lib/codec/loadCodec';
+import { dataDir, logLevel, nodeEnv, parseEnv, port } from '../../lib/config';
+import { codecKeysSource, codecKeysVariables } from '../../lib/secrets/secretConfig';
 
 const schema = z
   .object({
     HOST: z.string().min(1).default('127.0.0.1'),
     CODEC_PORT: port(8888),
     DATA_DIR: dataDir,
-    CODEC_KEYS: z.string().optional(),
-    CODEC_KEYS_FILE: z.string().optional(),
+    NODE_ENV: nodeEnv,
+    /** The same keys as the API's and the workers' (lib/secrets/secretConfig.ts). */
+    ...codecKeysVariables,
     /** Origins of the Temporal UI allowed to call the codec server from the browser. */
     CODEC_CORS_ORIGINS: z
       .string()
@@ -23,7 +24,7 @@ const schema = z
   })
   .transform((env) => ({
     ...env,
-    CODEC_KEYS_FILE: env.CODEC_KEYS_FILE ?? defaultCodecKeysFile(env.DATA_DIR),
+    codecKeys: codecKeysSource(env),
   }));
 
 export type CodecServerConfig = z.infer<typeof schema>;

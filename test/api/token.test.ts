@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { createApp } from '../../api/app';
-import type { Issuer } from '../../api/issuer';
+import type { TokenRuns } from '../../api/tokenRuns';
+import { noRefresh } from '../helpers/tokenRuns';
 import type { CreateWebchatTokenInput, CreateWebchatTokenResult } from '../../domain/contracts';
 import { AppError } from '../../domain/errors';
 import { createLogger } from '../../lib/logger';
@@ -9,7 +10,8 @@ import { serve, type Served } from '../../lib/http/serve';
 import { widgetHeaders } from '../helpers/widget';
 
 /** The HTTP contract of section 4, with the workflow replaced by a scripted issuer. */
-class ScriptedIssuer implements Issuer {
+class ScriptedIssuer implements TokenRuns {
+  refreshToken = noRefresh.refreshToken;
   inputs: CreateWebchatTokenInput[] = [];
   static issued = (): Promise<CreateWebchatTokenResult> =>
     Promise.resolve({
@@ -37,7 +39,7 @@ describe('POST /v2/Webchat/Token', () => {
   const url = () => `${served.url}/v2/Webchat/Token`;
 
   before(async () => {
-    const app = createApp({ issuer, logger: createLogger('api-test', 'silent'), deadlineMs: 1000 });
+    const app = createApp({ runs: issuer, logger: createLogger('api-test', 'silent'), deadlineMs: 1000 });
     served = await serve(app, 0);
   });
   after(() => served.close());

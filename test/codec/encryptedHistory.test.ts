@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { loadOrCreateCodecKeys, rotateCodecKeys } from '../../lib/codec/codecKeyRing';
+import { loadCodecKeys, rotateCodecKeys } from '../../lib/secrets/codecKeys';
 import { EncryptionCodec } from '../../lib/codec/encryptionCodec';
 import { encryptedDataConverter } from '../../lib/codec/loadCodec';
 import { collectSignals } from '../../lib/fingerprint';
@@ -45,7 +45,7 @@ describe('encrypted history', () => {
       workflowBundle(),
     ]);
     await seedDemoAccounts(store);
-    codec = new EncryptionCodec(await loadOrCreateCodecKeys(join(dir, 'codec-keys.json')));
+    codec = new EncryptionCodec(await loadCodecKeys({ file: join(dir, 'codec-keys.json') }));
     codecServer = await serve(
       createCodecServerApp({
         codec,
@@ -63,7 +63,7 @@ describe('encrypted history', () => {
   });
 
   test('raw history holds no token or signal; the codec server gives them back', async () => {
-    const ring = await loadOrCreateCodecKeys(join(dir, 'codec-keys.json'));
+    const ring = await loadCodecKeys({ file: join(dir, 'codec-keys.json') });
     const { result, workflowId } = await runIssuance(
       { env, store, bundle, dataConverter: encryptedDataConverter(ring) },
       { deploymentKey: 'dk_demo_secure', signals: collectSignals(widgetHeaders(), '203.0.113.7') },
@@ -99,10 +99,10 @@ describe('encrypted history', () => {
 
   test('the codec encodes with the current key and still decodes payloads of a rotated-out key', async () => {
     const path = join(dir, 'rotating.json');
-    const before = await loadOrCreateCodecKeys(path);
+    const before = await loadCodecKeys({ file: path });
     const old = await new EncryptionCodec(before).encode([{ metadata: {}, data: Buffer.from('"hello"') }]);
     const newKid = await rotateCodecKeys(path);
-    const after = await loadOrCreateCodecKeys(path);
+    const after = await loadCodecKeys({ file: path });
     assert.equal(after.current, newKid);
     assert.equal(after.keys.size, 2);
     const [decoded] = await new EncryptionCodec(after).decode(old);

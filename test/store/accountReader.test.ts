@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { WEBCHAT_SECURITY_FLAG } from '../../lib/contracts';
-import { isOriginPattern } from '../../lib/cors';
+import { WEBCHAT_SECURITY_FLAG } from '../../domain/contracts';
+import { isOriginPattern } from '../../domain/cors';
 import { AccountStore } from '../../store/accountStore';
 import { migrate } from '../../store/migrate';
 import { type SqlClient } from '../../store/sqlClient';

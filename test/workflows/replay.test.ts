@@ -12,7 +12,7 @@ const dir = join(__dirname, '..', 'fixtures', 'histories');
  * Recorded histories of every branch, replayed against today's workflow code: a change that would break runs
  * already in flight (a reordered or renamed activity, a new step without `patched()`) fails here.
  */
-describe('replay of recorded CreateWebchatToken histories', async () => {
+describe('replay of recorded CreateWebchatToken and RefreshWebchatToken histories', async () => {
   const files = (await readdir(dir)).filter((f) => f.endsWith('.json')).sort();
 
   test('there is a recorded history for each branch', () => {
@@ -21,6 +21,9 @@ describe('replay of recorded CreateWebchatToken histories', async () => {
       'flag-off-issued.json',
       'flag-on-fingerprint-failed.json',
       'flag-on-issued.json',
+      'refresh-fingerprint-refused.json',
+      'refresh-refreshed.json',
+      'refresh-unknown-key.json',
       'unknown-key.json',
     ]);
   });

@@ -1,20 +1,21 @@
 /**
- * Records one history per branch of CreateWebchatToken into test/fixtures/histories, for the replay test.
+ * Records one history per branch of CreateWebchatToken and RefreshWebchatToken into test/fixtures/histories,
+ * for the replay test (./replay.test.ts).
  * Run it (`npm run record-histories`) only when a workflow change is meant to be incompatible with runs
  * already in flight; otherwise the replay test is what tells you that a change broke them.
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { collectSignals } from '../lib/fingerprint';
-import { openStore } from '../store/openStore';
-import { seedDemoAccounts } from '../store/seed';
-import { FakeFas } from '../test/helpers/fakeFas';
-import { runIssuance } from '../test/helpers/runIssuance';
-import { timeSkippingEnv, workflowBundle } from '../test/helpers/temporal';
-import { widgetHeaders } from '../test/helpers/widget';
+import { collectSignals } from '../../lib/fingerprint';
+import { openStore } from '../../store/openStore';
+import { seedDemoAccounts } from '../../store/seed';
+import { FakeFas } from '../helpers/fakeFas';
+import { runIssuance, runRefresh } from '../helpers/runIssuance';
+import { timeSkippingEnv, workflowBundle } from '../helpers/temporal';
+import { widgetHeaders } from '../helpers/widget';
 
-const dir = join(__dirname, '..', 'test', 'fixtures', 'histories');
+const dir = join(__dirname, '..', 'fixtures', 'histories');
 
 async function main() {
   const [env, store, bundle] = await Promise.all([
@@ -38,6 +39,19 @@ async function main() {
       runIssuance(ctx, { deploymentKey: 'dk_demo_secure', signals: collectSignals({}, '203.0.113.7') }),
     'unknown-key': () => runIssuance(ctx, { deploymentKey: 'dk_unknown' }),
     'fas-outage-recovered': () => runIssuance(ctx, { deploymentKey: 'dk_demo_open' }, outage),
+    'refresh-refreshed': async () => {
+      const fas = new FakeFas();
+      const { result } = await runIssuance(ctx, { deploymentKey: 'dk_demo_open' }, fas);
+      if (result.outcome !== 'issued') throw new Error(`expected a token, got ${result.outcome}`);
+      return runRefresh(ctx, { deploymentKey: 'dk_demo_open', token: result.token }, fas);
+    },
+    'refresh-unknown-key': () => runRefresh(ctx, { deploymentKey: 'dk_unknown', token: 'x' }, new FakeFas()),
+    'refresh-fingerprint-refused': () =>
+      runRefresh(
+        ctx,
+        { deploymentKey: 'dk_demo_secure', token: 'x', signals: collectSignals({}, '203.0.113.7') },
+        new FakeFas(),
+      ),
   };
   try {
     for (const [name, run] of Object.entries(scenarios)) {
