@@ -1,70 +1,58 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { WEBCHAT_SECURITY_FLAG } from '../../domain/contracts';
 import { isOriginPattern } from '../../domain/cors';
-import { AccountStore } from '../../store/accountStore';
-import { migrate } from '../../store/migrate';
-import { type SqlClient } from '../../store/sqlClient';
-import { forEachBackend } from './backends';
+import { forEachBackend, suiteStore } from './backends';
 
 // The token path's reads (store/accountReader.ts), on accounts made through the admin half.
 forEachBackend('account reads', (db) => {
   // One database per backend (PGlite takes about a second to start); every test makes its own accounts.
-  let sql: SqlClient;
-  let store: AccountStore;
-
-  before(async () => {
-    sql = await db.connect();
-    await migrate(sql);
-    store = new AccountStore(sql);
-  });
-
-  after(async () => {
-    await store.close();
-  });
+  const suite = suiteStore(db);
 
   const sid = (prefix: 'AC' | 'AD', n: number) => prefix + n.toString(16).padStart(32, '0');
 
   void describe('resolveDeploymentKey', () => {
     void test('a live key resolves to its account', async () => {
-      const { account } = await store.createAccount({ deploymentKeys: ['resolve-live-key-1'] });
-      assert.equal(await store.resolveDeploymentKey('resolve-live-key-1'), account.accountSid);
+      const { account } = await suite.store.createAccount({ deploymentKeys: ['resolve-live-key-1'] });
+      assert.equal(await suite.store.resolveDeploymentKey('resolve-live-key-1'), account.accountSid);
     });
 
     void test('an unknown key, an empty key and a near miss resolve to null', async () => {
-      await store.createAccount({ deploymentKeys: ['resolve-near-miss'] });
-      assert.equal(await store.resolveDeploymentKey('never-issued-key'), null);
-      assert.equal(await store.resolveDeploymentKey(''), null);
-      assert.equal(await store.resolveDeploymentKey('resolve-near-mis'), null);
-      assert.equal(await store.resolveDeploymentKey('RESOLVE-NEAR-MISS'), null);
+      await suite.store.createAccount({ deploymentKeys: ['resolve-near-miss'] });
+      assert.equal(await suite.store.resolveDeploymentKey('never-issued-key'), null);
+      assert.equal(await suite.store.resolveDeploymentKey(''), null);
+      assert.equal(await suite.store.resolveDeploymentKey('resolve-near-mis'), null);
+      assert.equal(await suite.store.resolveDeploymentKey('RESOLVE-NEAR-MISS'), null);
     });
 
     void test('a revoked key resolves to null while the account’s other keys keep working', async () => {
-      const { account } = await store.createAccount();
-      const revoked = await store.addDeploymentKey(account.accountSid);
-      const kept = await store.addDeploymentKey(account.accountSid);
+      const { account } = await suite.store.createAccount();
+      const revoked = await suite.store.addDeploymentKey(account.accountSid);
+      const kept = await suite.store.addDeploymentKey(account.accountSid);
 
-      const info = await store.revokeDeploymentKey(revoked.keyId);
+      const info = await suite.store.revokeDeploymentKey(revoked.keyId);
       assert.equal(info.keyId, revoked.keyId);
       assert.ok(info.revokedAt instanceof Date);
 
-      assert.equal(await store.resolveDeploymentKey(revoked.key), null);
-      assert.equal(await store.resolveDeploymentKey(kept.key), account.accountSid);
-      assert.deepEqual((await store.getAccountConfig(account.accountSid))?.deploymentKeys, [kept.keyId]);
+      assert.equal(await suite.store.resolveDeploymentKey(revoked.key), null);
+      assert.equal(await suite.store.resolveDeploymentKey(kept.key), account.accountSid);
+      assert.deepEqual((await suite.store.getAccountConfig(account.accountSid))?.deploymentKeys, [
+        kept.keyId,
+      ]);
     });
 
     void test('revoking twice keeps the first revocation time', async () => {
-      const { account } = await store.createAccount();
-      const { keyId } = await store.addDeploymentKey(account.accountSid);
-      const first = await store.revokeDeploymentKey(keyId);
-      const second = await store.revokeDeploymentKey(keyId);
+      const { account } = await suite.store.createAccount();
+      const { keyId } = await suite.store.addDeploymentKey(account.accountSid);
+      const first = await suite.store.revokeDeploymentKey(keyId);
+      const second = await suite.store.revokeDeploymentKey(keyId);
       assert.deepEqual(second.revokedAt, first.revokedAt);
     });
   });
 
   void describe('getAccountConfig', () => {
     void test('returns exactly the contract fields, with the ids of live keys only', async () => {
-      const { account, keys } = await store.createAccount({
+      const { account, keys } = await suite.store.createAccount({
         accountSid: sid('AC', 0xc0f1),
         addressSid: sid('AD', 0xc0f1),
         friendlyName: 'Config test',
@@ -76,9 +64,9 @@ forEachBackend('account reads', (db) => {
       assert.equal(keys.length, 2);
       const [one, two] = keys;
       assert.ok(one && two);
-      await store.revokeDeploymentKey(one.keyId);
+      await suite.store.revokeDeploymentKey(one.keyId);
 
-      assert.deepEqual(await store.getAccountConfig(account.accountSid), {
+      assert.deepEqual(await suite.store.getAccountConfig(account.accountSid), {
         accountSid: sid('AC', 0xc0f1),
         allowedOrigins: ['https://shop.example.com', 'https://*.example.org'],
         addressSid: sid('AD', 0xc0f1),
@@ -89,11 +77,11 @@ forEachBackend('account reads', (db) => {
     });
 
     void test('defaults: generated SIDs, no origins, medium sensitivity, one hour TTL, no keys', async () => {
-      const { account, keys } = await store.createAccount();
+      const { account, keys } = await suite.store.createAccount();
       assert.deepEqual(keys, []);
       assert.match(account.accountSid, /^AC[0-9a-f]{32}$/);
       assert.match(account.addressSid, /^AD[0-9a-f]{32}$/);
-      assert.deepEqual(await store.getAccountConfig(account.accountSid), {
+      assert.deepEqual(await suite.store.getAccountConfig(account.accountSid), {
         accountSid: account.accountSid,
         allowedOrigins: [],
         addressSid: account.addressSid,
@@ -104,12 +92,12 @@ forEachBackend('account reads', (db) => {
     });
 
     void test('an unknown or malformed account SID gives null', async () => {
-      assert.equal(await store.getAccountConfig(sid('AC', 0xdead)), null);
-      assert.equal(await store.getAccountConfig('not-a-sid'), null);
+      assert.equal(await suite.store.getAccountConfig(sid('AC', 0xdead)), null);
+      assert.equal(await suite.store.getAccountConfig('not-a-sid'), null);
     });
 
     void test('allowed origins are stored the way browsers send them, without duplicates', async () => {
-      const { account } = await store.createAccount({
+      const { account } = await suite.store.createAccount({
         allowedOrigins: [
           'https://Shop.Example.com:443/',
           'http://localhost:8081',
@@ -120,7 +108,7 @@ forEachBackend('account reads', (db) => {
     });
 
     void test('every stored origin is one the CORS matcher accepts (one rule for both)', async () => {
-      const { account } = await store.createAccount({
+      const { account } = await suite.store.createAccount({
         allowedOrigins: ['https://*.Example.COM:443', 'https://bücher.example', 'http://[::1]:3000/'],
       });
       assert.deepEqual(account.allowedOrigins, [
@@ -134,29 +122,31 @@ forEachBackend('account reads', (db) => {
 
   void describe('feature flags', () => {
     void test('a flag never set reads as off', async () => {
-      const { account } = await store.createAccount();
-      assert.equal(await store.getFeatureFlag(account.accountSid, WEBCHAT_SECURITY_FLAG), false);
-      assert.equal(await store.getFeatureFlag(sid('AC', 0xf1a9), WEBCHAT_SECURITY_FLAG), false);
+      const { account } = await suite.store.createAccount();
+      assert.equal(await suite.store.getFeatureFlag(account.accountSid, WEBCHAT_SECURITY_FLAG), false);
+      assert.equal(await suite.store.getFeatureFlag(sid('AC', 0xf1a9), WEBCHAT_SECURITY_FLAG), false);
     });
 
     void test('set on, then off, per account', async () => {
-      const { account: a } = await store.createAccount();
-      const { account: b } = await store.createAccount();
-      await store.setFeatureFlag(a.accountSid, WEBCHAT_SECURITY_FLAG, true);
-      assert.equal(await store.getFeatureFlag(a.accountSid, WEBCHAT_SECURITY_FLAG), true);
-      assert.equal(await store.getFeatureFlag(b.accountSid, WEBCHAT_SECURITY_FLAG), false);
-      assert.equal(await store.getFeatureFlag(a.accountSid, 'some-other-flag'), false);
+      const { account: a } = await suite.store.createAccount();
+      const { account: b } = await suite.store.createAccount();
+      await suite.store.setFeatureFlag(a.accountSid, WEBCHAT_SECURITY_FLAG, true);
+      assert.equal(await suite.store.getFeatureFlag(a.accountSid, WEBCHAT_SECURITY_FLAG), true);
+      assert.equal(await suite.store.getFeatureFlag(b.accountSid, WEBCHAT_SECURITY_FLAG), false);
+      assert.equal(await suite.store.getFeatureFlag(a.accountSid, 'some-other-flag'), false);
 
-      await store.setFeatureFlag(a.accountSid, WEBCHAT_SECURITY_FLAG, false);
-      assert.equal(await store.getFeatureFlag(a.accountSid, WEBCHAT_SECURITY_FLAG), false);
-      assert.deepEqual((await store.getAccount(a.accountSid))?.featureFlags, {
+      await suite.store.setFeatureFlag(a.accountSid, WEBCHAT_SECURITY_FLAG, false);
+      assert.equal(await suite.store.getFeatureFlag(a.accountSid, WEBCHAT_SECURITY_FLAG), false);
+      assert.deepEqual((await suite.store.getAccount(a.accountSid))?.featureFlags, {
         [WEBCHAT_SECURITY_FLAG]: false,
       });
     });
 
     void test('flags given at creation are set with the account', async () => {
-      const { account } = await store.createAccount({ featureFlags: { [WEBCHAT_SECURITY_FLAG]: true } });
-      assert.equal(await store.getFeatureFlag(account.accountSid, WEBCHAT_SECURITY_FLAG), true);
+      const { account } = await suite.store.createAccount({
+        featureFlags: { [WEBCHAT_SECURITY_FLAG]: true },
+      });
+      assert.equal(await suite.store.getFeatureFlag(account.accountSid, WEBCHAT_SECURITY_FLAG), true);
       assert.deepEqual(account.featureFlags, { [WEBCHAT_SECURITY_FLAG]: true });
     });
   });

@@ -1,4 +1,6 @@
 import { after, before, describe } from 'node:test';
+import { AccountStore } from '../../store/accountStore';
+import { migrate } from '../../store/migrate';
 import { createPgClient } from '../../store/pgClient';
 import { openEmbeddedClient } from '../../store/embeddedClient';
 import { type SqlClient } from '../../store/sqlClient';
@@ -50,4 +52,32 @@ export function forEachBackend(title: string, body: (db: BackendDatabase) => voi
       await schema?.drop();
     });
   });
+}
+
+/**
+ * One migrated store on the suite's database, opened before the suite's tests and closed after them; `sql` is its
+ * client, for tests that look at the tables themselves. Valid inside hooks and tests.
+ */
+export function suiteStore(db: BackendDatabase): { readonly store: AccountStore; readonly sql: SqlClient } {
+  let opened: { store: AccountStore; sql: SqlClient } | undefined;
+  before(async () => {
+    const sql = await db.connect();
+    await migrate(sql);
+    opened = { store: new AccountStore(sql), sql };
+  });
+  after(async () => {
+    await opened?.store.close();
+  });
+  const get = () => {
+    if (!opened) throw new Error('the suite store is opened in a before hook');
+    return opened;
+  };
+  return {
+    get store() {
+      return get().store;
+    },
+    get sql() {
+      return get().sql;
+    },
+  };
 }
