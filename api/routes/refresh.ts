@@ -1,11 +1,9 @@
 import Router from '@koa/router';
-import type { Context, Middleware } from 'koa';
-import type { RefreshWebchatTokenInput } from '../../domain/contracts';
-import { collectSignals } from '../../lib/fingerprint';
+import type { Context } from 'koa';
 import { applyCors, preflight } from '../cors';
-import { clientIpOf, type RateLimits } from '../rateLimit';
+import type { RateLimits } from '../rateLimit';
 import type { TokenRuns } from '../tokenRuns';
-import { readDeploymentKey, readToken, tokenBody } from '../tokenRequest';
+import { perClientIp, readToken, readTokenRequest, tokenBody } from '../tokenRequest';
 
 /**
  * `POST /v2/Webchat/Token/Refresh`: a new token for the same identity when the old one is valid and, for a
@@ -24,19 +22,8 @@ export function refreshRouter({
   const router = new Router({ prefix: '/v2/Webchat' });
   router.options('/Token/Refresh', preflight());
 
-  const perIp: Middleware = rateLimits ? rateLimits.clientIp.middleware(clientIpOf) : (_ctx, next) => next();
-
-  router.post('/Token/Refresh', perIp, tokenBody(), async (ctx: Context) => {
-    const deploymentKey = readDeploymentKey(ctx);
-    const token = readToken(ctx);
-    await rateLimits?.deploymentKey.consume(deploymentKey);
-    const input: RefreshWebchatTokenInput = {
-      requestId: ctx.state.requestId as string,
-      deploymentKey,
-      token,
-      origin: ctx.get('origin') || null,
-      signals: collectSignals(ctx.headers, clientIpOf(ctx)),
-    };
+  router.post('/Token/Refresh', perClientIp(rateLimits), tokenBody(), async (ctx: Context) => {
+    const input = await readTokenRequest(ctx, rateLimits, (c) => ({ token: readToken(c) }));
     const result = await runs.refreshToken(input, deadlineMs);
     applyCors(ctx, result.cors);
     if (result.outcome === 'refused') {
