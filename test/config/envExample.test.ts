@@ -8,6 +8,7 @@ import { loadEdgeConfig } from '../../edge/config';
 import { loadCodecServerConfig } from '../../services/codec-server/config';
 import { loadFederatedAuthConfig } from '../../services/federated-auth/config';
 import { loadScopedAuthConfig } from '../../services/scoped-auth/config';
+import { loadStoreConfig } from '../../store/config';
 import { loadWebConfig } from '../../web/config';
 import { loadWorkerConfig } from '../../worker/config';
 
@@ -23,16 +24,19 @@ function documentedVariables(): Set<string> {
  */
 function variablesRead(load: (env: NodeJS.ProcessEnv) => unknown): Set<string> {
   const read = new Set<string>();
-  const env = new Proxy({}, {
-    get(_target, key) {
-      if (typeof key === 'string' && /^[A-Z][A-Z0-9_]*$/.test(key)) read.add(key);
-      return undefined;
+  const env = new Proxy(
+    {},
+    {
+      get(_target, key) {
+        if (typeof key === 'string' && /^[A-Z][A-Z0-9_]*$/.test(key)) read.add(key);
+        return undefined;
+      },
+      has(_target, key) {
+        if (typeof key === 'string' && /^[A-Z][A-Z0-9_]*$/.test(key)) read.add(key);
+        return false;
+      },
     },
-    has(_target, key) {
-      if (typeof key === 'string' && /^[A-Z][A-Z0-9_]*$/.test(key)) read.add(key);
-      return false;
-    },
-  });
+  );
   try {
     load(env);
   } catch {
@@ -50,6 +54,7 @@ const loaders: Record<string, (env: NodeJS.ProcessEnv) => unknown> = {
   'codec-server': loadCodecServerConfig,
   web: loadWebConfig,
   admin: loadAdminConfig,
+  store: loadStoreConfig,
 };
 
 describe('.env.example', () => {
