@@ -1,8 +1,9 @@
 import { parseArgs } from 'node:util';
+import { openStore } from '../store/openStore';
 import { StoreError } from '../store/storeError';
+import { openSessionStore } from '../store/openSessionStore';
 import { type Command, commands, type Output, type SessionCommand } from './commands';
 import { type AdminConfig, loadAdminConfig } from './config';
-import { openAdminStore, openAdminSessionStore } from './openAdminStore';
 import { UsageError } from './usageError';
 
 export interface CliIo {
@@ -61,7 +62,7 @@ async function run(
 ): Promise<Output> {
   if (command.store === 'sessions') {
     const work = command.prepare(values, positionals);
-    const store = await openAdminSessionStore(config);
+    const store = await openSessionStore({ dataDir: config.DATA_DIR, databaseUrl: config.DATABASE_URL });
     try {
       return await work(store);
     } finally {
@@ -69,7 +70,9 @@ async function run(
     }
   }
   const work = command.prepare(values, positionals);
-  const store = await openAdminStore(config);
+  // The store the worker uses: DATABASE_URL, else the embedded store under DATA_DIR, through whichever process
+  // serves it (the store process of `make start`), so the very next token request sees a change.
+  const store = await openStore({ dataDir: config.DATA_DIR, databaseUrl: config.DATABASE_URL });
   try {
     return await work(store);
   } finally {
@@ -146,9 +149,9 @@ export function usage(): string {
     ...commands.map(commandUsage),
     '',
     '--json prints the result (or the error, on stderr) as JSON.',
-    'The store: DATABASE_URL when set, else the embedded store under DATA_DIR (default .data). While the',
-    'worker (make start) holds the embedded store, commands go through it. `token revoke` writes where SAS',
-    'reads: DATABASE_URL, else the embedded session store under DATA_DIR (which SAS holds while it runs).',
+    'The store: DATABASE_URL when set, else the embedded store under DATA_DIR (default .data). While',
+    '`make start` runs, commands go through its store process, over the PostgreSQL wire protocol.',
+    '`token revoke` writes the revocations SAS reads there.',
     'Exit codes: 0 done, 1 failed (unknown account or key, store unavailable), 2 bad input (nothing written).',
   ].join('\n');
 }

@@ -1,8 +1,7 @@
 import { type ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
 import { WEBCHAT_SECURITY_FLAG, fingerprintSensitivities } from '../domain/contracts';
-import { type AccountAdmin } from '../store/accountAdmin';
-import { generateDeploymentKey } from '../store/accountStore';
+import { type AccountAdmin, generateDeploymentKey } from '../store/accountAdmin';
 import {
   accountSid,
   type CreateAccountInput,

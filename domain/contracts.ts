@@ -180,7 +180,15 @@ export const fasRefreshRequestSchema = z
 export type FasRefreshRequest = z.infer<typeof fasRefreshRequestSchema>;
 
 export const refreshRefusalCodes = ['invalid_token', 'fingerprint_validation_failed'] as const;
-export type RefreshRefusalCode = (typeof refreshRefusalCodes)[number];
+
+/** FAS's 403 body when it refuses a refresh, which the API answers as it is. */
+export const refreshRefusalSchema = z.object({
+  valid: z.literal(false),
+  code: z.enum(refreshRefusalCodes),
+  message: z.string().min(1),
+});
+export type FasRefreshRefusal = z.infer<typeof refreshRefusalSchema>;
+export type RefreshRefusalCode = FasRefreshRefusal['code'];
 
 /** SAS `POST /v1/ScopedAuthTokens/refresh/internal` (FAS only): rotation, reuse detection, session age. */
 export const sasRefreshRequestSchema = z
@@ -194,13 +202,6 @@ export const sasRefreshResponseSchema = z.discriminatedUnion('outcome', [
   z.object({ outcome: z.literal('refused'), code: z.enum(refreshRefusalCodes) }),
 ]);
 export type SasRefreshResponse = z.infer<typeof sasRefreshResponseSchema>;
-
-/** FAS's 403 body when it refuses a refresh. */
-export interface FasRefreshRefusal {
-  valid: false;
-  code: RefreshRefusalCode;
-  message: string;
-}
 
 /** What `FasClient.refreshToken` resolves to: a 403 refusal is an answer, not an error. */
 export type FasRefreshResult =

@@ -3,7 +3,7 @@ import { defaultPorts, startStack } from './stack';
 
 async function main() {
   const dataDir = process.env.DATA_DIR ?? '.data';
-  console.log('Starting the Temporal dev server, SAS, FAS, the worker, the API and the edge...');
+  console.log('Starting the Temporal dev server, the store, SAS, FAS, the worker, the API and the edge...');
   const stack = await startStack({ ports: defaultPorts, dataDir });
   console.log(`
 Webchat token service is up.
@@ -13,6 +13,10 @@ Webchat token service is up.
                            ${stack.urls.webOther}   (the same page on an origin no account allows)
   Temporal UI:             ${stack.urls.ui}   (payloads decrypted by the codec server ${stack.urls.codec})
   API (behind the edge):   ${stack.urls.api}    FAS: ${stack.urls.fas}    SAS: ${stack.urls.sas}
+  OpenAPI document:        ${stack.urls.edge}/openapi.json
+  Prometheus metrics:      ${stack.urls.api}/metrics   ${stack.urls.fas}/metrics   ${stack.urls.sas}/metrics
+                           ${stack.urls.workerMetrics ?? '(worker: off)'}/metrics   (the worker's temporal_*)
+                           rules and dashboard: deploy/ (README: Operations)
   Data folder:             ${dataDir}
 
 Demo deployment keys:

@@ -1,35 +1,27 @@
-import { join } from 'node:path';
+import { openEmbeddedClient } from './embeddedClient';
 import { migrate } from './migrate';
 import { createPgClient } from './pgClient';
-import { createPgliteClient } from './pgliteClient';
 import { SessionStore } from './sessionStore';
 import { type SqlClient } from './sqlClient';
 
 export interface OpenSessionStoreOptions {
   /** `DATABASE_URL`: the PostgreSQL server every SAS instance and the admin CLI share. */
   databaseUrl?: string | undefined;
-  /**
-   * Without a server: the data folder whose `sessions` folder holds the embedded store (SAS holds it while it
-   * runs), or `null` for an in-memory one (tests).
-   */
+  /** Without a server: the data folder of the embedded store (`null`: a fresh in-memory one, for tests). */
   dataDir: string | null;
 }
 
 /**
- * Opens the refresh and revocation state with its schema up to date: on the PostgreSQL server when
- * `databaseUrl` is set (the same database and migrations as the account store), else embedded.
- *
- * The embedded store is a PGlite folder of its own (`${dataDir}/sessions`), because the worker holds the
- * account store's folder and PGlite admits one process per folder. That keeps `make start` working on one box;
- * a fleet of SAS instances needs `DATABASE_URL`.
+ * Opens the refresh and revocation state with its schema up to date: the same database and migrations as the
+ * account store, on the PostgreSQL server when `databaseUrl` is set, else the embedded store, reached over the
+ * PostgreSQL wire protocol like every other process does (store/embeddedClient.ts), so SAS and the admin CLI
+ * share it while `make start` runs.
  */
 export async function openSessionStore({
   databaseUrl,
   dataDir,
 }: OpenSessionStoreOptions): Promise<SessionStore> {
-  const client: SqlClient = databaseUrl
-    ? createPgClient(databaseUrl)
-    : await createPgliteClient(dataDir === null ? null : join(dataDir, 'sessions'));
+  const client: SqlClient = databaseUrl ? createPgClient(databaseUrl) : await openEmbeddedClient(dataDir);
   try {
     await migrate(client);
   } catch (err) {
