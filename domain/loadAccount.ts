@@ -1,4 +1,5 @@
-import { WEBCHAT_SECURITY_FLAG, type AccountConfig } from './contracts';
+import type { AccountConfig } from './contracts';
+import { WEBCHAT_SECURITY_FLAG } from './names';
 import type { RunObserver, TokenSteps } from './tokenSteps';
 
 export interface LoadedAccount {
