@@ -23,6 +23,7 @@ RUN npm ci --omit=dev && npm cache clean --force
 # Only what the services run: tests, scripts, benchmarks and local data stay out of the image. The worker
 # bundles workflows/ (and what it imports from lib/) at start, so the sources are needed at runtime.
 COPY tsconfig.json ./
+COPY domain ./domain
 COPY lib ./lib
 COPY store ./store
 COPY activities ./activities
@@ -31,11 +32,13 @@ COPY worker ./worker
 COPY api ./api
 COPY services ./services
 COPY edge ./edge
+# `docker compose run --rm sas-keys`: creates and rotates SAS's key ring (npm run rotate-keys).
+COPY scripts/rotate-keys.ts ./scripts/rotate-keys.ts
 
-# The data folder (SAS keys, fingerprint secret, embedded account store) is the one writable place; compose
-# mounts a named volume there, which Docker seeds with this folder's owner. The sources stay owned by root,
-# so the unprivileged process cannot rewrite its own code.
-RUN mkdir -p /data && chown node:node /data
+# The data folder (SAS keys, fingerprint secret, embedded account store) and /keys (SAS's shared key ring) are
+# the writable places; compose mounts named volumes there, which Docker seeds with these folders' owner. The
+# sources stay owned by root, so the unprivileged process cannot rewrite its own code.
+RUN mkdir -p /data /keys && chown node:node /data /keys
 
 # A container that listened on 127.0.0.1 (the laptop default) would be unreachable from its neighbours.
 ENV HOST=0.0.0.0 \
