@@ -15,7 +15,6 @@ import {
   type RefreshWebchatTokenInput,
   type RefreshWebchatTokenResult,
 } from '../domain/contracts';
-import * as sa from '../domain/searchAttributes';
 import type { Logger } from '../lib/logger';
 import { temporalPlugins } from '../lib/temporalTracing';
 import { idempotentWorkflowId, startIdempotent } from './idempotency';
@@ -69,8 +68,9 @@ export function temporalTokenRuns(opts: TemporalTokenRunsOptions): TokenRuns {
   const idempotencyWindowMs = opts.idempotencyWindowMs ?? DEFAULT_IDEMPOTENCY_WINDOW_MS;
 
   /**
-   * What every token run starts with: its timeouts, the `pending` outcome (so the UI can list runs still
-   * going), the UI's summary line, and eager start when this process runs the worker.
+   * What every token run starts with: its timeouts, the UI's summary line, and eager start when this process
+   * runs the worker. No search attribute: a run writes all of them once, when it ends (workflows/steps.ts);
+   * the runs still going are the UI's "Running" ones.
    *
    * The execution timeout outlives the HTTP deadline, so retries ride out short FAS or SAS blips. A run is one
    * workflow task whose local activities (the FAS call with its first retries) run inside it; the worker
@@ -84,7 +84,6 @@ export function temporalTokenRuns(opts: TemporalTokenRunsOptions): TokenRuns {
       args: [input] as [A],
       workflowExecutionTimeout: '3m',
       workflowTaskTimeout: '4s',
-      typedSearchAttributes: [{ key: sa.Outcome, value: 'pending' }],
       staticSummary,
       requestEagerStart: opts.eagerStart,
     }) satisfies Partial<WorkflowStartOptions>;

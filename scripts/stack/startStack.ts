@@ -1,16 +1,20 @@
 /**
- * Starts the whole product as separate processes: the Temporal dev server (SQLite file, UI), SAS, FAS, the
- * worker, the API and the edge. `make start` uses it with the default ports; the end-to-end tests use it with
+ * Starts the whole product as separate processes: the Temporal dev server (SQLite file, UI), the embedded store
+ * (without DATABASE_URL), SAS, FAS, the worker, the API and the edge. `make start` uses it with the default ports; the end-to-end tests use it with
  * free ports and a temporary data folder.
  */
 import type { ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { temporalCliPath } from '../../lib/temporalBinaries';
+import { embeddedSocketDir } from '../../store/embeddedSocket';
 import { type StackPorts, webPorts } from './ports';
 import { spawnLogged } from './processes';
-import { terminate, waitForHttp, waitForTemporal, waitForWorker } from './readiness';
+import { terminate, waitForHttp, waitForStore, waitForTemporal, waitForWorker } from './readiness';
 import { temporalDevServerArgs } from './temporalDevServer';
+
+const root = resolve(__dirname, '..', '..');
 
 export interface StackOptions {
   ports: StackPorts;
@@ -29,6 +33,12 @@ export interface StackOptions {
    * its own: the latency configuration the benchmark measures beside the default one.
    */
   workerInApi?: boolean;
+  /**
+   * How the Node services run: `tsx` (the TypeScript sources, compiled at start; `make start`), or `dist`, the
+   * compiled JavaScript of `npm run build` with its prebuilt workflow bundle. Without NODE_ENV=production: this
+   * single-box stack creates its secrets on first start, which production refuses to do.
+   */
+  build?: 'tsx' | 'dist';
 }
 
 export interface Stack {
@@ -97,7 +107,10 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     processes.set(name, child);
     return child;
   };
-  const node = (name: string, entry: string) => launch(name, process.execPath, ['--import', 'tsx', entry]);
+  const node = (name: string, entry: string) =>
+    opts.build === 'dist'
+      ? launch(name, process.execPath, [distEntry(entry)])
+      : launch(name, process.execPath, ['--import', 'tsx', entry]);
 
   // Every HTTP service is named after its port in StackPorts; the API is ready only once Temporal answers.
   const readyUrl = (name: string) =>
@@ -120,13 +133,18 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         ? waitForTemporal(temporalAddress, 60_000)
         : name === 'worker'
           ? waitForWorker(child, temporalAddress)
-          : waitForHttp(readyUrl(name), child);
+          : name === 'store'
+            ? waitForStore(storeSocketDir, child)
+            : waitForHttp(readyUrl(name), child);
     await Promise.all([ready, stopped]);
   };
 
   const stop = async () => {
     for (const { child } of started.reverse()) await terminate(child);
   };
+
+  // Without a PostgreSQL server, one process serves the embedded store to all the others (store/main.ts).
+  const storeSocketDir = env.DATABASE_URL ? undefined : embeddedSocketDir(dataDir);
 
   try {
     if (!opts.temporalAddress) {
@@ -142,10 +160,14 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         }),
       );
     }
+    const store = storeSocketDir && node('store', 'store/main.ts');
     const sas = node('sas', 'services/scoped-auth/main.ts');
     const fas = node('fas', 'services/federated-auth/main.ts');
     const codec = node('codec', 'services/codec-server/main.ts');
-    await waitForTemporal(temporalAddress, 60_000);
+    await Promise.all([
+      waitForTemporal(temporalAddress, 60_000),
+      ...(store ? [waitForStore(storeSocketDir, store)] : []),
+    ]);
     const worker = opts.workerInApi ? undefined : node('worker', 'worker/main.ts');
     const api = node('api', 'api/main.ts');
     const edge = node('edge', 'edge/main.ts');
@@ -184,4 +206,11 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     processes,
     restart,
   };
+}
+
+/** The compiled entry point of `npm run build` for a TypeScript one; fails when the build is missing. */
+export function distEntry(entry: string): string {
+  const compiled = join(root, 'dist', entry.replace(/\.ts$/, '.js'));
+  if (!existsSync(compiled)) throw new Error(`${compiled} is missing: run npm run build first`);
+  return compiled;
 }
