@@ -44,10 +44,11 @@ RUN npm ci --omit=dev && npm cache clean --force
 # Only the compiled services: sources, tests, scripts, benchmarks and local data stay out of the image.
 COPY --from=build /app/dist ./dist
 
-# The data folder (SAS keys, fingerprint secret, embedded account store) is the one writable place; compose
-# mounts a named volume there, which Docker seeds with this folder's owner. The code stays owned by root,
-# so the unprivileged process cannot rewrite it.
-RUN mkdir -p /data && chown node:node /data
+# The data folder (SAS keys, fingerprint secret, embedded account store) and /keys (SAS's shared key ring, which
+# `docker compose run --rm sas-keys` writes with dist/scripts/rotate-keys.js) are the writable places; compose
+# mounts named volumes there, which Docker seeds with these folders' owner. The code stays owned by root, so the
+# unprivileged process cannot rewrite it.
+RUN mkdir -p /data /keys && chown node:node /data /keys
 
 # A container that listened on 127.0.0.1 (the laptop default) would be unreachable from its neighbours.
 ENV HOST=0.0.0.0 \

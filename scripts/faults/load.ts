@@ -23,7 +23,8 @@ export interface LoadOptions {
   /** A retry is only attempted while this much time is left: the longest a single exchange may take. */
   attemptBudgetMs: number;
   body: string;
-  headers: Record<string, string>;
+  /** The same headers for every request, or a function that gives each logical request its own (its client). */
+  headers: Record<string, string> | (() => Record<string, string>);
   /** True when SAS accepts the token. */
   validate(token: string): Promise<boolean>;
 }
@@ -47,6 +48,7 @@ export function startLoad(opts: LoadOptions): { stop(): Promise<RequestRecord[]>
 
 async function oneRequest(opts: LoadOptions): Promise<RequestRecord> {
   const key = randomUUID();
+  const headers = typeof opts.headers === 'function' ? opts.headers() : opts.headers;
   const started = performance.now();
   const deadline = started + opts.deadlineMs;
   let attempts = 0;
@@ -68,7 +70,7 @@ async function oneRequest(opts: LoadOptions): Promise<RequestRecord> {
     try {
       const res = await fetch(opts.url, {
         method: 'POST',
-        headers: { ...opts.headers, 'idempotency-key': key },
+        headers: { ...headers, 'idempotency-key': key },
         body: opts.body,
         signal: AbortSignal.timeout(Math.max(1, Math.ceil(deadline - performance.now()))),
       });

@@ -1,4 +1,5 @@
 export { defaultPorts, freePorts, randomPorts, type StackPorts } from './ports';
+export { npmScriptArgs, spawnLogged, type OutputSink } from './processes';
 export { terminate, waitForHttp, waitForTemporal, waitForWorker } from './readiness';
 export { startStack, type Stack, type StackOptions } from './startStack';
 export { devServerDbFile, parseHostPort, temporalDevServerArgs } from './temporalDevServer';

@@ -3,14 +3,14 @@
  * (without DATABASE_URL), SAS, FAS, the worker, the API and the edge. `make start` uses it with the default ports; the end-to-end tests use it with
  * free ports and a temporary data folder.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { temporalCliPath } from '../../lib/temporalBinaries';
 import { embeddedSocketDir } from '../../store/embeddedSocket';
 import { type StackPorts, webPorts } from './ports';
+import { spawnLogged } from './processes';
 import { terminate, waitForHttp, waitForStore, waitForTemporal, waitForWorker } from './readiness';
 import { temporalDevServerArgs } from './temporalDevServer';
 
@@ -102,14 +102,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const commands = new Map<string, { command: string; args: string[] }>();
   const launch = (name: string, command: string, args: string[]) => {
     commands.set(name, { command, args });
-    const child = spawn(command, args, {
-      cwd: root,
-      env: { ...env, ...opts.envFor?.[name] },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    for (const stream of [child.stdout, child.stderr]) {
-      createInterface({ input: stream }).on('line', (line) => output(name, line));
-    }
+    const child = spawnLogged(name, command, args, { ...env, ...opts.envFor?.[name] }, output);
     started.push({ name, child });
     processes.set(name, child);
     return child;
