@@ -14,7 +14,10 @@ export async function loadCodecKeys(env: {
   return env.CODEC_KEYS ? parseCodecKeys(env.CODEC_KEYS) : loadOrCreateCodecKeys(env.CODEC_KEYS_FILE);
 }
 
-/** The data converter the API's client and the worker share: default JSON, then encryption. */
+/**
+ * The data converter the API's client and the worker share: default JSON, then encryption. It refuses to
+ * decode a payload that is not encrypted, so only runs started through the API (with the codec key) execute.
+ */
 export function encryptedDataConverter(ring: CodecKeyRing): DataConverter {
   return { payloadCodecs: [new EncryptionCodec(ring)] };
 }
