@@ -65,18 +65,26 @@ function countStarts(registry: Registry): WorkflowClientInterceptor {
 
 /**
  * What every token run starts with, whichever workflow: its timeouts, the `pending` outcome (so the UI can list
- * runs still going), the UI's summary line, and eager start when this process runs the worker.
+ * runs still going) and the request id, the UI's summary line, and eager start when this process runs the worker.
  *
  * The execution timeout outlives the HTTP deadline, so retries ride out short FAS or SAS blips. A run is one
  * workflow task whose local activities (the FAS call with its first retries) run inside it; the worker
  * heartbeats that task at 80 % of its timeout, and only then learns that the run was cancelled or terminated, so
  * the task timeout is short: such a run stops calling FAS within about 3 s.
  */
-export function runStartOptions(opts: Pick<TemporalClientOptions, 'eagerStart'>, staticSummary: string) {
+export function runStartOptions(
+  opts: Pick<TemporalClientOptions, 'eagerStart'>,
+  staticSummary: string,
+  /** The request's `X-Request-Id`, searchable as `WebchatRequestId`. */
+  requestId: string,
+) {
   return {
     workflowExecutionTimeout: '3m',
     workflowTaskTimeout: '4s',
-    typedSearchAttributes: [{ key: sa.Outcome, value: 'pending' }],
+    typedSearchAttributes: [
+      { key: sa.Outcome, value: 'pending' },
+      { key: sa.RequestId, value: requestId },
+    ],
     staticSummary,
     requestEagerStart: opts.eagerStart,
   } satisfies Partial<WorkflowStartOptions>;

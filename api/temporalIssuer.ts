@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   CREATE_WORKFLOW_TYPE,
   TASK_QUEUE,
@@ -11,8 +12,12 @@ import { rejectOnAbort } from './rejectOnAbort';
 import type { Issuer } from './issuer';
 import { runWithDeadline } from './runWithDeadline';
 
-/** Workflow id of the issuance for one request: findable in the UI from the X-Request-Id the client saw. */
-export const workflowIdFor = (requestId: string) => `webchat-token-${requestId}`;
+/**
+ * Workflow id of an issuance without an idempotency key: server-side randomness, never a client value, so no
+ * client can pick an id, collide with another request's or reach into the `webchat-token-idem-` namespace (a
+ * UUID is hex and dashes). The run is found from the X-Request-Id by its `WebchatRequestId` search attribute.
+ */
+export const newWorkflowId = () => `webchat-token-${randomUUID()}`;
 
 /** How long a completed issuance answers retries with the same `Idempotency-Key`. */
 export const DEFAULT_IDEMPOTENCY_WINDOW_MS = 10 * 60_000;
@@ -39,18 +44,18 @@ export function temporalIssuer(
       const key = options.idempotencyKey;
       const workflowId = key
         ? idempotentWorkflowId('webchat-token', input.deploymentKey, key, [input.origin, input.signals])
-        : workflowIdFor(input.requestId);
+        : newWorkflowId();
       const startOptions = {
         taskQueue,
         workflowId,
         args: [input] as [CreateWebchatTokenInput],
-        ...runStartOptions(opts, 'Webchat token issuance'),
+        ...runStartOptions(opts, 'Webchat token issuance', input.requestId),
       };
       return runWithDeadline(
         client,
         workflowId,
         deadlineMs,
-        log,
+        log.child({ requestId: input.requestId }),
         (c) =>
           key
             ? startIdempotent<CreateWorkflow>(c, CREATE_WORKFLOW_TYPE, startOptions, idempotencyWindowMs)

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   REFRESH_WORKFLOW_TYPE,
   TASK_QUEUE,
@@ -9,8 +10,8 @@ import { runStartOptions, temporalClient, type TemporalClientOptions } from './t
 import type { Refresher } from './refresher';
 import { runWithDeadline } from './runWithDeadline';
 
-/** Workflow id of the refresh for one request. */
-export const refreshWorkflowIdFor = (requestId: string) => `webchat-refresh-${requestId}`;
+/** Workflow id of a refresh: server-side randomness, like an issuance's (see `newWorkflowId`). */
+export const newRefreshWorkflowId = () => `webchat-refresh-${randomUUID()}`;
 
 /** Starts one `RefreshWebchatToken` run per request and waits for it, bounded by the deadline. */
 export function temporalRefresher(
@@ -23,15 +24,16 @@ export function temporalRefresher(
   const taskQueue = opts.taskQueue ?? TASK_QUEUE;
   return {
     refreshToken(input, deadlineMs) {
-      const workflowId = refreshWorkflowIdFor(input.requestId);
-      return runWithDeadline(client, workflowId, deadlineMs, opts.logger, (c) =>
+      const workflowId = newRefreshWorkflowId();
+      const log = opts.logger.child({ requestId: input.requestId });
+      return runWithDeadline(client, workflowId, deadlineMs, log, (c) =>
         c.workflow.start<(i: RefreshWebchatTokenInput) => Promise<RefreshWebchatTokenResult>>(
           REFRESH_WORKFLOW_TYPE,
           {
             taskQueue,
             workflowId,
             args: [input],
-            ...runStartOptions(opts, 'Webchat token refresh'),
+            ...runStartOptions(opts, 'Webchat token refresh', input.requestId),
           },
         ),
       );

@@ -1,4 +1,4 @@
-import { log, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
+import { log, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import * as sa from '../lib/searchAttributes';
 
 /**
@@ -11,5 +11,7 @@ export function recordOutcome(outcome: string, reason: string | null, details: s
     ...(reason ? [{ key: sa.DenyReason, value: reason }] : []),
   ]);
   setCurrentDetails(details);
-  log.info('webchat token workflow finished', { outcome, reason });
+  // The request id the API started the run with ties this line to the API's and the edge's lines.
+  const requestId = workflowInfo().typedSearchAttributes.get(sa.RequestId);
+  log.info('webchat token workflow finished', { outcome, reason, requestId });
 }
