@@ -18,7 +18,7 @@ export interface ApiDeps {
   logger: Logger;
   deadlineMs: number;
   trustProxy?: boolean;
-  /** Serves `POST /v2/Webchat/Token/Refresh` when given. */
+  /** Serves `POST /v2/Webchat/Token/Refresh` (and `Tokens/Refresh`) when given. */
   refresher?: Refresher;
   /** Per client IP and per deployment key (`createRateLimits`); absent, nothing is limited. */
   rateLimits?: RateLimits;

@@ -6,6 +6,7 @@ import {
   type CreateWebchatTokenResult,
   type FingerprintSensitivity,
 } from '../lib/contracts';
+import { isOriginAllowed } from '../lib/cors';
 import { AppError } from '../lib/errors';
 import { FINGERPRINT_FAILURE } from '../lib/failureTypes';
 import { deniedResult, fasTokenRequest, issuedResult } from '../lib/issuance';
@@ -27,6 +28,9 @@ export function directIssuer(opts: { activities: Activities; logger: Logger }): 
     if (accountSid === null) return deniedResult('invalid_deployment_key', null, [], input.origin);
 
     const config = await act.fetchAccountConfig(accountSid);
+    if (!isOriginAllowed(config.allowedOrigins, input.origin)) {
+      return deniedResult('origin_not_allowed', accountSid, config.allowedOrigins, input.origin);
+    }
     const security = await act.readFeatureFlag(accountSid, WEBCHAT_SECURITY_FLAG);
 
     let fingerprint: { fingerprint: string; level: FingerprintSensitivity } | undefined;

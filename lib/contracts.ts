@@ -64,7 +64,7 @@ export interface IssuedToken {
   expiration: string;
 }
 
-export type DenyReason = 'invalid_deployment_key' | 'fingerprint_generation_failed';
+export type DenyReason = 'invalid_deployment_key' | 'origin_not_allowed' | 'fingerprint_generation_failed';
 
 export type CreateWebchatTokenResult =
   | ({ outcome: 'issued'; accountSid: string; cors: CorsDecision } & IssuedToken)
@@ -121,7 +121,11 @@ export interface FasRefreshRequest {
   fingerprintLevel?: FingerprintSensitivity;
 }
 
+/** FAS's reasons to refuse a refresh. */
 export type RefreshRefusalCode = 'invalid_token' | 'fingerprint_validation_failed';
+
+/** Why a `RefreshWebchatToken` run refused: FAS's reasons, or a page on an origin the account does not allow. */
+export type RefreshDenyCode = RefreshRefusalCode | 'origin_not_allowed';
 
 /** FAS's 403 body when it refuses a refresh. */
 export interface FasRefreshRefusal {
@@ -150,7 +154,7 @@ export type RefreshWebchatTokenResult =
   | ({ outcome: 'refreshed'; accountSid: string; cors: CorsDecision } & IssuedToken)
   | {
       outcome: 'refused';
-      code: RefreshRefusalCode;
+      code: RefreshDenyCode;
       message: string;
       accountSid: string | null;
       cors: CorsDecision;

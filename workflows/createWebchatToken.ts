@@ -7,13 +7,14 @@ import {
 import { FINGERPRINT_FAILURE, isActivityFailureOfType } from '../lib/failureTypes';
 import { deniedResult, fasTokenRequest, issuedResult } from '../lib/issuance';
 import { loadAccount } from './loadAccount';
+import { refusesOrigin } from './originCheck';
 import { auth, fingerprinting } from './proxies';
 import { recordOutcome } from './recordOutcome';
 
 /**
  * One token issuance, as in the source design: resolve the account, load its configuration (held here until
- * the execution ends), read the webchat-security flag, fingerprint the browser when it is on, and have FAS mint
- * the token. Business denials are typed results, so the API can map them to 403 with the right CORS headers.
+ * the execution ends), read the webchat-security flag, refuse a page on an origin the account does not allow,
+ * fingerprint the browser when the flag is on, and have FAS mint the token. Business denials are typed results, so the API can map them to 403 with the right CORS headers.
  */
 export async function CreateWebchatToken(input: CreateWebchatTokenInput): Promise<CreateWebchatTokenResult> {
   const account = await loadAccount(input.deploymentKey);
@@ -21,6 +22,9 @@ export async function CreateWebchatToken(input: CreateWebchatTokenInput): Promis
     return deny('invalid_deployment_key', null, []);
   }
   const { accountSid, config, security } = account;
+  if (refusesOrigin(config.allowedOrigins, input.origin)) {
+    return deny('origin_not_allowed', accountSid, config.allowedOrigins);
+  }
 
   let fingerprint: { fingerprint: string; level: FingerprintSensitivity } | undefined;
   if (security) {

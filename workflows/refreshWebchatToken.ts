@@ -1,23 +1,25 @@
 import {
   type FasRefreshRequest,
-  type RefreshRefusalCode,
+  type RefreshDenyCode,
   type RefreshWebchatTokenInput,
   type RefreshWebchatTokenResult,
 } from '../lib/contracts';
 import { corsFor } from '../lib/cors';
 import { FINGERPRINT_FAILURE, isActivityFailureOfType } from '../lib/failureTypes';
 import { loadAccount } from './loadAccount';
+import { refusesOrigin } from './originCheck';
 import { auth, fingerprinting } from './proxies';
 import { recordOutcome } from './recordOutcome';
 
-const refusalMessages: Record<RefreshRefusalCode, string> = {
+const refusalMessages: Record<RefreshDenyCode, string> = {
   invalid_token: 'The token is invalid, expired or not for this deployment key.',
   fingerprint_validation_failed: 'The token belongs to another browser.',
+  origin_not_allowed: "This page's origin is not one the account allows.",
 };
 
 /**
  * Refreshes a visitor's token: the same account lookup as an issuance (configuration held until the execution
- * ends), a fingerprint of the refreshing browser when webchat-security is on, then FAS validates the old
+ * ends) and the same refusal of a page on an origin the account does not allow, a fingerprint of the refreshing browser when webchat-security is on, then FAS validates the old
  * token with SAS and mints a new one for the same identity with the same binding. Refusals are typed results.
  */
 export async function RefreshWebchatToken(
@@ -26,6 +28,9 @@ export async function RefreshWebchatToken(
   const account = await loadAccount(input.deploymentKey);
   if (account === null) return refuse('invalid_token', null, []);
   const { accountSid, config, security } = account;
+  if (refusesOrigin(config.allowedOrigins, input.origin)) {
+    return refuse('origin_not_allowed', accountSid, config.allowedOrigins);
+  }
 
   const request: FasRefreshRequest = {
     token: input.token,
@@ -63,7 +68,7 @@ export async function RefreshWebchatToken(
   };
 
   function refuse(
-    code: RefreshRefusalCode,
+    code: RefreshDenyCode,
     sid: string | null,
     allowedOrigins: readonly string[],
   ): RefreshWebchatTokenResult {

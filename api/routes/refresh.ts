@@ -7,8 +7,11 @@ import { clientIpOf, type RateLimits } from '../rateLimit';
 import type { Refresher } from '../refresher';
 import { readDeploymentKey, readToken, tokenBody } from '../tokenRequest';
 
+/** The shipped widget refreshes on `Tokens/Refresh`; `Token/Refresh` is the route this API has always had. */
+const refreshPaths = ['/Token/Refresh', '/Tokens/Refresh'];
+
 /**
- * `POST /v2/Webchat/Token/Refresh`: a new token for the same identity when the old one is valid and, for a
+ * `POST /v2/Webchat/Token/Refresh` (and `/v2/Webchat/Tokens/Refresh`, the same route): a new token for the same identity when the old one is valid and, for a
  * bound token, presented by the same browser. Same input rules, limits and CORS as issuance; a refusal is
  * 403 `{valid: false, code, message}`.
  */
@@ -22,11 +25,11 @@ export function refreshRouter({
   rateLimits?: RateLimits;
 }): Router {
   const router = new Router({ prefix: '/v2/Webchat' });
-  router.options('/Token/Refresh', preflight());
+  router.options(refreshPaths, preflight());
 
   const perIp: Middleware = rateLimits ? rateLimits.clientIp.middleware(clientIpOf) : (_ctx, next) => next();
 
-  router.post('/Token/Refresh', perIp, tokenBody(), async (ctx: Context) => {
+  router.post(refreshPaths, perIp, tokenBody(), async (ctx: Context) => {
     const deploymentKey = readDeploymentKey(ctx);
     const token = readToken(ctx);
     await rateLimits?.deploymentKey.consume(deploymentKey);
