@@ -8,8 +8,8 @@ import type {
   FingerprintSensitivity,
   FingerprintSignals,
   IssuedToken,
-} from '../lib/contracts';
-import { ACCOUNT_NOT_FOUND_FAILURE, FAS_REJECTED_FAILURE, FINGERPRINT_FAILURE } from '../lib/failureTypes';
+} from '../domain/contracts';
+import { ACCOUNT_NOT_FOUND_FAILURE, FAS_REJECTED_FAILURE, FINGERPRINT_FAILURE } from '../domain/failureTypes';
 import { FingerprintError, generateFingerprint } from '../lib/fingerprint';
 import { FasRejectedError, type FasClient } from './fasClient';
 

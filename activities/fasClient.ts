@@ -5,7 +5,7 @@ import type {
   FasTokenRequest,
   IssuedToken,
   RefreshRefusalCode,
-} from '../lib/contracts';
+} from '../domain/contracts';
 import type { ServiceCredentials } from '../lib/serviceAuth';
 
 /** FAS answered, but refused the request: retrying the same request cannot succeed. */

@@ -1,5 +1,5 @@
 import { type ParseArgsConfig } from 'node:util';
-import { WEBCHAT_SECURITY_FLAG, fingerprintSensitivities } from '../lib/contracts';
+import { WEBCHAT_SECURITY_FLAG, fingerprintSensitivities } from '../domain/contracts';
 import { type AccountAdmin } from '../store/accountAdmin';
 import { generateDeploymentKey } from '../store/accountStore';
 import {

@@ -1,4 +1,4 @@
-import { WEBCHAT_SECURITY_FLAG } from '../lib/contracts';
+import { WEBCHAT_SECURITY_FLAG } from '../domain/contracts';
 import { type AccountRecord, type DeploymentKeyInfo, type NewDeploymentKey } from '../store/accountStore';
 
 /** An account as `--json` prints it: the record, plus the flag operators ask about most. */

@@ -1,5 +1,5 @@
 import type { Context, Middleware } from 'koa';
-import type { CorsDecision } from '../lib/contracts';
+import type { CorsDecision } from '../domain/contracts';
 
 /**
  * Headers the widget sends; the preflight must allow every one, or the browser never sends the POST. The shipped

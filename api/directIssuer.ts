@@ -5,11 +5,11 @@ import {
   type CreateWebchatTokenInput,
   type CreateWebchatTokenResult,
   type FingerprintSensitivity,
-} from '../lib/contracts';
-import { isOriginAllowed } from '../lib/cors';
-import { AppError } from '../lib/errors';
-import { FINGERPRINT_FAILURE } from '../lib/failureTypes';
-import { deniedResult, fasTokenRequest, issuedResult } from '../lib/issuance';
+} from '../domain/contracts';
+import { isOriginAllowed } from '../domain/cors';
+import { AppError } from '../domain/errors';
+import { FINGERPRINT_FAILURE } from '../domain/failureTypes';
+import { deniedResult, fasTokenRequest, issuedResult } from '../domain/issuance';
 import type { Logger } from '../lib/logger';
 import type { Issuer } from './issuer';
 

@@ -7,7 +7,7 @@ import {
 } from '@temporalio/client';
 import type { Workflow } from '@temporalio/common';
 import type { Context } from 'koa';
-import { AppError } from '../lib/errors';
+import { AppError } from '../domain/errors';
 
 const wellFormed = /^[A-Za-z0-9_.:~+=/-]{1,128}$/;
 

@@ -1,4 +1,4 @@
-import { AppError } from '../lib/errors';
+import { AppError } from '../domain/errors';
 import type { Issuer } from './issuer';
 import type { Refresher } from './refresher';
 

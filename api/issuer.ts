@@ -1,4 +1,4 @@
-import type { CreateWebchatTokenInput, CreateWebchatTokenResult } from '../lib/contracts';
+import type { CreateWebchatTokenInput, CreateWebchatTokenResult } from '../domain/contracts';
 
 /**
  * What the HTTP layer needs to issue a token. The Temporal implementation starts `CreateWebchatToken`; tests

@@ -1,6 +1,6 @@
 import type { Context, Middleware } from 'koa';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
-import { AppError } from '../lib/errors';
+import { AppError } from '../domain/errors';
 
 /** Requests allowed per window; `points: 0` turns the limit off. */
 export interface Limit {

@@ -1,4 +1,4 @@
-import type { RefreshWebchatTokenInput, RefreshWebchatTokenResult } from '../lib/contracts';
+import type { RefreshWebchatTokenInput, RefreshWebchatTokenResult } from '../domain/contracts';
 
 /** What the refresh route needs: run `RefreshWebchatToken`, bounded by a deadline. */
 export interface Refresher {

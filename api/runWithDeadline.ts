@@ -5,7 +5,7 @@ import {
   type WorkflowHandleWithFirstExecutionRunId,
   WorkflowFailedError,
 } from '@temporalio/client';
-import { AppError } from '../lib/errors';
+import { AppError } from '../domain/errors';
 import type { Logger } from '../lib/logger';
 import { rejectOnAbort } from './rejectOnAbort';
 

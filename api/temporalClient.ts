@@ -6,7 +6,7 @@ import {
 } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import { Counter, type Registry } from 'prom-client';
-import * as sa from '../lib/searchAttributes';
+import * as sa from '../domain/searchAttributes';
 import { temporalPlugins } from '../lib/temporalTracing';
 
 /** What the API's Temporal-backed issuer and refresher are built from. */

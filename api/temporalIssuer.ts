@@ -4,7 +4,7 @@ import {
   TASK_QUEUE,
   type CreateWebchatTokenInput,
   type CreateWebchatTokenResult,
-} from '../lib/contracts';
+} from '../domain/contracts';
 import type { Logger } from '../lib/logger';
 import { runStartOptions, temporalClient, type TemporalClientOptions } from './temporalClient';
 import { idempotentWorkflowId, startIdempotent } from './idempotency';

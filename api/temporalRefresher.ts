@@ -4,7 +4,7 @@ import {
   TASK_QUEUE,
   type RefreshWebchatTokenInput,
   type RefreshWebchatTokenResult,
-} from '../lib/contracts';
+} from '../domain/contracts';
 import type { Logger } from '../lib/logger';
 import { runStartOptions, temporalClient, type TemporalClientOptions } from './temporalClient';
 import type { Refresher } from './refresher';

@@ -1,7 +1,7 @@
 import { bodyParser } from '@koa/bodyparser';
 import type { Context, Middleware } from 'koa';
 import { z } from 'zod';
-import { AppError } from '../lib/errors';
+import { AppError } from '../domain/errors';
 
 export const BODY_LIMIT = '8kb';
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import http, { type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import httpProxy from 'http-proxy';
-import { AppError } from '../lib/errors';
+import { AppError } from '../domain/errors';
 import type { Logger } from '../lib/logger';
 
 export interface EdgeOptions {

@@ -1,7 +1,7 @@
 import { randomUUID, webcrypto } from 'node:crypto';
 import { errors, jwtVerify, SignJWT } from 'jose';
 import type { Middleware } from 'koa';
-import { AppError } from './errors';
+import { AppError } from '../domain/errors';
 import type { Logger } from './logger';
 import { loadOrCreateSecret } from './secretFile';
 

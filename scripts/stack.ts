@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Connection } from '@temporalio/client';
-import { devServerSearchAttributeArgs } from '../lib/searchAttributes';
+import { devServerSearchAttributeArgs } from '../domain/searchAttributes';
 import { temporalCliPath } from '../lib/temporalBinaries';
 
 const root = resolve(__dirname, '..');

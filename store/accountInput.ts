@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { fingerprintSensitivities } from '../lib/contracts';
-import { isOriginPattern } from '../lib/cors';
+import { fingerprintSensitivities } from '../domain/contracts';
+import { isOriginPattern } from '../domain/cors';
 import { StoreError } from './storeError';
 
 /** Input schemas of the account store: what the admin CLI may write, checked before any SQL runs. */

@@ -1,6 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { type AccountConfig, type FingerprintSensitivity, fingerprintSensitivities } from '../lib/contracts';
+import {
+  type AccountConfig,
+  type FingerprintSensitivity,
+  fingerprintSensitivities,
+} from '../domain/contracts';
 import {
   accountSid as accountSidSchema,
   createAccountInput,

@@ -1,4 +1,4 @@
-import { WEBCHAT_SECURITY_FLAG, type FingerprintSensitivity } from '../lib/contracts';
+import { WEBCHAT_SECURITY_FLAG, type FingerprintSensitivity } from '../domain/contracts';
 import { type AccountStore } from './accountStore';
 import { StoreError } from './storeError';
 

@@ -1,6 +1,6 @@
 import { type NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
-import { TASK_QUEUE } from '../lib/contracts';
+import { TASK_QUEUE } from '../domain/contracts';
 import { temporalPlugins } from '../lib/temporalTracing';
 
 export interface CreateWorkerOptions {

@@ -3,9 +3,9 @@ import {
   type CreateWebchatTokenResult,
   type DenyReason,
   type FingerprintSensitivity,
-} from '../lib/contracts';
-import { FINGERPRINT_FAILURE, isActivityFailureOfType } from '../lib/failureTypes';
-import { deniedResult, fasTokenRequest, issuedResult } from '../lib/issuance';
+} from '../domain/contracts';
+import { FINGERPRINT_FAILURE, isActivityFailureOfType } from '../domain/failureTypes';
+import { deniedResult, fasTokenRequest, issuedResult } from '../domain/issuance';
 import { loadAccount } from './loadAccount';
 import { refusesOrigin } from './originCheck';
 import { auth, fingerprinting } from './proxies';

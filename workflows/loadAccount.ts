@@ -1,6 +1,6 @@
 import { upsertSearchAttributes } from '@temporalio/workflow';
-import { WEBCHAT_SECURITY_FLAG, type AccountConfig } from '../lib/contracts';
-import * as sa from '../lib/searchAttributes';
+import { WEBCHAT_SECURITY_FLAG, type AccountConfig } from '../domain/contracts';
+import * as sa from '../domain/searchAttributes';
 import { store } from './proxies';
 
 export interface LoadedAccount {

@@ -1,5 +1,5 @@
 import { patched } from '@temporalio/workflow';
-import { isOriginAllowed } from '../lib/cors';
+import { isOriginAllowed } from '../domain/cors';
 
 /**
  * Marks the runs that refuse a disallowed origin. Runs started before this check existed went on to mint for

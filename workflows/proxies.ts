@@ -1,6 +1,6 @@
 import { proxyLocalActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { FINGERPRINT_FAILURE } from '../lib/failureTypes';
+import { FINGERPRINT_FAILURE } from '../domain/failureTypes';
 
 /**
  * Activity options of the issuance workflows, in one place so create and refresh behave alike.

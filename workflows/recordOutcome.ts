@@ -1,5 +1,5 @@
 import { log, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import * as sa from '../lib/searchAttributes';
+import * as sa from '../domain/searchAttributes';
 
 /**
  * Completes the search attributes set at start (outcome, deny reason) and the UI's details line, so an

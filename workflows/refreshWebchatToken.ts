@@ -3,9 +3,9 @@ import {
   type RefreshDenyCode,
   type RefreshWebchatTokenInput,
   type RefreshWebchatTokenResult,
-} from '../lib/contracts';
-import { corsFor } from '../lib/cors';
-import { FINGERPRINT_FAILURE, isActivityFailureOfType } from '../lib/failureTypes';
+} from '../domain/contracts';
+import { corsFor } from '../domain/cors';
+import { FINGERPRINT_FAILURE, isActivityFailureOfType } from '../domain/failureTypes';
 import { loadAccount } from './loadAccount';
 import { refusesOrigin } from './originCheck';
 import { auth, fingerprinting } from './proxies';

@@ -1,6 +1,6 @@
 import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
-import type { RefreshWebchatTokenInput } from '../../lib/contracts';
+import type { RefreshWebchatTokenInput } from '../../domain/contracts';
 import { collectSignals } from '../../lib/fingerprint';
 import { applyCors, preflight } from '../cors';
 import { clientIpOf, type RateLimits } from '../rateLimit';

@@ -1,7 +1,7 @@
 import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
-import type { CreateWebchatTokenInput } from '../../lib/contracts';
-import { AppError } from '../../lib/errors';
+import type { CreateWebchatTokenInput } from '../../domain/contracts';
+import { AppError } from '../../domain/errors';
 import { collectSignals } from '../../lib/fingerprint';
 import { applyCors, preflight } from '../cors';
 import { readIdempotencyKey } from '../idempotency';

@@ -1,5 +1,5 @@
 import type { Middleware } from 'koa';
-import { AppError, type ErrorCode } from '../errors';
+import { AppError, type ErrorCode } from '../../domain/errors';
 import type { Logger } from '../logger';
 
 /** Statuses Koa and its middleware raise themselves (http-errors), mapped to our stable codes. */

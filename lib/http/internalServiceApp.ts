@@ -1,6 +1,6 @@
 import Router from '@koa/router';
 import Koa, { type Middleware } from 'koa';
-import { AppError } from '../errors';
+import { AppError } from '../../domain/errors';
 import type { Logger } from '../logger';
 import { accessLog } from './accessLog';
 import { errorHandler } from './errorHandler';

@@ -1,6 +1,6 @@
 import { bodyParser } from '@koa/bodyparser';
 import type { Middleware } from 'koa';
-import { AppError } from '../errors';
+import { AppError } from '../../domain/errors';
 
 /**
  * Body parsing for the internal JSON services: JSON only, small bodies, and every failure mapped to our codes

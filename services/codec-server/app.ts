@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { JSONToPayload, payloadToJSON, type JSONPayload } from '@temporalio/common/lib/proto-utils';
 import Koa from 'koa';
-import { AppError } from '../../lib/errors';
+import { AppError } from '../../domain/errors';
 import { accessLog } from '../../lib/http/accessLog';
 import { errorHandler } from '../../lib/http/errorHandler';
 import { jsonBody } from '../../lib/http/jsonBody';

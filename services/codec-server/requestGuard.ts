@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Middleware } from 'koa';
 import { Counter, type Registry } from 'prom-client';
-import { AppError } from '../../lib/errors';
+import { AppError } from '../../domain/errors';
 import type { Logger } from '../../lib/logger';
 
 export type RefusalReason = 'host' | 'origin' | 'auth';

@@ -1,16 +1,17 @@
 import Router from '@koa/router';
 import type Koa from 'koa';
 import { type Middleware } from 'koa';
-import type { FasRefreshRefusal, RefreshRefusalCode } from '../../lib/contracts';
-import { internalServiceApp, type ServiceState } from '../../lib/http/internalServiceApp';
-import type { ServiceMetrics } from '../../lib/http/metrics';
-import type { Logger } from '../../lib/logger';
 import {
   accountSidSchema,
   fasRefreshRequestSchema,
   fasTokenRequestSchema,
-  parseRequest,
-} from '../scoped-auth/schemas';
+  type FasRefreshRefusal,
+  type RefreshRefusalCode,
+} from '../../domain/contracts';
+import { internalServiceApp, type ServiceState } from '../../lib/http/internalServiceApp';
+import type { ServiceMetrics } from '../../lib/http/metrics';
+import type { Logger } from '../../lib/logger';
+import { parseRequest } from '../../lib/http/parseRequest';
 import type { SasClient } from './sasClient';
 
 /** Routes any caller may use. Everything else needs the orchestrator's credential. */

@@ -1,9 +1,9 @@
 import { Pool } from 'undici';
 import type { z } from 'zod';
-import type { IssuedToken, SasGenerateRequest, SasValidateInternalResponse } from '../../lib/contracts';
-import { AppError } from '../../lib/errors';
+import type { IssuedToken, SasGenerateRequest, SasValidateInternalResponse } from '../../domain/contracts';
+import { AppError } from '../../domain/errors';
 import type { ServiceCredentials } from '../../lib/serviceAuth';
-import { issuedTokenSchema, validateInternalResponseSchema } from '../scoped-auth/schemas';
+import { issuedTokenSchema, sasValidateInternalResponseSchema } from '../../domain/contracts';
 
 export interface SasClient {
   /** `POST /v1/ScopedAuthTokens/generate/internal`; `requestId` is forwarded as `X-Request-Id`. */
@@ -102,7 +102,7 @@ export function createSasClient({
         '/v1/ScopedAuthTokens/validate/internal',
         request,
         requestId,
-        validateInternalResponseSchema,
+        sasValidateInternalResponseSchema,
         'validate answer',
       ),
     close: () => pool.close(),

@@ -5,7 +5,8 @@ import { internalServiceApp, type ServiceState } from '../../lib/http/internalSe
 import type { ServiceMetrics } from '../../lib/http/metrics';
 import type { Logger } from '../../lib/logger';
 import type { KeyRing } from './keys';
-import { generateRequestSchema, parseRequest, validateRequestSchema } from './schemas';
+import { sasGenerateRequestSchema, sasValidateRequestSchema } from '../../domain/contracts';
+import { parseRequest } from '../../lib/http/parseRequest';
 import { inspectToken, mintToken, validateToken } from './tokens';
 
 /** Routes any caller may use: health checks and the public signing keys. Everything else needs FAS. */
@@ -36,7 +37,7 @@ export function createScopedAuthApp({
 
   router.post('/v1/ScopedAuthTokens/generate/internal', async (ctx) => {
     const { accountSid, grants, ttl, fingerprint, fingerprintLevel, identity } = parseRequest(
-      generateRequestSchema,
+      sasGenerateRequestSchema,
       ctx.request.body,
     );
     const issued = await mintToken(
@@ -60,7 +61,7 @@ export function createScopedAuthApp({
   });
 
   router.post('/v1/ScopedAuthTokens/validate', async (ctx) => {
-    const { token, fingerprint } = parseRequest(validateRequestSchema, ctx.request.body);
+    const { token, fingerprint } = parseRequest(sasValidateRequestSchema, ctx.request.body);
     ctx.set('Cache-Control', 'no-store');
     ctx.body = await validateToken(keys, token, fingerprint, {
       ...policy,
@@ -70,7 +71,7 @@ export function createScopedAuthApp({
 
   // FAS's variant for refresh: the same checks, plus the binding level the new token must keep.
   router.post('/v1/ScopedAuthTokens/validate/internal', async (ctx) => {
-    const { token, fingerprint } = parseRequest(validateRequestSchema, ctx.request.body);
+    const { token, fingerprint } = parseRequest(sasValidateRequestSchema, ctx.request.body);
     ctx.set('Cache-Control', 'no-store');
     ctx.body = await inspectToken(keys, token, fingerprint, {
       ...policy,

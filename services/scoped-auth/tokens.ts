@@ -2,16 +2,17 @@ import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { CompactEncrypt, compactDecrypt, errors, jwtVerify, SignJWT } from 'jose';
 import { z } from 'zod';
 import {
+  accountSidSchema,
   fingerprintSensitivities,
+  grantsSchema,
   type FingerprintSensitivity,
   type IssuedToken,
   type SasValidateInternalResponse,
   type SasValidateResponse,
   type WebchatGrants,
-} from '../../lib/contracts';
+} from '../../domain/contracts';
 import type { Logger } from '../../lib/logger';
 import type { KeyRing } from './keys';
-import { accountSidSchema, grantsSchema } from './schemas';
 
 /** Explicit JWT type (RFC 8725 §3.11), so no other kind of JWT signed with the same key passes as ours. */
 export const TOKEN_TYPE = 'webchat+jwt';

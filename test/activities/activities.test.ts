@@ -6,7 +6,11 @@ import { after, before, describe, test } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities, createFasClient, type Activities, type FasClient } from '../../activities';
-import { ACCOUNT_NOT_FOUND_FAILURE, FAS_REJECTED_FAILURE, FINGERPRINT_FAILURE } from '../../lib/failureTypes';
+import {
+  ACCOUNT_NOT_FOUND_FAILURE,
+  FAS_REJECTED_FAILURE,
+  FINGERPRINT_FAILURE,
+} from '../../domain/failureTypes';
 import { collectSignals } from '../../lib/fingerprint';
 import type { Served } from '../../lib/http/serve';
 import { loadServiceCredentials } from '../../lib/serviceAuth';

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { WEBCHAT_SECURITY_FLAG } from '../../lib/contracts';
+import { WEBCHAT_SECURITY_FLAG } from '../../domain/contracts';
 import { storeSocketPath } from '../../store/accountAdmin';
 import { type AccountStore } from '../../store/accountStore';
 import { openStore } from '../../store/openStore';

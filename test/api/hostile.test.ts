@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { createApp } from '../../api/app';
 import type { Issuer } from '../../api/issuer';
 import { createRateLimits } from '../../api/rateLimit';
-import type { CreateWebchatTokenInput, CreateWebchatTokenResult } from '../../lib/contracts';
+import type { CreateWebchatTokenInput, CreateWebchatTokenResult } from '../../domain/contracts';
 import { createLogger } from '../../lib/logger';
 import { serve, type Served } from '../../lib/http/serve';
 import { buildRequest, rawRequest } from '../helpers/rawHttp';

@@ -5,7 +5,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { createApp } from '../../api/app';
 import { temporalIssuer } from '../../api/temporalIssuer';
-import type { FasTokenRequest, IssuedToken } from '../../lib/contracts';
+import type { FasTokenRequest, IssuedToken } from '../../domain/contracts';
 import { createLogger } from '../../lib/logger';
 import { serve, type Served } from '../../lib/http/serve';
 import type { AccountStore } from '../../store/accountStore';

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { limitInFlight } from '../../api/inFlightLimit';
 import type { Issuer } from '../../api/issuer';
-import type { CreateWebchatTokenInput, CreateWebchatTokenResult } from '../../lib/contracts';
-import { AppError } from '../../lib/errors';
+import type { CreateWebchatTokenInput, CreateWebchatTokenResult } from '../../domain/contracts';
+import { AppError } from '../../domain/errors';
 
 /** An issuer whose calls stay pending until released, to hold requests in flight. */
 function heldIssuer() {

@@ -3,7 +3,7 @@ import { afterEach, describe, test } from 'node:test';
 import { createApp } from '../../api/app';
 import type { Issuer } from '../../api/issuer';
 import { createRateLimits, type Limit } from '../../api/rateLimit';
-import type { CreateWebchatTokenInput, CreateWebchatTokenResult } from '../../lib/contracts';
+import type { CreateWebchatTokenInput, CreateWebchatTokenResult } from '../../domain/contracts';
 import { createLogger } from '../../lib/logger';
 import { serve, type Served } from '../../lib/http/serve';
 

@@ -8,8 +8,8 @@ import type {
   CreateWebchatTokenResult,
   RefreshWebchatTokenInput,
   RefreshWebchatTokenResult,
-} from '../../lib/contracts';
-import { AppError } from '../../lib/errors';
+} from '../../domain/contracts';
+import { AppError } from '../../domain/errors';
 import { createLogger } from '../../lib/logger';
 import { serve, type Served } from '../../lib/http/serve';
 import { widgetHeaders } from '../helpers/widget';

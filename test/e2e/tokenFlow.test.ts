@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Connection, Client } from '@temporalio/client';
 import { temporalCliPath } from '../../lib/temporalBinaries';
-import * as sa from '../../lib/searchAttributes';
+import * as sa from '../../domain/searchAttributes';
 import { randomPorts, startStack, type Stack } from '../../scripts/stack';
 import { serviceAuthorization } from '../helpers/serviceCredentials';
 import { otherBrowserHeaders, widgetHeaders } from '../helpers/widget';

@@ -1,5 +1,10 @@
 import type { FasClient } from '../../activities';
-import type { FasRefreshRequest, FasRefreshResult, FasTokenRequest, IssuedToken } from '../../lib/contracts';
+import type {
+  FasRefreshRequest,
+  FasRefreshResult,
+  FasTokenRequest,
+  IssuedToken,
+} from '../../domain/contracts';
 
 /**
  * A stand-in for FAS in workflow tests (the end-to-end tests use the real one). It records every call, can be

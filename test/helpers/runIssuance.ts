@@ -10,7 +10,7 @@ import {
   type CreateWebchatTokenResult,
   type RefreshWebchatTokenInput,
   type RefreshWebchatTokenResult,
-} from '../../lib/contracts';
+} from '../../domain/contracts';
 import type { AccountStore } from '../../store/accountStore';
 import { createWorker } from '../../worker/createWorker';
 import { FakeFas } from './fakeFas';

@@ -8,7 +8,7 @@ import {
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
 import { temporalCliPath, temporalTestServerPath } from '../../lib/temporalBinaries';
-import { searchAttributeKeys } from '../../lib/searchAttributes';
+import { searchAttributeKeys } from '../../domain/searchAttributes';
 import { workflowsPath } from '../../worker/createWorker';
 
 let runtimeInstalled = false;

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { FingerprintSensitivity } from '../../lib/contracts';
+import type { FingerprintSensitivity } from '../../domain/contracts';
 import type { Served } from '../../lib/http/serve';
 import { createLogger } from '../../lib/logger';
 import { createServiceCredentials } from '../../lib/serviceAuth';

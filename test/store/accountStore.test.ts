@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { WEBCHAT_SECURITY_FLAG } from '../../lib/contracts';
-import { isOriginPattern } from '../../lib/cors';
+import { WEBCHAT_SECURITY_FLAG } from '../../domain/contracts';
+import { isOriginPattern } from '../../domain/cors';
 import { AccountStore } from '../../store/accountStore';
 import { migrate } from '../../store/migrate';
 import { type SqlClient } from '../../store/sqlClient';

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { WEBCHAT_SECURITY_FLAG } from '../../lib/contracts';
+import { WEBCHAT_SECURITY_FLAG } from '../../domain/contracts';
 import { migrate } from '../../store/migrate';
 import { openStore } from '../../store/openStore';
 import { createPgliteClient } from '../../store/pgliteClient';

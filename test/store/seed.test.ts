@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { WEBCHAT_SECURITY_FLAG } from '../../lib/contracts';
+import { WEBCHAT_SECURITY_FLAG } from '../../domain/contracts';
 import { AccountStore } from '../../store/accountStore';
 import { migrate } from '../../store/migrate';
 import { seedDemoAccounts } from '../../store/seed';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { corsFor, isOriginPattern } from '../../lib/cors';
+import { corsFor, isOriginPattern } from '../../domain/cors';
 
 const allowed = [
   'https://shop.example.com',

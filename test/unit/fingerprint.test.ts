@@ -3,7 +3,7 @@ import { createHmac } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { inspect } from 'node:util';
 import fc from 'fast-check';
-import type { FingerprintSensitivity, FingerprintSignals } from '../../lib/contracts';
+import type { FingerprintSensitivity, FingerprintSignals } from '../../domain/contracts';
 import {
   collectSignals,
   FINGERPRINT_VERSION,

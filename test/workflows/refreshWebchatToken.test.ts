@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { collectSignals } from '../../lib/fingerprint';
-import * as sa from '../../lib/searchAttributes';
+import * as sa from '../../domain/searchAttributes';
 import type { AccountStore } from '../../store/accountStore';
 import { openStore } from '../../store/openStore';
 import { seedDemoAccounts } from '../../store/seed';

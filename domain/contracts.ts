@@ -1,0 +1,209 @@
+import { z } from 'zod';
+
+/**
+ * The shapes shared by the API, the workflows, the activities and the auth services: each one a zod schema
+ * (where a service validates it on the wire) and the type inferred from it, defined once. Pure: the workflow
+ * sandbox imports this module (mostly its types).
+ */
+
+export const TASK_QUEUE = 'webchat-token';
+export const CREATE_WORKFLOW_TYPE = 'CreateWebchatToken';
+export const REFRESH_WORKFLOW_TYPE = 'RefreshWebchatToken';
+export const WEBCHAT_SECURITY_FLAG = 'webchat-security';
+
+export const fingerprintSensitivities = ['low', 'medium', 'high'] as const;
+export type FingerprintSensitivity = (typeof fingerprintSensitivities)[number];
+
+/**
+ * Raw fingerprint signals, exactly as the request carried them (header values). They are secrets: never
+ * logged, never put in a search attribute.
+ */
+export interface FingerprintSignals {
+  userAgent?: string;
+  acceptLanguage?: string;
+  /** First X-Forwarded-For hop as set by the edge, else the socket address. */
+  clientIp?: string;
+  /** `x-twilio-sec-usersettings`: JSON `{language, cookieEnabled, userTimezone}`. */
+  userSettings?: string;
+  /** `x-twilio-sec-decoders`: JSON `{audio, video}`. */
+  decoders?: string;
+  /** `x-twilio-sec-webchatinfo`: JSON `{loginTimestamp}`. */
+  webchatInfo?: string;
+}
+
+// ---- Field schemas: FAS and SAS accept exactly the same values.
+
+export const accountSidSchema = z
+  .string()
+  .regex(/^AC[0-9a-f]{32}$/, 'must be "AC" followed by 32 hex digits');
+
+/** What the token grants the widget. */
+export const grantsSchema = z.strictObject({
+  webchat: z.strictObject({ addressSid: z.string().min(1).max(64) }),
+});
+export type WebchatGrants = z.infer<typeof grantsSchema>;
+
+export const ttlSchema = z.number().int().min(60).max(86_400);
+export const fingerprintSchema = z.string().min(1).max(128);
+export const tokenSchema = z.string().min(1).max(8192);
+const fingerprintLevelSchema = z.enum(fingerprintSensitivities);
+
+/** The fields FAS takes from its caller and passes on to SAS unchanged. */
+const tokenFields = {
+  grants: grantsSchema,
+  ttl: ttlSchema,
+  fingerprint: fingerprintSchema.optional(),
+  fingerprintLevel: fingerprintLevelSchema.optional(),
+};
+
+/** A fingerprint without its level (or the reverse) cannot be validated later, so it is refused up front. */
+const bindingIsWhole = (b: { fingerprint?: string | undefined; fingerprintLevel?: string | undefined }) =>
+  (b.fingerprint === undefined) === (b.fingerprintLevel === undefined);
+const bindingMessage = {
+  message: 'fingerprint and fingerprintLevel go together',
+  path: ['fingerprintLevel'],
+};
+
+/** An account's configuration as the workflow holds it for the length of one execution. */
+export interface AccountConfig {
+  accountSid: string;
+  allowedOrigins: string[];
+  addressSid: string;
+  /** Ids of the account's live deployment keys; the keys themselves are stored only as hashes. */
+  deploymentKeys: string[];
+  fingerprintSensitivity: FingerprintSensitivity;
+  tokenTtlSeconds: number;
+}
+
+/** The value of `Access-Control-Allow-Origin` and whether the response must carry `Vary: Origin`. */
+export interface CorsDecision {
+  allowOrigin: string;
+  vary: boolean;
+}
+
+// ---- Create a token.
+
+export interface CreateWebchatTokenInput {
+  requestId: string;
+  deploymentKey: string;
+  /** The request's `Origin` header, if any. */
+  origin: string | null;
+  signals: FingerprintSignals;
+}
+
+/** SAS's generate reply, which FAS passes through, and the public 200 body. */
+export const issuedTokenSchema = z.object({
+  token: z.string().min(1),
+  identity: z.uuid(),
+  /** ISO-8601. */
+  expiration: z.iso.datetime(),
+});
+export type IssuedToken = z.infer<typeof issuedTokenSchema>;
+
+export type DenyReason = 'invalid_deployment_key' | 'origin_not_allowed' | 'fingerprint_generation_failed';
+
+export type CreateWebchatTokenResult =
+  | ({ outcome: 'issued'; accountSid: string; cors: CorsDecision } & IssuedToken)
+  | { outcome: 'denied'; reason: DenyReason; message: string; accountSid: string | null; cors: CorsDecision };
+
+/** FAS `POST /v1/Accounts/{accountSid}/Tokens`. */
+export const fasTokenRequestSchema = z.strictObject(tokenFields).refine(bindingIsWhole, bindingMessage);
+export type FasTokenRequest = z.infer<typeof fasTokenRequestSchema>;
+
+/**
+ * SAS `POST /v1/ScopedAuthTokens/generate/internal`. `identity` is how a refresh keeps the visitor's identity;
+ * only FAS can call SAS, and FAS sets it only from a token SAS has just validated.
+ */
+export const sasGenerateRequestSchema = z
+  .strictObject({
+    accountSid: accountSidSchema,
+    ...tokenFields,
+    encrypt: z.literal(true),
+    identity: z.uuid().optional(),
+  })
+  .refine(bindingIsWhole, bindingMessage);
+export type SasGenerateRequest = z.infer<typeof sasGenerateRequestSchema>;
+
+// ---- Validate a token.
+
+/** SAS `POST /v1/ScopedAuthTokens/validate` and `validate/internal` body. */
+export const sasValidateRequestSchema = z.strictObject({
+  token: tokenSchema,
+  fingerprint: fingerprintSchema.optional(),
+});
+
+const validateRefusalSchema = z.object({
+  authorized: z.literal(false),
+  message: z.enum(['token_validation_failed', 'fingerprint_validation_failed']),
+});
+
+const validatedTokenFields = {
+  authorized: z.literal(true),
+  auth_account: z.object({ account_sid: accountSidSchema }),
+  identity: z.uuid(),
+  grants: grantsSchema,
+  expiration: z.iso.datetime(),
+};
+
+/** SAS `POST /v1/ScopedAuthTokens/validate` reply. */
+export const sasValidateResponseSchema = z.discriminatedUnion('authorized', [
+  z.object(validatedTokenFields),
+  validateRefusalSchema,
+]);
+export type SasValidateResponse = z.infer<typeof sasValidateResponseSchema>;
+
+/**
+ * SAS `POST /v1/ScopedAuthTokens/validate/internal` reply (FAS only): the public validate answer plus the
+ * token's binding level (null when unbound), which a refresh must carry over.
+ */
+export const sasValidateInternalResponseSchema = z.discriminatedUnion('authorized', [
+  z.object({ ...validatedTokenFields, fingerprintLevel: fingerprintLevelSchema.nullable() }),
+  validateRefusalSchema,
+]);
+export type SasValidateInternalResponse = z.infer<typeof sasValidateInternalResponseSchema>;
+
+// ---- Refresh a token.
+
+/** FAS `POST /v1/Accounts/{accountSid}/Tokens/refresh`: the account's current grants and ttl (the new token
+ * gets these, not the old token's) and, with webchat-security on, the refreshing browser's fingerprint. */
+export const fasRefreshRequestSchema = z
+  .strictObject({ token: tokenSchema, ...tokenFields })
+  .refine(bindingIsWhole, bindingMessage);
+export type FasRefreshRequest = z.infer<typeof fasRefreshRequestSchema>;
+
+/** FAS's reasons to refuse a refresh. */
+export type RefreshRefusalCode = 'invalid_token' | 'fingerprint_validation_failed';
+
+/** Why a `RefreshWebchatToken` run refused: FAS's reasons, or a page on an origin the account does not allow. */
+export type RefreshDenyCode = RefreshRefusalCode | 'origin_not_allowed';
+
+/** FAS's 403 body when it refuses a refresh. */
+export interface FasRefreshRefusal {
+  valid: false;
+  code: RefreshRefusalCode;
+  message: string;
+}
+
+/** What `FasClient.refreshToken` resolves to: a 403 refusal is an answer, not an error. */
+export type FasRefreshResult =
+  | ({ outcome: 'refreshed' } & IssuedToken)
+  | { outcome: 'refused'; code: RefreshRefusalCode; message: string };
+
+export interface RefreshWebchatTokenInput {
+  requestId: string;
+  deploymentKey: string;
+  /** The token being refreshed. */
+  token: string;
+  origin: string | null;
+  signals: FingerprintSignals;
+}
+
+export type RefreshWebchatTokenResult =
+  | ({ outcome: 'refreshed'; accountSid: string; cors: CorsDecision } & IssuedToken)
+  | {
+      outcome: 'refused';
+      code: RefreshDenyCode;
+      message: string;
+      accountSid: string | null;
+      cors: CorsDecision;
+    };
