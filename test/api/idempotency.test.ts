@@ -217,6 +217,29 @@ describe('Idempotency-Key on POST /v2/Webchat/Token (dev server, real worker)', 
     }
   });
 
+  test('past the API deadline a run without a key is cancelled: the very run that was started', async () => {
+    const requestId = `deadline-${randomUUID()}`;
+    fas.delayMs = 6000; // longer than the 500 ms deadline and the ~3 s the cancel takes to reach the task
+    try {
+      const late = await post(undefined, 'dk_demo_open', shortDeadline, { 'x-request-id': requestId });
+      assert.equal(late.status, 503);
+      let run: { workflowId: string; runId: string } | undefined;
+      await waitFor(async () => {
+        for await (const r of env.client.workflow.list({ query: `WebchatRequestId="${requestId}"` })) {
+          run = { workflowId: r.workflowId, runId: r.runId };
+        }
+        return run !== undefined;
+      });
+      assert.match(run!.workflowId, /^webchat-token-[0-9a-f-]{36}$/);
+      const handle = env.client.workflow.getHandle(run!.workflowId, run!.runId);
+      await waitFor(async () => (await handle.describe()).status.name === 'CANCELLED', 15_000);
+      const events = (await handle.fetchHistory()).events ?? [];
+      assert.equal(events.filter((e) => e.workflowExecutionCancelRequestedEventAttributes).length, 1);
+    } finally {
+      fas.delayMs = 0;
+    }
+  });
+
   test('a malformed Idempotency-Key is 400 invalid_request and starts nothing', async () => {
     for (const bad of ['', 'x'.repeat(129), 'has space', 'semi;colon', 'ünïcode']) {
       const [res, calls] = await fasCallsDuring(() =>
