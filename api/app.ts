@@ -7,19 +7,19 @@ import { requestId } from '../lib/http/requestId';
 import type { Logger } from '../lib/logger';
 import { publicHeaders } from './cors';
 import { countIssuances } from './issuanceMetrics';
-import type { Issuer } from './issuer';
 import type { RateLimits } from './rateLimit';
-import type { Refresher } from './refresher';
+import { limitInFlight } from './inFlightLimit';
 import { refreshRouter } from './routes/refresh';
 import { tokenRouter } from './routes/token';
+import type { TokenRuns } from './tokenRuns';
 
 export interface ApiDeps {
-  issuer: Issuer;
+  runs: TokenRuns;
   logger: Logger;
   deadlineMs: number;
   trustProxy?: boolean;
-  /** Serves `POST /v2/Webchat/Token/Refresh` (and `Tokens/Refresh`) when given. */
-  refresher?: Refresher;
+  /** At most this many token requests wait on their runs at once; more get 503 at once (0: no limit). */
+  maxInFlight?: number;
   /** Per client IP and per deployment key (`createRateLimits`); absent, nothing is limited. */
   rateLimits?: RateLimits;
   /** Prometheus metrics (`GET /metrics`): requests by route and status, token requests by outcome. */
@@ -30,16 +30,17 @@ export interface ApiDeps {
 
 /** The orchestrator's public API (FWO), built without listening. */
 export function createApp({
-  issuer,
+  runs,
   logger,
   deadlineMs,
   trustProxy = true,
   rateLimits,
-  refresher,
+  maxInFlight = 0,
   metrics,
   shuttingDown = () => false,
 }: ApiDeps): Koa {
-  if (metrics) ({ issuer, refresher } = countIssuances(metrics.registry, issuer, refresher));
+  if (maxInFlight > 0) runs = limitInFlight(maxInFlight, runs);
+  if (metrics) runs = countIssuances(metrics.registry, runs);
   const app = new Koa({ proxy: trustProxy, maxIpsCount: 1 });
   app.silent = true; // errorHandler logs what matters; Koa's default handler would print stacks to stderr
 
@@ -48,16 +49,14 @@ export function createApp({
     ctx.body = { status: 'ok' };
   });
   health.get('/readyz', async (ctx) => {
-    const ready = !shuttingDown() && (await issuer.ready());
+    const ready = !shuttingDown() && (await runs.ready());
     ctx.status = ready ? 200 : 503;
     ctx.body = { status: ready ? 'ready' : 'not_ready' };
   });
   metrics?.route(health);
 
-  const tokens = tokenRouter({ issuer, deadlineMs, ...(rateLimits ? { rateLimits } : {}) });
-  const refresh = refresher
-    ? refreshRouter({ refresher, deadlineMs, ...(rateLimits ? { rateLimits } : {}) })
-    : undefined;
+  const tokens = tokenRouter({ runs, deadlineMs, ...(rateLimits ? { rateLimits } : {}) });
+  const refresh = refreshRouter({ runs, deadlineMs, ...(rateLimits ? { rateLimits } : {}) });
 
   if (metrics) app.use(metrics.middleware());
   app
@@ -66,7 +65,7 @@ export function createApp({
     .use(accessLog(logger))
     .use(errorHandler(logger))
     .use(health.routes())
-    .use(refresh ? refresh.routes() : (_ctx, next) => next())
+    .use(refresh.routes())
     .use(tokens.routes())
     .use(tokens.allowedMethods({ throw: true }));
   return app;

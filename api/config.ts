@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { defaultCodecKeysFile } from '../lib/codec/loadCodec';
-import { dataDir, logLevel, parseEnv, port } from '../lib/config';
+import { dataDir, logLevel, nodeEnv, parseEnv, port } from '../lib/config';
+import { codecKeysSource, codecKeysVariables } from '../lib/secrets/secretConfig';
 
 const schema = z
   .object({
@@ -35,14 +35,14 @@ const schema = z
      */
     API_RUN_WORKER: z.stringbool().default(false),
     DATA_DIR: dataDir,
-    /** Payload codec keys (JSON `{current, keys}`); else CODEC_KEYS_FILE, created under DATA_DIR on first start. */
-    CODEC_KEYS: z.string().optional(),
-    CODEC_KEYS_FILE: z.string().optional(),
+    NODE_ENV: nodeEnv,
+    /** Payload codec keys, the same as every worker's (lib/secrets/secretConfig.ts). */
+    ...codecKeysVariables,
     LOG_LEVEL: logLevel,
   })
   .transform((env) => ({
     ...env,
-    CODEC_KEYS_FILE: env.CODEC_KEYS_FILE ?? defaultCodecKeysFile(env.DATA_DIR),
+    codecKeys: codecKeysSource(env),
   }));
 
 export type ApiConfig = z.infer<typeof schema>;

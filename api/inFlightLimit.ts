@@ -1,17 +1,12 @@
 import { AppError } from '../domain/errors';
-import type { Issuer } from './issuer';
-import type { Refresher } from './refresher';
+import type { TokenRuns } from './tokenRuns';
 
 /**
  * Admission control: at most `max` token requests wait on Temporal at once; beyond that the answer is an
  * immediate 503 + Retry-After. Without it, a burst past the cluster's capacity makes every run finish late,
  * every client time out, and the server keep working on runs nobody waits for: goodput falls to zero.
  */
-export function limitInFlight(
-  max: number,
-  issuer: Issuer,
-  refresher?: Refresher,
-): { issuer: Issuer; refresher?: Refresher } {
+export function limitInFlight(max: number, runs: TokenRuns): TokenRuns {
   let inFlight = 0;
   const admit = async <T>(run: () => Promise<T>): Promise<T> => {
     if (inFlight >= max) {
@@ -25,17 +20,8 @@ export function limitInFlight(
     }
   };
   return {
-    issuer: {
-      createToken: (input, deadlineMs, options) =>
-        admit(() => issuer.createToken(input, deadlineMs, options)),
-      ready: () => issuer.ready(),
-    },
-    ...(refresher
-      ? {
-          refresher: {
-            refreshToken: (input, deadlineMs) => admit(() => refresher.refreshToken(input, deadlineMs)),
-          },
-        }
-      : {}),
+    createToken: (input, deadlineMs, options) => admit(() => runs.createToken(input, deadlineMs, options)),
+    refreshToken: (input, deadlineMs) => admit(() => runs.refreshToken(input, deadlineMs)),
+    ready: () => runs.ready(),
   };
 }

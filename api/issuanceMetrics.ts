@@ -1,16 +1,11 @@
 import { Counter, type Registry } from 'prom-client';
-import type { Issuer } from './issuer';
-import type { Refresher } from './refresher';
+import type { TokenRuns } from './tokenRuns';
 
 /**
- * Counts issuances and refreshes by outcome and deny reason, by wrapping the issuer and the refresher, so the
- * routes stay about HTTP. `unavailable` counts the requests that got 503.
+ * Counts issuances and refreshes by outcome and deny reason, by wrapping the token runs, so the routes stay
+ * about HTTP. `unavailable` counts the requests that got 503.
  */
-export function countIssuances(
-  registry: Registry,
-  issuer: Issuer,
-  refresher?: Refresher,
-): { issuer: Issuer; refresher?: Refresher } {
+export function countIssuances(registry: Registry, runs: TokenRuns): TokenRuns {
   const counter = new Counter({
     name: 'webchat_token_requests_total',
     help: 'Token issuances and refreshes by kind, outcome and deny reason.',
@@ -31,18 +26,9 @@ export function countIssuances(
     }
   };
   return {
-    issuer: {
-      createToken: (input, deadlineMs, options) =>
-        count('create', () => issuer.createToken(input, deadlineMs, options)),
-      ready: () => issuer.ready(),
-    },
-    ...(refresher
-      ? {
-          refresher: {
-            refreshToken: (input, deadlineMs) =>
-              count('refresh', () => refresher.refreshToken(input, deadlineMs)),
-          },
-        }
-      : {}),
+    createToken: (input, deadlineMs, options) =>
+      count('create', () => runs.createToken(input, deadlineMs, options)),
+    refreshToken: (input, deadlineMs) => count('refresh', () => runs.refreshToken(input, deadlineMs)),
+    ready: () => runs.ready(),
   };
 }

@@ -1,18 +1,15 @@
 import { Connection, type ConnectionLike } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { encryptedDataConverter, loadCodecKeys } from '../lib/codec/loadCodec';
+import { encryptedDataConverter } from '../lib/codec/loadCodec';
 import { createLogger, type Logger } from '../lib/logger';
 import { ServiceMetrics } from '../lib/http/metrics';
-import { onShutdown, serve } from '../lib/http/serve';
+import { loadCodecKeys } from '../lib/secrets/codecKeys';
 import { startTelemetry } from '../lib/telemetry';
 import { loadWorkerConfig } from '../worker/config';
-import { installRuntime, startWorker } from '../worker/startWorker';
-import { createApp } from './app';
+import { installRuntime, loadWorkerSecrets, startWorker } from '../worker/startWorker';
 import { loadApiConfig, type ApiConfig } from './config';
-import { limitInFlight } from './inFlightLimit';
-import { createRateLimits } from './rateLimit';
-import { temporalIssuer } from './temporalIssuer';
-import { temporalRefresher } from './temporalRefresher';
+import { startApi } from './startApi';
+import { temporalTokenRuns } from './temporalTokenRuns';
 
 async function main() {
   startTelemetry('api');
@@ -22,53 +19,25 @@ async function main() {
     ? await withOwnWorker(config)
     : // Lazy: the API starts (and reports not-ready) even while Temporal is still coming up.
       { connection: Connection.lazy({ address: config.TEMPORAL_ADDRESS }), stopWorker: async () => {} };
-  const dataConverter = encryptedDataConverter(await loadCodecKeys(config));
   const metrics = new ServiceMetrics('api');
-  const clientOptions = {
-    registry: metrics.registry,
+  const runs = temporalTokenRuns({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     logger,
-    dataConverter,
+    dataConverter: encryptedDataConverter(await loadCodecKeys(config.codecKeys)),
     eagerStart: config.API_RUN_WORKER,
-  };
-  const temporal = {
-    issuer: temporalIssuer({ ...clientOptions, idempotencyWindowMs: config.IDEMPOTENCY_WINDOW_S * 1000 }),
-    refresher: temporalRefresher(clientOptions),
-  };
-  const { issuer, refresher } =
-    config.MAX_IN_FLIGHT > 0
-      ? limitInFlight(config.MAX_IN_FLIGHT, temporal.issuer, temporal.refresher)
-      : temporal;
-  let shuttingDown = false;
-  const app = createApp({
-    issuer,
-    refresher,
-    logger,
+    registry: metrics.registry,
+    idempotencyWindowMs: config.IDEMPOTENCY_WINDOW_S * 1000,
+  });
+  await startApi(config, runs, logger, {
     metrics,
-    deadlineMs: config.TOKEN_DEADLINE_MS,
-    trustProxy: config.TRUST_PROXY,
-    rateLimits: createRateLimits({
-      clientIp: { points: config.RATE_LIMIT_IP_POINTS, windowSeconds: config.RATE_LIMIT_IP_WINDOW_S },
-      deploymentKey: { points: config.RATE_LIMIT_KEY_POINTS, windowSeconds: config.RATE_LIMIT_KEY_WINDOW_S },
-    }),
-    shuttingDown: () => shuttingDown,
+    // The runs of requests in flight needed the worker; it stops after them.
+    stop: async () => {
+      await stopWorker();
+      await connection.close();
+    },
   });
-  const served = await serve(app, config.API_PORT, config.HOST, {
-    requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS,
-  });
-  logger.info(
-    { url: served.url, temporal: config.TEMPORAL_ADDRESS, ownWorker: config.API_RUN_WORKER },
-    'api listening',
-  );
-
-  onShutdown(logger, async () => {
-    shuttingDown = true; // /readyz answers 503 from now on
-    await new Promise((resolve) => setTimeout(resolve, config.SHUTDOWN_DELAY_MS));
-    await served.close(); // in-flight requests finish (their runs need the worker); each is bounded by its deadline
-    await stopWorker();
-    await connection.close();
-  });
+  if (config.API_RUN_WORKER) logger.info('api runs its own worker');
 }
 
 /**
@@ -84,8 +53,10 @@ async function withOwnWorker(config: ApiConfig): Promise<{
   const workerConfig = loadWorkerConfig();
   const log = createLogger('worker', workerConfig.LOG_LEVEL);
   installRuntime(workerConfig, log, []);
+  // Before waiting for Temporal: a deployment without its secrets stops at once, naming the variable.
+  const secrets = await loadWorkerSecrets(workerConfig);
   const connection = await connectWhenUp(config.TEMPORAL_ADDRESS, log);
-  const { worker, close } = await startWorker(workerConfig, log, connection);
+  const { worker, close } = await startWorker(workerConfig, log, connection, secrets);
   let stopping = false;
   const running = worker.run().catch((err: unknown) => {
     if (stopping) throw err; // stopWorker reports it

@@ -20,7 +20,7 @@ export interface BenchOptions {
   rateDriver: 'paced' | 'autocannon';
   /**
    * Log level of every service: `info` as in production (each API and edge request logs a line), or more
-   * verbose. Never less: scripts/stack.ts waits for the worker's "worker started" line, logged at info.
+   * verbose.
    */
   logLevel: string;
   /** Write V8 CPU profiles of every Node service into this folder. */

@@ -33,3 +33,10 @@ export const dataDir = z.string().min(1).default('.data');
 export const logLevel = z
   .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   .default('info');
+
+/**
+ * `NODE_ENV=production` marks a deployment: a process whose secret is missing stops at start instead of
+ * generating one of its own (lib/secrets/secretConfig.ts), and the demo accounts are seeded only on request.
+ */
+export const nodeEnv = z.string().optional();
+export const isProduction = (env: { NODE_ENV?: string | undefined }) => env.NODE_ENV === 'production';

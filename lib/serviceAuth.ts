@@ -3,7 +3,7 @@ import { errors, jwtVerify, SignJWT } from 'jose';
 import type { Middleware } from 'koa';
 import { AppError } from '../domain/errors';
 import type { Logger } from './logger';
-import { loadOrCreateSecret } from './secretFile';
+import { loadSecret, type SecretSource } from './secrets/secret';
 
 /**
  * Short-lived service credentials for the internal calls: the orchestrator's activities call FAS, FAS calls
@@ -21,23 +21,11 @@ const CREDENTIAL_TYPE = 'service+jwt';
 /** The longest a credential lives; the verifier refuses anything that claims longer. */
 export const MAX_CREDENTIAL_SECONDS = 60;
 const CLOCK_TOLERANCE_SECONDS = 5;
-const SECRET_BYTES = 32;
 
-/** Where a callee's secret comes from: the value itself (deployments), else a file made on first start. */
-export interface SecretSource {
-  /** base64url of at least 32 random bytes. */
-  value?: string | undefined;
-  file: string;
-}
+export type { SecretSource };
 
-export async function loadServiceSecret(source: SecretSource): Promise<Uint8Array> {
-  if (source.value === undefined) return loadOrCreateSecret(source.file, SECRET_BYTES);
-  const secret = Buffer.from(source.value, 'base64url');
-  if (secret.length < SECRET_BYTES) {
-    throw new Error(`A service auth secret must be at least ${SECRET_BYTES} bytes of base64url`);
-  }
-  return secret;
-}
+/** A callee's secret (lib/secrets/secret.ts): the value, else the file, generated only outside production. */
+export const loadServiceSecret = (source: SecretSource): Promise<Uint8Array> => loadSecret(source);
 
 const importHmacKey = (secret: Uint8Array) =>
   webcrypto.subtle.importKey('raw', secret, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);

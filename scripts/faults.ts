@@ -10,9 +10,9 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { format, resolveConfig } from 'prettier';
-import { startFaultProxy, type FaultProxy } from '../test/faults/faultProxy';
-import { startLoad, type RequestRecord } from '../test/faults/load';
-import { serviceAuthorization } from '../test/helpers/serviceCredentials';
+import { startFaultProxy, type FaultProxy } from './faults/faultProxy';
+import { startLoad, type RequestRecord } from './faults/load';
+import { serviceAuthorization } from './stack/serviceAuthorization';
 import { defaultPorts, freePorts, startStack, terminate, type Stack, type StackPorts } from './stack';
 
 /** Token requests per second; FAULTS_RPS overrides (a shared 2-core machine sustains far less than 20). */
@@ -105,7 +105,6 @@ async function main() {
   const stack = await startStack({
     ports,
     dataDir,
-    // Not below info: the stack sees the worker is up from its "worker started" line.
     logLevel: 'info',
     output: (name, line) => log.write(`[${name}] ${line}\n`),
     // One client IP makes all the load here: the per-IP limit would answer most of it 429.

@@ -1,12 +1,13 @@
 /**
- * `npm run rotate-keys`: a new current signing key pair and encryption key for SAS; the old ones become
+ * `npm run rotate-keys`: creates SAS's key ring when SAS_KEYS_DIR holds none (SAS with NODE_ENV=production only
+ * reads that folder, so a deployment's ring is made here, once), else makes a new current signing key pair and encryption key for SAS; the old ones become
  * previous keys, which keep validating the tokens they minted. `npm run rotate-keys -- --retire` drops the
  * previous keys: do it once the longest token TTL (24 h) has passed since the rotation. Running SAS processes
  * take the new ring within SAS_KEYS_RELOAD_MS, or at once on SIGHUP. Reads the same environment as SAS
  * (DATA_DIR, SAS_KEYS_DIR).
  */
 import { loadScopedAuthConfig } from '../services/scoped-auth/config';
-import { retireKeys, rotateKeys } from '../services/scoped-auth/rotateKeys';
+import { createOrRotateKeys, retireKeys } from '../services/scoped-auth/rotateKeys';
 
 async function main(args: string[]) {
   const unknown = args.filter((a) => a !== '--retire');
@@ -28,7 +29,12 @@ async function main(args: string[]) {
     }
     return;
   }
-  const result = await rotateKeys(keysDir);
+  const result = await createOrRotateKeys(keysDir);
+  if (result.created) {
+    console.log(`Created a key ring in ${keysDir}.`);
+    console.log(`Current signing kid ${result.signingKids[0]}, encryption kid ${result.encryptionKids[0]}.`);
+    return;
+  }
   console.log(`Rotated the keys in ${keysDir}.`);
   console.log(`Current signing kid ${result.signingKids[0]}, encryption kid ${result.encryptionKids[0]}.`);
   console.log(

@@ -1,7 +1,11 @@
-import { join } from 'node:path';
 import { z } from 'zod';
-import { defaultCodecKeysFile } from '../lib/codec/loadCodec';
-import { baseUrl, dataDir, logLevel, parseEnv } from '../lib/config';
+import { baseUrl, dataDir, isProduction, logLevel, nodeEnv, parseEnv } from '../lib/config';
+import {
+  codecKeysSource,
+  codecKeysVariables,
+  secretSource,
+  secretVariables,
+} from '../lib/secrets/secretConfig';
 import { databaseUrl } from '../store/databaseUrl';
 
 const schema = z
@@ -11,30 +15,29 @@ const schema = z
     FAS_URL: baseUrl('http://127.0.0.1:3001'),
     FAS_TIMEOUT_MS: z.coerce.number().int().positive().default(3000),
     DATA_DIR: dataDir,
-    /** HMAC key of the browser fingerprint; generated under DATA_DIR on first start. */
-    FINGERPRINT_SECRET_FILE: z.string().optional(),
-    SEED_DEMO_ACCOUNTS: z.stringbool().default(true),
-    /** Secret of the worker's service credential for FAS (base64url, ≥ 32 bytes); else FAS_AUTH_SECRET_FILE. */
-    FAS_AUTH_SECRET: z.string().min(1).optional(),
-    FAS_AUTH_SECRET_FILE: z.string().optional(),
+    NODE_ENV: nodeEnv,
+    /** Create the demo accounts in an empty store; defaults to true, except with NODE_ENV=production. */
+    SEED_DEMO_ACCOUNTS: z.stringbool().optional(),
+    /**
+     * FINGERPRINT_SECRET: HMAC key of the browser fingerprint, the same on every worker. FAS_AUTH_SECRET: the
+     * worker's service credential for FAS. Each also from *_FILE (lib/secrets/secretConfig.ts).
+     */
+    ...secretVariables('FINGERPRINT_SECRET', 'FAS_AUTH_SECRET'),
     /** The account store on a PostgreSQL server; the embedded store under DATA_DIR when unset. */
     DATABASE_URL: databaseUrl,
-    /** Payload codec keys (JSON `{current, keys}`); else CODEC_KEYS_FILE, created under DATA_DIR on first start. */
-    CODEC_KEYS: z.string().optional(),
-    CODEC_KEYS_FILE: z.string().optional(),
+    /** Payload codec keys, the same as the API's (lib/secrets/secretConfig.ts). */
+    ...codecKeysVariables,
     LOG_LEVEL: logLevel,
     /** `host:port` of the Prometheus endpoint of the Temporal runtime's metrics; empty turns it off. */
     WORKER_METRICS_ADDRESS: z.string().default('127.0.0.1:9464'),
   })
   .transform((env) => ({
     ...env,
-    CODEC_KEYS_FILE: env.CODEC_KEYS_FILE ?? defaultCodecKeysFile(env.DATA_DIR),
-    FINGERPRINT_SECRET_FILE: env.FINGERPRINT_SECRET_FILE ?? join(env.DATA_DIR, 'secrets', 'fingerprint.key'),
+    SEED_DEMO_ACCOUNTS: env.SEED_DEMO_ACCOUNTS ?? !isProduction(env),
+    codecKeys: codecKeysSource(env),
+    fingerprintSecret: secretSource(env, 'FINGERPRINT_SECRET'),
     /** Shared with FAS, which verifies the credential (lib/serviceAuth.ts). */
-    fasAuthSecret: {
-      value: env.FAS_AUTH_SECRET,
-      file: env.FAS_AUTH_SECRET_FILE ?? join(env.DATA_DIR, 'secrets', 'fas-auth.key'),
-    },
+    fasAuthSecret: secretSource(env, 'FAS_AUTH_SECRET'),
   }));
 
 export type WorkerConfig = z.infer<typeof schema>;

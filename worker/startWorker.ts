@@ -1,9 +1,10 @@
 import { type NativeConnection, Runtime, makeTelemetryFilterString, type Worker } from '@temporalio/worker';
-import { createFasClient } from '../activities';
-import { encryptedDataConverter, loadCodecKeys } from '../lib/codec/loadCodec';
+import { createFasClient, type ActivityDeps } from '../activities';
+import { encryptedDataConverter } from '../lib/codec/loadCodec';
 import type { Logger } from '../lib/logger';
-import { loadServiceCredentials } from '../lib/serviceAuth';
-import { loadOrCreateSecret } from '../lib/secretFile';
+import { type CodecKeyRing, loadCodecKeys } from '../lib/secrets/codecKeys';
+import { loadSecret } from '../lib/secrets/secret';
+import { loadServiceCredentials, type ServiceCredentials } from '../lib/serviceAuth';
 import { temporalLogger } from '../lib/temporalLogger';
 import { storeSocketPath } from '../store/accountAdmin';
 import { openStore } from '../store/openStore';
@@ -30,22 +31,45 @@ export function installRuntime(config: WorkerConfig, log: Logger, shutdownSignal
   });
 }
 
+/** What the worker needs from outside: a deployment missing one stops here, before anything else starts. */
+export interface WorkerSecrets {
+  codecKeys: CodecKeyRing;
+  fingerprintSecret: Buffer;
+  fasCredentials: ServiceCredentials;
+}
+
+export async function loadWorkerSecrets(config: WorkerConfig): Promise<WorkerSecrets> {
+  return {
+    codecKeys: await loadCodecKeys(config.codecKeys),
+    fingerprintSecret: await loadSecret(config.fingerprintSecret),
+    fasCredentials: await loadServiceCredentials('orchestrator', 'federated-auth', config.fasAuthSecret),
+  };
+}
+
 export interface StartedWorker {
   worker: Worker;
   /** Releases what the worker used (FAS connections, the store); call after `worker.run()` has resolved. */
   close: () => Promise<void>;
 }
 
+/** What the activities need, opened as configured, and how to release it. */
+export interface OpenedActivityDeps {
+  deps: ActivityDeps;
+  /** Releases the FAS connections and the store, in reverse order of opening. */
+  close: () => Promise<void>;
+}
+
 /**
- * The worker of the token workflows with everything its activities need: the account store (served to the
- * admin CLI while it is the embedded one), the demo accounts, the FAS client with its service credential and
- * the fingerprint secret. Used by `worker/main.ts` and by an API that runs its own worker (`API_RUN_WORKER`).
+ * Everything the activities need: the account store (served to the admin CLI while it is the embedded one),
+ * the demo accounts, the FAS client with its service credential and the fingerprint secret. Used by the worker
+ * and by the benchmark's direct baseline, which runs the same activities without Temporal.
  */
-export async function startWorker(
+export async function openActivityDeps(
   config: WorkerConfig,
   log: Logger,
-  connection: NativeConnection,
-): Promise<StartedWorker> {
+  secrets: Pick<WorkerSecrets, 'fingerprintSecret' | 'fasCredentials'>,
+): Promise<OpenedActivityDeps> {
+  const { fingerprintSecret, fasCredentials } = secrets;
   const store = await openStore({ dataDir: config.DATA_DIR, databaseUrl: config.DATABASE_URL });
   const closers: (() => Promise<void>)[] = [() => store.close()];
   const close = async () => {
@@ -64,18 +88,33 @@ export async function startWorker(
       const seeded = await seedDemoAccounts(store);
       if (seeded.created.length > 0) log.info('seeded the demo accounts');
     }
-    const fas = createFasClient(
-      config.FAS_URL,
-      config.FAS_TIMEOUT_MS,
-      await loadServiceCredentials('orchestrator', 'federated-auth', config.fasAuthSecret),
-    );
+    const fas = createFasClient(config.FAS_URL, config.FAS_TIMEOUT_MS, fasCredentials);
     closers.push(() => fas.close());
-    const fingerprintSecret = await loadOrCreateSecret(config.FINGERPRINT_SECRET_FILE);
+    return { deps: { store, fas, fingerprintSecret }, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+/**
+ * The worker of the token workflows with everything its activities need (`openActivityDeps`). Used by
+ * `worker/main.ts` and by an API that runs its own worker (`API_RUN_WORKER`), which loads the secrets first.
+ */
+export async function startWorker(
+  config: WorkerConfig,
+  log: Logger,
+  connection: NativeConnection,
+  secrets?: WorkerSecrets,
+): Promise<StartedWorker> {
+  const loaded = secrets ?? (await loadWorkerSecrets(config));
+  const { deps, close } = await openActivityDeps(config, log, loaded);
+  try {
     const worker = await createWorker({
       connection,
       namespace: config.TEMPORAL_NAMESPACE,
-      dataConverter: encryptedDataConverter(await loadCodecKeys(config)),
-      deps: { store, fas, fingerprintSecret },
+      dataConverter: encryptedDataConverter(loaded.codecKeys),
+      deps,
     });
     log.info({ address: config.TEMPORAL_ADDRESS, taskQueue: worker.options.taskQueue }, 'worker started');
     return { worker, close };

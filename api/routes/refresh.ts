@@ -4,7 +4,7 @@ import type { RefreshWebchatTokenInput } from '../../domain/contracts';
 import { collectSignals } from '../../lib/fingerprint';
 import { applyCors, preflight } from '../cors';
 import { clientIpOf, type RateLimits } from '../rateLimit';
-import type { Refresher } from '../refresher';
+import type { TokenRuns } from '../tokenRuns';
 import { readDeploymentKey, readToken, tokenBody } from '../tokenRequest';
 
 /** The shipped widget refreshes on `Tokens/Refresh`; `Token/Refresh` is the route this API has always had. */
@@ -16,11 +16,11 @@ const refreshPaths = ['/Token/Refresh', '/Tokens/Refresh'];
  * 403 `{valid: false, code, message}`.
  */
 export function refreshRouter({
-  refresher,
+  runs,
   deadlineMs,
   rateLimits,
 }: {
-  refresher: Refresher;
+  runs: TokenRuns;
   deadlineMs: number;
   rateLimits?: RateLimits;
 }): Router {
@@ -40,7 +40,7 @@ export function refreshRouter({
       origin: ctx.get('origin') || null,
       signals: collectSignals(ctx.headers, clientIpOf(ctx)),
     };
-    const result = await refresher.refreshToken(input, deadlineMs);
+    const result = await runs.refreshToken(input, deadlineMs);
     applyCors(ctx, result.cors);
     if (result.outcome === 'refused') {
       ctx.status = 403;

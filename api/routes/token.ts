@@ -5,16 +5,16 @@ import { AppError } from '../../domain/errors';
 import { collectSignals } from '../../lib/fingerprint';
 import { applyCors, preflight } from '../cors';
 import { readIdempotencyKey } from '../idempotency';
-import type { Issuer } from '../issuer';
 import { clientIpOf, type RateLimits } from '../rateLimit';
+import type { TokenRuns } from '../tokenRuns';
 import { readDeploymentKey, tokenBody } from '../tokenRequest';
 
 export function tokenRouter({
-  issuer,
+  runs,
   deadlineMs,
   rateLimits,
 }: {
-  issuer: Issuer;
+  runs: TokenRuns;
   deadlineMs: number;
   /** Absent: no limits (tests of other behaviour). */
   rateLimits?: RateLimits;
@@ -36,7 +36,7 @@ export function tokenRouter({
       origin: ctx.get('origin') || null,
       signals: collectSignals(ctx.headers, clientIpOf(ctx)),
     };
-    const result = await issuer.createToken(input, deadlineMs, idempotencyKey ? { idempotencyKey } : {});
+    const result = await runs.createToken(input, deadlineMs, idempotencyKey ? { idempotencyKey } : {});
     applyCors(ctx, result.cors);
     if (result.outcome === 'denied') {
       throw new AppError(result.reason, result.message);

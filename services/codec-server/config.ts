@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { dataDir, logLevel, parseEnv, port } from '../../lib/config';
-import { defaultCodecKeysFile } from '../../lib/codec/loadCodec';
+import { dataDir, logLevel, nodeEnv, parseEnv, port } from '../../lib/config';
+import { codecKeysSource, codecKeysVariables } from '../../lib/secrets/secretConfig';
 
 const list = (s: string) =>
   s
@@ -13,8 +13,9 @@ const schema = z
     HOST: z.string().min(1).default('127.0.0.1'),
     CODEC_PORT: port(8888),
     DATA_DIR: dataDir,
-    CODEC_KEYS: z.string().optional(),
-    CODEC_KEYS_FILE: z.string().optional(),
+    NODE_ENV: nodeEnv,
+    /** The same keys as the API's and the workers' (lib/secrets/secretConfig.ts). */
+    ...codecKeysVariables,
     /** Origins of the Temporal UI allowed to call the codec server from the browser. */
     CODEC_CORS_ORIGINS: z.string().default('http://localhost:8233,http://127.0.0.1:8233').transform(list),
     /** `Host` values the server answers to; unset: its own loopback names with its port. */
@@ -32,7 +33,7 @@ const schema = z
   })
   .transform((env) => ({
     ...env,
-    CODEC_KEYS_FILE: env.CODEC_KEYS_FILE ?? defaultCodecKeysFile(env.DATA_DIR),
+    codecKeys: codecKeysSource(env),
     CODEC_ALLOWED_HOSTS: env.CODEC_ALLOWED_HOSTS
       ? list(env.CODEC_ALLOWED_HOSTS.toLowerCase())
       : defaultAllowedHosts(env.CODEC_PORT),

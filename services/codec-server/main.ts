@@ -1,14 +1,14 @@
-import { loadCodecKeys } from '../../lib/codec/loadCodec';
 import { EncryptionCodec } from '../../lib/codec/encryptionCodec';
 import { onShutdown, serve } from '../../lib/http/serve';
 import { createLogger } from '../../lib/logger';
+import { loadCodecKeys } from '../../lib/secrets/codecKeys';
 import { createCodecServerApp } from './app';
 import { loadCodecServerConfig } from './config';
 
 async function main() {
   const config = loadCodecServerConfig();
   const logger = createLogger('codec-server', config.LOG_LEVEL);
-  const ring = await loadCodecKeys(config);
+  const ring = await loadCodecKeys(config.codecKeys);
   const app = createCodecServerApp({
     codec: new EncryptionCodec(ring, 'pass'),
     corsOrigins: config.CODEC_CORS_ORIGINS,

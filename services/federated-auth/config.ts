@@ -1,6 +1,6 @@
-import { join } from 'node:path';
 import { z } from 'zod';
-import { baseUrl, dataDir, logLevel, parseEnv, port } from '../../lib/config';
+import { baseUrl, dataDir, logLevel, nodeEnv, parseEnv, port } from '../../lib/config';
+import { secretSource, secretVariables } from '../../lib/secrets/secretConfig';
 
 const schema = z
   .object({
@@ -10,14 +10,12 @@ const schema = z
     /** Whole-request deadline for one call to SAS (connect, headers and body). */
     SAS_TIMEOUT_MS: z.coerce.number().int().min(1).max(60_000).default(2000),
     DATA_DIR: dataDir,
-    /** Secret the orchestrator's credentials are signed with (base64url, ≥ 32 bytes); else the file below. */
-    FAS_AUTH_SECRET: z.string().min(1).optional(),
-    /** Defaults to `${DATA_DIR}/secrets/fas-auth.key`, created on first start. */
-    FAS_AUTH_SECRET_FILE: z.string().min(1).optional(),
-    /** Secret FAS signs its credentials for SAS with; SAS holds the same one. */
-    SAS_AUTH_SECRET: z.string().min(1).optional(),
-    /** Defaults to `${DATA_DIR}/secrets/sas-auth.key`, created on first start. */
-    SAS_AUTH_SECRET_FILE: z.string().min(1).optional(),
+    NODE_ENV: nodeEnv,
+    /**
+     * FAS_AUTH_SECRET verifies the orchestrator's credentials (the worker holds the same one); SAS_AUTH_SECRET
+     * signs FAS's own calls to SAS (SAS holds the same one). Each also from *_FILE (lib/secrets/secretConfig.ts).
+     */
+    ...secretVariables('FAS_AUTH_SECRET', 'SAS_AUTH_SECRET'),
     LOG_LEVEL: logLevel,
   })
   .transform((env) => ({
@@ -26,15 +24,9 @@ const schema = z
     sasUrl: env.SAS_URL,
     sasTimeoutMs: env.SAS_TIMEOUT_MS,
     /** Verifies callers of FAS (the orchestrator). */
-    authSecret: {
-      value: env.FAS_AUTH_SECRET,
-      file: env.FAS_AUTH_SECRET_FILE ?? join(env.DATA_DIR, 'secrets', 'fas-auth.key'),
-    },
+    authSecret: secretSource(env, 'FAS_AUTH_SECRET'),
     /** Signs FAS's own calls to SAS. */
-    sasAuthSecret: {
-      value: env.SAS_AUTH_SECRET,
-      file: env.SAS_AUTH_SECRET_FILE ?? join(env.DATA_DIR, 'secrets', 'sas-auth.key'),
-    },
+    sasAuthSecret: secretSource(env, 'SAS_AUTH_SECRET'),
     logLevel: env.LOG_LEVEL,
   }));
 

@@ -1,20 +1,24 @@
 import { join } from 'node:path';
 import { z } from 'zod';
-import { dataDir, logLevel, parseEnv, port } from '../../lib/config';
+import { dataDir, isProduction, logLevel, nodeEnv, parseEnv, port } from '../../lib/config';
+import { secretSource, secretVariables } from '../../lib/secrets/secretConfig';
 
 const schema = z
   .object({
     HOST: z.string().min(1).default('127.0.0.1'),
     SAS_PORT: port(3002),
     DATA_DIR: dataDir,
-    /** Defaults to `${DATA_DIR}/keys`. */
+    NODE_ENV: nodeEnv,
+    /**
+     * The key ring's folder, which every SAS instance of a deployment shares and only reads; `npm run
+     * rotate-keys` creates and rotates the ring. Defaults to `${DATA_DIR}/keys`, where SAS creates a ring on
+     * first start unless NODE_ENV=production.
+     */
     SAS_KEYS_DIR: z.string().min(1).optional(),
     /** How often the key ring file is checked for a rotation; 0 checks only on SIGHUP. */
     SAS_KEYS_RELOAD_MS: z.coerce.number().int().min(0).max(3_600_000).default(5000),
-    /** Secret that FAS's credentials are signed with (base64url, ≥ 32 bytes); else the file below. */
-    SAS_AUTH_SECRET: z.string().min(1).optional(),
-    /** Defaults to `${DATA_DIR}/secrets/sas-auth.key`, created on first start. */
-    SAS_AUTH_SECRET_FILE: z.string().min(1).optional(),
+    /** Verifies FAS's credentials (FAS holds the same one); also from SAS_AUTH_SECRET_FILE. */
+    ...secretVariables('SAS_AUTH_SECRET'),
     TOKEN_ISSUER: z.string().min(1).default('urn:webchat:scoped-auth'),
     TOKEN_AUDIENCE: z.string().min(1).default('urn:webchat:widget'),
     LOG_LEVEL: logLevel,
@@ -24,10 +28,9 @@ const schema = z
     port: env.SAS_PORT,
     keysDir: env.SAS_KEYS_DIR ?? join(env.DATA_DIR, 'keys'),
     keysReloadMs: env.SAS_KEYS_RELOAD_MS,
-    authSecret: {
-      value: env.SAS_AUTH_SECRET,
-      file: env.SAS_AUTH_SECRET_FILE ?? join(env.DATA_DIR, 'secrets', 'sas-auth.key'),
-    },
+    /** Whether a missing key ring is generated (single box) or stops the start (production). */
+    createKeys: !isProduction(env),
+    authSecret: secretSource(env, 'SAS_AUTH_SECRET'),
     issuer: env.TOKEN_ISSUER,
     audience: env.TOKEN_AUDIENCE,
     logLevel: env.LOG_LEVEL,

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID, webcrypto } from 'node:crypto';
-import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   calculateJwkThumbprint,
@@ -10,7 +10,7 @@ import {
   type JWK,
 } from 'jose';
 import { z } from 'zod';
-import { createPrivateFileOnce, replacePrivateFile } from '../../lib/privateFile';
+import { createPrivateFileOnce, readPrivateFile, replacePrivateFile } from '../../lib/secrets/privateFile';
 
 export interface SigningKey {
   /** RFC 7638 thumbprint of the public key. */
@@ -77,6 +77,23 @@ export type KeyRingFile = z.infer<typeof keyRingFileSchema>;
  */
 export async function loadOrCreateKeys(dir: string): Promise<KeyRing> {
   return importKeyRing(await loadOrCreateKeyRingFile(dir), keyRingPath(dir));
+}
+
+/**
+ * The key ring SAS serves with. `create` (the single-box default) makes one on first start; without it (every
+ * instance of a deployment reading one shared folder, NODE_ENV=production) SAS only reads the folder, and a
+ * missing ring stops the start: `npm run rotate-keys` creates it, once, for all of them.
+ */
+export async function loadKeys(dir: string, { create }: { create: boolean }): Promise<KeyRing> {
+  if (create) return loadOrCreateKeys(dir);
+  const file = await readKeyRingFile(dir);
+  if (file === undefined) {
+    throw new Error(
+      `No SAS key ring in ${dir} (SAS_KEYS_DIR). With NODE_ENV=production SAS does not generate one: run ` +
+        '`npm run rotate-keys` with the same SAS_KEYS_DIR to create it, then start every SAS on that folder.',
+    );
+  }
+  return importKeyRing(file, keyRingPath(dir));
 }
 
 export const keyRingPath = (dir: string) => join(dir, KEYRING_FILE);
@@ -218,20 +235,8 @@ async function publishOnce(path: string, value: unknown): Promise<unknown> {
 }
 
 async function readJsonFile(path: string): Promise<unknown> {
-  let text: string;
-  try {
-    const { mode } = await stat(path);
-    // Like ssh with a private key: refuse to use a key others can read rather than silently trust it.
-    if ((mode & 0o077) !== 0) {
-      throw new Error(
-        `Key file ${path} is accessible by group or others (mode ${(mode & 0o777).toString(8)}); chmod 600 it`,
-      );
-    }
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
+  const text = await readPrivateFile(path);
+  if (text === undefined) return undefined;
   try {
     return JSON.parse(text) as unknown;
   } catch {

@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import type { Logger } from '../../lib/logger';
-import { importKeyRing, keyRingPath, loadOrCreateKeys, readKeyRingFile, type KeyRing } from './keys';
+import { importKeyRing, keyRingPath, loadKeys, readKeyRingFile, type KeyRing } from './keys';
 
 export interface ReloadingKeyRing {
   /** Always answers from the latest ring that loaded completely. */
@@ -20,10 +20,10 @@ export interface ReloadingKeyRing {
  */
 export async function loadReloadingKeyRing(
   dir: string,
-  { intervalMs, log }: { intervalMs: number; log: Logger },
+  { intervalMs, log, create = true }: { intervalMs: number; log: Logger; create?: boolean },
 ): Promise<ReloadingKeyRing> {
   const path = keyRingPath(dir);
-  let ring = await loadOrCreateKeys(dir);
+  let ring = await loadKeys(dir, { create });
   let version = await fileVersion(path);
   let inFlight: Promise<boolean> | undefined;
 

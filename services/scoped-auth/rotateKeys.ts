@@ -19,6 +19,23 @@ export interface RingSummary {
 }
 
 /**
+ * `npm run rotate-keys`: on a folder without a ring (a new deployment, whose SAS instances only read it) creates
+ * one; on a folder with one, rotates it.
+ */
+export async function createOrRotateKeys(
+  dir: string,
+  now = new Date(),
+): Promise<RingSummary & { created: boolean }> {
+  if ((await readKeyRingFile(dir)) === undefined) {
+    await loadOrCreateKeys(dir);
+    const ring = await mustRead(dir);
+    // Two first runs at once agree on one ring (loadOrCreateKeys publishes atomically); both say "created".
+    return { ...summary(ring), created: true };
+  }
+  return { ...(await rotateKeys(dir, now)), created: false };
+}
+
+/**
  * Makes a new current signing key pair and encryption key; the old current keys become previous keys, which
  * still validate the tokens they minted. Running SAS processes pick the new ring up on their next reload.
  */

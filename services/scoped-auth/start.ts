@@ -18,12 +18,17 @@ export async function startScopedAuth(
   config: ScopedAuthConfig,
   logger: Logger = createLogger('scoped-auth', config.logLevel),
 ): Promise<ScopedAuthService> {
-  const ring = await loadReloadingKeyRing(config.keysDir, { intervalMs: config.keysReloadMs, log: logger });
+  const authSecret = await loadServiceSecret(config.authSecret);
+  const ring = await loadReloadingKeyRing(config.keysDir, {
+    intervalMs: config.keysReloadMs,
+    log: logger,
+    create: config.createKeys,
+  });
   const { keys } = ring;
   const authenticate = await requireService({
     audience: 'scoped-auth',
     issuers: ['federated-auth'],
-    secret: await loadServiceSecret(config.authSecret),
+    secret: authSecret,
     open: OPEN_PATHS,
     log: logger,
   });

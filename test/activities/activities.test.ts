@@ -21,7 +21,7 @@ import { startScopedAuth, type ScopedAuthService } from '../../services/scoped-a
 import type { AccountStore } from '../../store/accountStore';
 import { openStore } from '../../store/openStore';
 import { demoAccounts, seedDemoAccounts } from '../../store/seed';
-import { serviceAuthorization } from '../helpers/serviceCredentials';
+import { serviceAuthorization } from '../../scripts/stack/serviceAuthorization';
 import { widgetHeaders } from '../helpers/widget';
 
 /** The activities in a mock activity context, with a real store and real FAS and SAS over HTTP. */

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { createApp } from '../../api/app';
-import type { Issuer } from '../../api/issuer';
+import type { TokenRuns } from '../../api/tokenRuns';
+import { noRefresh } from '../helpers/tokenRuns';
 import { createRateLimits } from '../../api/rateLimit';
 import type { CreateWebchatTokenInput, CreateWebchatTokenResult } from '../../domain/contracts';
 import { createLogger } from '../../lib/logger';
@@ -10,7 +11,8 @@ import { serve, type Served } from '../../lib/http/serve';
 import { buildRequest, rawRequest } from '../helpers/rawHttp';
 
 /** Issues for any input, but refuses (and so fails the property with a 500) one the API should have stopped. */
-class StrictIssuer implements Issuer {
+class StrictIssuer implements TokenRuns {
+  refreshToken = noRefresh.refreshToken;
   count = 0;
   createToken(input: CreateWebchatTokenInput): Promise<CreateWebchatTokenResult> {
     this.count++;
@@ -171,7 +173,7 @@ describe('hostile input against the running API (fast-check)', () => {
 
   before(async () => {
     const app = createApp({
-      issuer,
+      runs: issuer,
       logger: createLogger('api-test', 'silent'),
       deadlineMs: 1000,
       rateLimits: createRateLimits({

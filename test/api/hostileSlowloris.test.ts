@@ -2,12 +2,14 @@ import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { createApp } from '../../api/app';
-import type { Issuer } from '../../api/issuer';
+import type { TokenRuns } from '../../api/tokenRuns';
+import { noRefresh } from '../helpers/tokenRuns';
 import { createLogger } from '../../lib/logger';
 import { serve, type Served } from '../../lib/http/serve';
 import { parseResponse } from '../helpers/rawHttp';
 
-const issuer: Issuer = {
+const issuer: TokenRuns = {
+  ...noRefresh,
   createToken: () =>
     Promise.resolve({
       outcome: 'issued',
@@ -45,7 +47,7 @@ function trickle(url: string, head: string, everyMs: number): Promise<{ answer: 
 describe('slow clients (slowloris) are cut off without blocking others', () => {
   let served: Served;
   before(async () => {
-    const app = createApp({ issuer, logger: createLogger('api-test', 'silent'), deadlineMs: 1000 });
+    const app = createApp({ runs: issuer, logger: createLogger('api-test', 'silent'), deadlineMs: 1000 });
     served = await serve(app, 0, '127.0.0.1', { requestTimeoutMs: 1000 });
   });
   after(() => served.close());

@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { createApp } from '../../api/app';
-import { temporalIssuer } from '../../api/temporalIssuer';
+import { temporalTokenRuns } from '../../api/temporalTokenRuns';
 import type { FasTokenRequest, IssuedToken } from '../../domain/contracts';
 import { createLogger } from '../../lib/logger';
 import { serve, type Served } from '../../lib/http/serve';
@@ -60,7 +60,7 @@ describe('Idempotency-Key on POST /v2/Webchat/Token (dev server, real worker)', 
     running = worker.run();
     const app = (idempotencyWindowMs: number, deadlineMs = 10_000) =>
       createApp({
-        issuer: temporalIssuer({
+        runs: temporalTokenRuns({
           connection: env.connection,
           namespace: env.namespace ?? 'default',
           logger,

@@ -1,14 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { limitInFlight } from '../../api/inFlightLimit';
-import type { Issuer } from '../../api/issuer';
+import type { TokenRuns } from '../../api/tokenRuns';
+import { noRefresh } from '../helpers/tokenRuns';
 import type { CreateWebchatTokenInput, CreateWebchatTokenResult } from '../../domain/contracts';
 import { AppError } from '../../domain/errors';
 
 /** An issuer whose calls stay pending until released, to hold requests in flight. */
 function heldIssuer() {
   const pending: (() => void)[] = [];
-  const issuer: Issuer = {
+  const issuer: TokenRuns = {
+    ...noRefresh,
     createToken: () =>
       new Promise<CreateWebchatTokenResult>((resolve) =>
         pending.push(() =>
@@ -31,7 +33,7 @@ const input = { requestId: 'r', deploymentKey: 'k', origin: null, signals: {} } 
 describe('limitInFlight', () => {
   test('beyond the cap a request is refused at once with 503 + Retry-After; capacity comes back', async () => {
     const held = heldIssuer();
-    const { issuer } = limitInFlight(2, held.issuer);
+    const issuer = limitInFlight(2, held.issuer);
     const first = issuer.createToken(input, 1000);
     const second = issuer.createToken(input, 1000);
     await assert.rejects(issuer.createToken(input, 1000), (err: unknown) => {
@@ -48,11 +50,12 @@ describe('limitInFlight', () => {
   });
 
   test('a failed request frees its slot', async () => {
-    const failing: Issuer = {
+    const failing: TokenRuns = {
+      ...noRefresh,
       createToken: () => Promise.reject(new Error('boom')),
       ready: () => Promise.resolve(true),
     };
-    const { issuer } = limitInFlight(1, failing);
+    const issuer = limitInFlight(1, failing);
     await assert.rejects(issuer.createToken(input, 1000), /boom/);
     await assert.rejects(issuer.createToken(input, 1000), /boom/);
   });

@@ -1,14 +1,16 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
 import { createApp } from '../../api/app';
-import type { Issuer } from '../../api/issuer';
+import type { TokenRuns } from '../../api/tokenRuns';
+import { noRefresh } from '../helpers/tokenRuns';
 import { createRateLimits, type Limit } from '../../api/rateLimit';
 import type { CreateWebchatTokenInput, CreateWebchatTokenResult } from '../../domain/contracts';
 import { createLogger } from '../../lib/logger';
 import { serve, type Served } from '../../lib/http/serve';
 
 /** Counts every issuance it is asked for: a limited request must never reach it. */
-class CountingIssuer implements Issuer {
+class CountingIssuer implements TokenRuns {
+  refreshToken = noRefresh.refreshToken;
   inputs: CreateWebchatTokenInput[] = [];
   createToken(input: CreateWebchatTokenInput): Promise<CreateWebchatTokenResult> {
     this.inputs.push(input);
@@ -33,7 +35,7 @@ describe('rate limits on POST /v2/Webchat/Token', () => {
   const start = async (limits: { clientIp: Limit; deploymentKey: Limit }) => {
     const issuer = new CountingIssuer();
     const app = createApp({
-      issuer,
+      runs: issuer,
       logger: createLogger('api-test', 'silent'),
       deadlineMs: 1000,
       rateLimits: createRateLimits(limits),

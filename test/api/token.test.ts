@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { createApp } from '../../api/app';
-import type { Issuer } from '../../api/issuer';
-import type { Refresher } from '../../api/refresher';
+import type { TokenRuns } from '../../api/tokenRuns';
+import { noRefresh } from '../helpers/tokenRuns';
 import type {
   CreateWebchatTokenInput,
   CreateWebchatTokenResult,
@@ -15,7 +15,8 @@ import { serve, type Served } from '../../lib/http/serve';
 import { widgetHeaders } from '../helpers/widget';
 
 /** The HTTP contract of section 4, with the workflow replaced by a scripted issuer. */
-class ScriptedIssuer implements Issuer {
+class ScriptedIssuer implements TokenRuns {
+  refreshToken = noRefresh.refreshToken;
   inputs: CreateWebchatTokenInput[] = [];
   static issued = (): Promise<CreateWebchatTokenResult> =>
     Promise.resolve({
@@ -43,7 +44,7 @@ describe('POST /v2/Webchat/Token', () => {
   const url = () => `${served.url}/v2/Webchat/Token`;
 
   before(async () => {
-    const app = createApp({ issuer, logger: createLogger('api-test', 'silent'), deadlineMs: 1000 });
+    const app = createApp({ runs: issuer, logger: createLogger('api-test', 'silent'), deadlineMs: 1000 });
     served = await serve(app, 0);
   });
   after(() => served.close());
@@ -316,7 +317,7 @@ describe('POST /v2/Webchat/Token', () => {
 });
 
 /** A refresher that answers from a script and records what it was asked. */
-class ScriptedRefresher implements Refresher {
+class ScriptedRefresher implements Pick<TokenRuns, 'refreshToken'> {
   inputs: RefreshWebchatTokenInput[] = [];
   next: () => Promise<RefreshWebchatTokenResult> = () =>
     Promise.resolve({
@@ -338,9 +339,14 @@ describe('POST /v2/Webchat/Token/Refresh and /v2/Webchat/Tokens/Refresh (the shi
   let served: Served;
 
   before(async () => {
+    const issuer = new ScriptedIssuer();
+    const runs: TokenRuns = {
+      createToken: (input) => issuer.createToken(input),
+      refreshToken: (input) => refresher.refreshToken(input),
+      ready: () => issuer.ready(),
+    };
     const app = createApp({
-      issuer: new ScriptedIssuer(),
-      refresher,
+      runs,
       logger: createLogger('api-test', 'silent'),
       deadlineMs: 1000,
     });

@@ -7,8 +7,8 @@ import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Page, type Request } from 'playwright-core';
 import { collectSignals, generateFingerprint } from '../../lib/fingerprint';
-import { loadOrCreateSecret } from '../../lib/secretFile';
-import { serviceAuthorization } from '../helpers/serviceCredentials';
+import { loadSecret } from '../../lib/secrets/secret';
+import { serviceAuthorization } from '../../scripts/stack/serviceAuthorization';
 import { defaultPorts, freePorts, startStack, type Stack, type StackPorts } from '../../scripts/stack';
 
 /**
@@ -117,7 +117,7 @@ describe('the demo widget in Chromium', { skip }, () => {
 
   /** The fingerprint the worker computes for a browser, from the headers that browser actually sent. */
   const fingerprintOf = async (headers: Record<string, string>) => {
-    const secret = await loadOrCreateSecret(join(dataDir, 'secrets', 'fingerprint.key'));
+    const secret = await loadSecret({ file: join(dataDir, 'secrets', 'fingerprint.key') });
     return generateFingerprint(collectSignals(headers, '127.0.0.1'), 'medium', secret).fingerprint;
   };
 

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { loadOrCreateCodecKeys, rotateCodecKeys } from '../../lib/codec/codecKeyRing';
+import { loadCodecKeys, rotateCodecKeys } from '../../lib/secrets/codecKeys';
 import { EncryptionCodec } from '../../lib/codec/encryptionCodec';
 import { encryptedDataConverter } from '../../lib/codec/loadCodec';
 import { collectSignals } from '../../lib/fingerprint';
@@ -48,7 +48,7 @@ describe('encrypted history', () => {
     ]);
     await seedDemoAccounts(store);
     // The codec server's codec shows plain payloads (search attributes, a hand-started run's input) as they are.
-    codec = new EncryptionCodec(await loadOrCreateCodecKeys(join(dir, 'codec-keys.json')), 'pass');
+    codec = new EncryptionCodec(await loadCodecKeys({ file: join(dir, 'codec-keys.json') }), 'pass');
     const [port] = (await freePorts(1)) as [number];
     codecServer = await serve(
       createCodecServerApp({
@@ -68,7 +68,7 @@ describe('encrypted history', () => {
   });
 
   test('raw history holds no token or signal; the codec server gives them back', async () => {
-    const ring = await loadOrCreateCodecKeys(join(dir, 'codec-keys.json'));
+    const ring = await loadCodecKeys({ file: join(dir, 'codec-keys.json') });
     const { result, workflowId } = await runIssuance(
       { env, store, bundle, dataConverter: encryptedDataConverter(ring) },
       { deploymentKey: 'dk_demo_secure', signals: collectSignals(widgetHeaders(), '203.0.113.7') },
@@ -104,10 +104,10 @@ describe('encrypted history', () => {
 
   test('the codec encodes with the current key and still decodes payloads of a rotated-out key', async () => {
     const path = join(dir, 'rotating.json');
-    const before = await loadOrCreateCodecKeys(path);
+    const before = await loadCodecKeys({ file: path });
     const old = await new EncryptionCodec(before).encode([{ metadata: {}, data: Buffer.from('"hello"') }]);
     const newKid = await rotateCodecKeys(path);
-    const after = await loadOrCreateCodecKeys(path);
+    const after = await loadCodecKeys({ file: path });
     assert.equal(after.current, newKid);
     assert.equal(after.keys.size, 2);
     const [decoded] = await new EncryptionCodec(after).decode(old);
@@ -146,7 +146,7 @@ describe('encrypted history', () => {
   });
 
   test('the data converter of the API and the worker refuses a plain payload; the codec server shows it', async () => {
-    const ring = await loadOrCreateCodecKeys(join(dir, 'codec-keys.json'));
+    const ring = await loadCodecKeys({ file: join(dir, 'codec-keys.json') });
     const strict = encryptedDataConverter(ring).payloadCodecs![0]!;
     const plain = { metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from('{"a":1}') };
     await assert.rejects(strict.decode([plain]), {

@@ -10,7 +10,7 @@ import { Connection, Client } from '@temporalio/client';
 import { temporalCliPath } from '../../lib/temporalBinaries';
 import * as sa from '../../domain/searchAttributes';
 import { randomPorts, startStack, type Stack } from '../../scripts/stack';
-import { serviceAuthorization } from '../helpers/serviceCredentials';
+import { serviceAuthorization } from '../../scripts/stack/serviceAuthorization';
 import { otherBrowserHeaders, widgetHeaders } from '../helpers/widget';
 
 const execFileAsync = promisify(execFile);
@@ -91,8 +91,8 @@ describe('end to end, through the edge', () => {
   /** The fingerprint the worker computed for a browser: the same code and the secret from the data folder. */
   const fingerprintFor = async (headers: Record<string, string>) => {
     const { generateFingerprint, collectSignals } = await import('../../lib/fingerprint');
-    const { loadOrCreateSecret } = await import('../../lib/secretFile');
-    const secret = await loadOrCreateSecret(join(dataDir, 'secrets', 'fingerprint.key'));
+    const { loadSecret } = await import('../../lib/secrets/secret');
+    const secret = await loadSecret({ file: join(dataDir, 'secrets', 'fingerprint.key') });
     return generateFingerprint(collectSignals(headers, '127.0.0.1'), 'medium', secret).fingerprint;
   };
 

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { describe, test } from 'node:test';
 import { createApp } from '../../api/app';
-import type { Issuer } from '../../api/issuer';
+import type { TokenRuns } from '../../api/tokenRuns';
+import { noRefresh } from '../helpers/tokenRuns';
 import { createLogger } from '../../lib/logger';
 import { serve } from '../../lib/http/serve';
 
@@ -12,7 +13,8 @@ function heldIssuer() {
   let arrived!: () => void;
   const released = new Promise<void>((r) => (release = r));
   const inFlight = new Promise<void>((r) => (arrived = r));
-  const issuer: Issuer = {
+  const issuer: TokenRuns = {
+    ...noRefresh,
     createToken: async () => {
       arrived();
       await released;
@@ -49,7 +51,7 @@ describe('graceful shutdown of a served app (lib/http/serve.ts)', () => {
   test('close() lets the in-flight request finish, tells its keep-alive client to go, and stops accepting', async () => {
     const { issuer, release, inFlight } = heldIssuer();
     const served = await serve(
-      createApp({ issuer, logger: createLogger('t', 'silent'), deadlineMs: 5000 }),
+      createApp({ runs: issuer, logger: createLogger('t', 'silent'), deadlineMs: 5000 }),
       0,
     );
     const agent = new http.Agent({ keepAlive: true });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Connection } from '@temporalio/client';
 import { createApp } from '../../api/app';
-import { temporalIssuer } from '../../api/temporalIssuer';
+import { temporalTokenRuns } from '../../api/temporalTokenRuns';
 import { createLogger } from '../../lib/logger';
 import { serve, type Served } from '../../lib/http/serve';
 import { freePorts } from '../../scripts/stack';
@@ -20,8 +20,8 @@ describe('the API with Temporal down', () => {
     const [port] = await freePorts(1);
     connection = Connection.lazy({ address: `127.0.0.1:${port}` });
     const logger = createLogger('api-test', 'silent');
-    const issuer = temporalIssuer({ connection, namespace: 'default', logger });
-    served = await serve(createApp({ issuer, logger, deadlineMs: 500 }), 0);
+    const issuer = temporalTokenRuns({ connection, namespace: 'default', logger });
+    served = await serve(createApp({ runs: issuer, logger, deadlineMs: 500 }), 0);
   });
   // The connection is not closed: closing it while the SDK still retries its connect makes the SDK throw
   // "Channel has been shut down" from a promise nobody holds. It gives up on its own.

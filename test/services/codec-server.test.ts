@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { payloadToJSON } from '@temporalio/common/lib/proto-utils';
-import { parseCodecKeys } from '../../lib/codec/codecKeyRing';
+import { parseCodecKeys } from '../../lib/secrets/codecKeys';
 import { EncryptionCodec } from '../../lib/codec/encryptionCodec';
 import { freePorts } from '../../scripts/stack';
 

@@ -111,6 +111,7 @@ void describe('federated auth service against a real SAS', () => {
         port: 0,
         keysDir: join(dir, 'keys'),
         keysReloadMs: 0,
+        createKeys: true,
         authSecret: { value: sasSecret, file: join(dir, 'unused') },
         issuer: 'urn:webchat:scoped-auth',
         audience: 'urn:webchat:widget',

@@ -64,6 +64,7 @@ void describe('internal authentication', () => {
         port: 0,
         keysDir: join(dir, 'keys'),
         keysReloadMs: 0,
+        createKeys: true,
         authSecret: { value: sasSecret.toString('base64url'), file: join(dir, 'unused') },
         issuer: 'urn:webchat:scoped-auth',
         audience: 'urn:webchat:widget',

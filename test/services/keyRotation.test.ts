@@ -30,6 +30,7 @@ function config(keysDir: string, keysReloadMs = 0): ScopedAuthConfig {
     port: 0,
     keysDir,
     keysReloadMs,
+    createKeys: true,
     authSecret: { value: authSecret, file: join(keysDir, 'unused') },
     issuer: 'urn:webchat:scoped-auth',
     audience: 'urn:webchat:widget',

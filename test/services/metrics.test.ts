@@ -8,7 +8,7 @@ import { loadFederatedAuthConfig } from '../../services/federated-auth/config';
 import { startFederatedAuth } from '../../services/federated-auth/start';
 import { loadScopedAuthConfig } from '../../services/scoped-auth/config';
 import { startScopedAuth } from '../../services/scoped-auth/start';
-import { serviceAuthorization } from '../helpers/serviceCredentials';
+import { serviceAuthorization } from '../../scripts/stack/serviceAuthorization';
 
 /** `GET /metrics` of FAS and SAS, as a Prometheus server without any service credential scrapes them. */
 describe('FAS and SAS metrics', () => {

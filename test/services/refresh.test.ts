@@ -62,6 +62,7 @@ void describe('token refresh (FAS, with a real SAS)', () => {
         port: 0,
         keysDir: join(dir, 'keys'),
         keysReloadMs: 0,
+        createKeys: true,
         authSecret: { value: sasSecret.toString('base64url'), file: join(dir, 'unused') },
         ...policy,
         logLevel: 'info',

@@ -47,6 +47,7 @@ function config(keysDir: string): ScopedAuthConfig {
     port: 0,
     keysDir,
     keysReloadMs: 0,
+    createKeys: true,
     authSecret: { value: authSecret, file: join(keysDir, 'unused') },
     issuer,
     audience,

@@ -10,7 +10,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, type Worker } from '@temporalio/worker';
 import { createFasClient, type FasClient } from '../../activities';
 import { createApp } from '../../api/app';
-import { temporalIssuer } from '../../api/temporalIssuer';
+import { temporalTokenRuns } from '../../api/temporalTokenRuns';
 import { loadEdgeConfig } from '../../edge/config';
 import { startEdge } from '../../edge/start';
 import { serve, type Served } from '../../lib/http/serve';
@@ -94,7 +94,7 @@ describe('tracing: one trace per token request across every hop', () => {
     running = worker.run();
     const api = await serve(
       createApp({
-        issuer: temporalIssuer({
+        runs: temporalTokenRuns({
           connection: env.connection,
           namespace: env.namespace ?? 'default',
           logger,

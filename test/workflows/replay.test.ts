@@ -12,7 +12,7 @@ const dir = join(__dirname, '..', 'fixtures', 'histories');
  * Recorded histories of every branch, replayed against today's workflow code: a change that would break runs
  * already in flight (a reordered or renamed activity, a new step without `patched()`) fails here.
  */
-describe('replay of recorded CreateWebchatToken histories', async () => {
+describe('replay of recorded CreateWebchatToken and RefreshWebchatToken histories', async () => {
   const files = (await readdir(dir)).filter((f) => f.endsWith('.json')).sort();
 
   test('there is a recorded history for each branch', () => {
@@ -24,6 +24,9 @@ describe('replay of recorded CreateWebchatToken histories', async () => {
       'origin-not-allowed.json',
       // Recorded before the origin check: a disallowed origin went on to mint. It must replay as it ran.
       'other-origin-issued-before-origin-check.json',
+      'refresh-fingerprint-refused.json',
+      'refresh-refreshed.json',
+      'refresh-unknown-key.json',
       'unknown-key.json',
     ]);
   });

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pino from 'pino';
 import { createActivities } from '../../activities';
-import { directIssuer } from '../../api/directIssuer';
-import type { Issuer } from '../../api/issuer';
+import { directTokenRuns } from '../../bench/directTokenRuns';
+import type { TokenRuns } from '../../api/tokenRuns';
 import type { CreateWebchatTokenInput } from '../../domain/contracts';
 import { AppError } from '../../domain/errors';
 import { collectSignals } from '../../lib/fingerprint';
@@ -18,10 +18,10 @@ import { widgetHeaders } from '../helpers/widget';
  * The benchmark's baseline must answer as the workflow does, or the comparison means nothing: the same
  * outcomes, denials and CORS decisions over the real activities and store (FAS faked, as in the workflow tests).
  */
-describe('directIssuer', () => {
+describe('directTokenRuns', () => {
   let store: AccountStore;
   let fas: FakeFas;
-  let issuer: Issuer;
+  let issuer: TokenRuns;
   const input = (over: Partial<CreateWebchatTokenInput>): CreateWebchatTokenInput => ({
     requestId: 'req-12345678',
     deploymentKey: 'dk_demo_open',
@@ -39,7 +39,7 @@ describe('directIssuer', () => {
   const fresh = () => {
     fas = new FakeFas();
     const activities = createActivities({ store, fas, fingerprintSecret: testFingerprintSecret });
-    issuer = directIssuer({ activities, logger: pino({ level: 'silent' }) });
+    issuer = directTokenRuns({ activities, logger: pino({ level: 'silent' }) });
   };
 
   test('dk_demo_open: issued, FAS asked without a fingerprint, ACAO *', async () => {

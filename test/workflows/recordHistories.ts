@@ -1,5 +1,6 @@
 /**
- * Records one history per branch of CreateWebchatToken into test/fixtures/histories, for the replay test.
+ * Records one history per branch of CreateWebchatToken and RefreshWebchatToken into test/fixtures/histories,
+ * for the replay test (./replay.test.ts).
  * Run it (`npm run record-histories`) only when a workflow change is meant to be incompatible with runs
  * already in flight; otherwise the replay test is what tells you that a change broke them.
  * `other-origin-issued-before-origin-check.json` is not recorded here: it is a run of the workflow before
@@ -8,15 +9,15 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { collectSignals } from '../lib/fingerprint';
-import { openStore } from '../store/openStore';
-import { seedDemoAccounts } from '../store/seed';
-import { FakeFas } from '../test/helpers/fakeFas';
-import { runIssuance } from '../test/helpers/runIssuance';
-import { timeSkippingEnv, workflowBundle } from '../test/helpers/temporal';
-import { widgetHeaders } from '../test/helpers/widget';
+import { collectSignals } from '../../lib/fingerprint';
+import { openStore } from '../../store/openStore';
+import { seedDemoAccounts } from '../../store/seed';
+import { FakeFas } from '../helpers/fakeFas';
+import { runIssuance, runRefresh } from '../helpers/runIssuance';
+import { timeSkippingEnv, workflowBundle } from '../helpers/temporal';
+import { widgetHeaders } from '../helpers/widget';
 
-const dir = join(__dirname, '..', 'test', 'fixtures', 'histories');
+const dir = join(__dirname, '..', 'fixtures', 'histories');
 
 async function main() {
   const [env, store, bundle] = await Promise.all([
@@ -46,6 +47,19 @@ async function main() {
         signals: collectSignals(widgetHeaders(), '203.0.113.7'),
       }),
     'fas-outage-recovered': () => runIssuance(ctx, { deploymentKey: 'dk_demo_open' }, outage),
+    'refresh-refreshed': async () => {
+      const fas = new FakeFas();
+      const { result } = await runIssuance(ctx, { deploymentKey: 'dk_demo_open' }, fas);
+      if (result.outcome !== 'issued') throw new Error(`expected a token, got ${result.outcome}`);
+      return runRefresh(ctx, { deploymentKey: 'dk_demo_open', token: result.token }, fas);
+    },
+    'refresh-unknown-key': () => runRefresh(ctx, { deploymentKey: 'dk_unknown', token: 'x' }, new FakeFas()),
+    'refresh-fingerprint-refused': () =>
+      runRefresh(
+        ctx,
+        { deploymentKey: 'dk_demo_secure', token: 'x', signals: collectSignals({}, '203.0.113.7') },
+        new FakeFas(),
+      ),
   };
   try {
     for (const [name, run] of Object.entries(scenarios)) {

@@ -1,11 +1,37 @@
 import { randomUUID } from 'node:crypto';
-import { chmod, link, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, link, mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 /**
- * Files holding keys and secrets: mode 0600 in a 0700 folder, and never seen half-written. Each write goes to a
- * private temporary file first, then into place in one system call.
+ * Files holding keys and secrets: mode 0600 in a 0700 folder, never seen half-written, and never used when
+ * others can read them. Each write goes to a private temporary file first, then into place in one system call.
  */
+
+/**
+ * The content of a key or secret file; undefined when there is none. Like ssh with a private key, a file that
+ * its group or others may access is refused rather than silently trusted: someone else may already hold it.
+ * The mode is checked on the open file, so the file checked is the file read.
+ */
+export async function readPrivateFile(path: string): Promise<string | undefined> {
+  let handle;
+  try {
+    handle = await open(path, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  try {
+    const { mode } = await handle.stat();
+    if ((mode & 0o077) !== 0) {
+      throw new Error(
+        `${path} is accessible by group or others (mode ${(mode & 0o777).toString(8)}); chmod 600 it`,
+      );
+    }
+    return await handle.readFile('utf8');
+  } finally {
+    await handle.close();
+  }
+}
 
 /**
  * Writes `content` at `path` unless a file is already there, with link(2), which fails if another process got

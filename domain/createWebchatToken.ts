@@ -1,0 +1,50 @@
+import type {
+  CreateWebchatTokenInput,
+  CreateWebchatTokenResult,
+  DenyReason,
+  FingerprintSensitivity,
+} from './contracts';
+import { FINGERPRINT_FAILURE, isActivityFailureOfType } from './failureTypes';
+import { deniedResult, fasTokenRequest, issuedResult } from './issuance';
+import { loadAccount } from './loadAccount';
+import { refusesOrigin } from './originCheck';
+import type { RunObserver, TokenSteps } from './tokenSteps';
+
+/**
+ * One token issuance, as in the source design: resolve the account, load its configuration (held until the
+ * run ends), read the webchat-security flag, refuse a page on an origin the account does not allow,
+ * fingerprint the browser when the flag is on, and have FAS mint the token. Business denials are typed results, so the API can map them to 403 with the right CORS headers.
+ */
+export async function createWebchatToken(
+  input: CreateWebchatTokenInput,
+  steps: TokenSteps,
+  observer: RunObserver,
+): Promise<CreateWebchatTokenResult> {
+  const account = await loadAccount(input.deploymentKey, steps, observer);
+  if (account === null) return deny('invalid_deployment_key', null, []);
+  const { accountSid, config, security } = account;
+  if (refusesOrigin(config.allowedOrigins, input.origin, observer)) {
+    return deny('origin_not_allowed', accountSid, config.allowedOrigins);
+  }
+
+  let fingerprint: { fingerprint: string; level: FingerprintSensitivity } | undefined;
+  if (security) {
+    try {
+      fingerprint = await steps.generateFingerprint(input.signals, config.fingerprintSensitivity);
+    } catch (err) {
+      if (isActivityFailureOfType(err, FINGERPRINT_FAILURE)) {
+        return deny('fingerprint_generation_failed', accountSid, config.allowedOrigins);
+      }
+      throw err;
+    }
+  }
+
+  const issued = await steps.requestToken(accountSid, fasTokenRequest(config, fingerprint), input.requestId);
+  observer.finished('issued', null, 'Token issued');
+  return issuedResult(accountSid, issued, config.allowedOrigins, input.origin);
+
+  function deny(reason: DenyReason, sid: string | null, allowedOrigins: string[]): CreateWebchatTokenResult {
+    observer.finished('denied', reason, `Denied: ${reason}`);
+    return deniedResult(reason, sid, allowedOrigins, input.origin);
+  }
+}

@@ -1,0 +1,85 @@
+import type {
+  FasRefreshRequest,
+  RefreshDenyCode,
+  RefreshWebchatTokenInput,
+  RefreshWebchatTokenResult,
+} from './contracts';
+import { corsFor } from './cors';
+import { FINGERPRINT_FAILURE, isActivityFailureOfType } from './failureTypes';
+import { loadAccount } from './loadAccount';
+import { refusesOrigin } from './originCheck';
+import type { RunObserver, TokenSteps } from './tokenSteps';
+
+export const refusalMessages: Record<RefreshDenyCode, string> = {
+  invalid_token: 'The token is invalid, expired or not for this deployment key.',
+  fingerprint_validation_failed: 'The token belongs to another browser.',
+  origin_not_allowed: "This page's origin is not one the account allows.",
+};
+
+/**
+ * Refreshes a visitor's token: the same account lookup as an issuance (configuration held until the run
+ * ends) and the same refusal of a page on an origin the account does not allow, a fingerprint of the refreshing browser when webchat-security is on, then FAS validates the old
+ * token with SAS and mints a new one for the same identity with the same binding. Refusals are typed results.
+ */
+export async function refreshWebchatToken(
+  input: RefreshWebchatTokenInput,
+  steps: TokenSteps,
+  observer: RunObserver,
+): Promise<RefreshWebchatTokenResult> {
+  const account = await loadAccount(input.deploymentKey, steps, observer);
+  if (account === null) return refuse('invalid_token', null, []);
+  const { accountSid, config, security } = account;
+  if (refusesOrigin(config.allowedOrigins, input.origin, observer)) {
+    return refuse('origin_not_allowed', accountSid, config.allowedOrigins);
+  }
+
+  const request: FasRefreshRequest = {
+    token: input.token,
+    grants: { webchat: { addressSid: config.addressSid } },
+    ttl: config.tokenTtlSeconds,
+  };
+  if (security) {
+    try {
+      const { fingerprint, level } = await steps.generateFingerprint(
+        input.signals,
+        config.fingerprintSensitivity,
+      );
+      request.fingerprint = fingerprint;
+      request.fingerprintLevel = level;
+    } catch (err) {
+      // A browser that cannot be fingerprinted cannot prove it is the one the token was bound to.
+      if (isActivityFailureOfType(err, FINGERPRINT_FAILURE)) {
+        return refuse('fingerprint_validation_failed', accountSid, config.allowedOrigins);
+      }
+      throw err;
+    }
+  }
+
+  const result = await steps.refreshToken(accountSid, request, input.requestId);
+  if (result.outcome === 'refused') return refuse(result.code, accountSid, config.allowedOrigins);
+  observer.finished('refreshed', null, 'Token refreshed');
+  const { token, identity, expiration } = result;
+  return {
+    outcome: 'refreshed',
+    accountSid,
+    token,
+    identity,
+    expiration,
+    cors: corsFor(config.allowedOrigins, input.origin),
+  };
+
+  function refuse(
+    code: RefreshDenyCode,
+    sid: string | null,
+    allowedOrigins: readonly string[],
+  ): RefreshWebchatTokenResult {
+    observer.finished('refused', code, `Refused: ${code}`);
+    return {
+      outcome: 'refused',
+      code,
+      message: refusalMessages[code],
+      accountSid: sid,
+      cors: corsFor(allowedOrigins, input.origin),
+    };
+  }
+}
