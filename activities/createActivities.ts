@@ -1,15 +1,8 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type {
-  AccountConfig,
-  FasRefreshRequest,
-  FasRefreshResult,
-  FasTokenRequest,
-  FingerprintSensitivity,
-  FingerprintSignals,
-  IssuedToken,
-} from '../domain/contracts';
+import type { AccountConfig } from '../domain/contracts';
 import { ACCOUNT_NOT_FOUND_FAILURE, FAS_REJECTED_FAILURE, FINGERPRINT_FAILURE } from '../domain/failureTypes';
+import type { TokenSteps } from '../domain/tokenSteps';
 import { FingerprintError, generateFingerprint } from '../lib/fingerprint';
 import { FasRejectedError, type FasClient } from './fasClient';
 
@@ -31,14 +24,14 @@ export interface ActivityDeps {
  * dependencies so tests can hand in fakes. Inputs and results are what history records: no raw secrets are
  * returned except the token itself (encrypted history is tracked separately).
  */
-export function createActivities({ store, fas, fingerprintSecret }: ActivityDeps) {
+export function createActivities({ store, fas, fingerprintSecret }: ActivityDeps): TokenSteps {
   return {
     /** Account SID behind a live deployment key, or null when the key is unknown or revoked. */
-    async resolveAccount(deploymentKey: string): Promise<string | null> {
+    async resolveAccount(deploymentKey) {
       return store.resolveDeploymentKey(deploymentKey);
     },
 
-    async fetchAccountConfig(accountSid: string): Promise<AccountConfig> {
+    async fetchAccountConfig(accountSid) {
       const config = await store.getAccountConfig(accountSid);
       if (!config) {
         throw ApplicationFailure.nonRetryable(`Account ${accountSid} not found`, ACCOUNT_NOT_FOUND_FAILURE);
@@ -46,14 +39,11 @@ export function createActivities({ store, fas, fingerprintSecret }: ActivityDeps
       return config;
     },
 
-    async readFeatureFlag(accountSid: string, flag: string): Promise<boolean> {
+    async readFeatureFlag(accountSid, flag) {
       return store.getFeatureFlag(accountSid, flag);
     },
 
-    generateFingerprint(
-      signals: FingerprintSignals,
-      level: FingerprintSensitivity,
-    ): Promise<{ fingerprint: string; level: FingerprintSensitivity }> {
+    generateFingerprint(signals, level) {
       try {
         return Promise.resolve(generateFingerprint(signals, level, fingerprintSecret));
       } catch (err) {
@@ -65,18 +55,14 @@ export function createActivities({ store, fas, fingerprintSecret }: ActivityDeps
       }
     },
 
-    requestToken(accountSid: string, request: FasTokenRequest, requestId: string): Promise<IssuedToken> {
+    requestToken(accountSid, request, requestId) {
       return nonRetryableIfRejected(() =>
         fas.requestToken(accountSid, request, requestId, cancellationSignal()),
       );
     },
 
     /** A refusal (`invalid_token`, `fingerprint_validation_failed`) is a result; outages are retried. */
-    refreshToken(
-      accountSid: string,
-      request: FasRefreshRequest,
-      requestId: string,
-    ): Promise<FasRefreshResult> {
+    refreshToken(accountSid, request, requestId) {
       return nonRetryableIfRejected(() =>
         fas.refreshToken(accountSid, request, requestId, cancellationSignal()),
       );
@@ -84,7 +70,8 @@ export function createActivities({ store, fas, fingerprintSecret }: ActivityDeps
   };
 }
 
-export type Activities = ReturnType<typeof createActivities>;
+/** The steps of a token run (domain/tokenSteps.ts), as the worker registers them. */
+export type Activities = TokenSteps;
 
 /**
  * The running activity's cancellation signal: it aborts when the run is cancelled (the API gave up on it) or the

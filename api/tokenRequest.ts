@@ -1,7 +1,10 @@
 import { bodyParser } from '@koa/bodyparser';
 import type { Context, Middleware } from 'koa';
 import { z } from 'zod';
+import type { CreateWebchatTokenInput } from '../domain/contracts';
 import { AppError } from '../domain/errors';
+import { collectSignals } from '../lib/fingerprint';
+import { clientIpOf, type RateLimits } from './rateLimit';
 
 export const BODY_LIMIT = '8kb';
 
@@ -69,4 +72,31 @@ function readField(ctx: Context, camel: string, pascal: string, schema: z.ZodStr
     throw new AppError('invalid_request', parsed.error.issues[0]?.message ?? `${camel} is invalid.`);
   }
   return parsed.data;
+}
+
+/** The per-client-IP limit, applied before the body is even read: a limited request starts no workflow. */
+export function perClientIp(rateLimits: RateLimits | undefined): Middleware {
+  return rateLimits ? rateLimits.clientIp.middleware(clientIpOf) : (_ctx, next) => next();
+}
+
+/**
+ * What every token request (issue or refresh) carries into its run: the request id, the deployment key, the
+ * `Origin` and the fingerprint signals, plus the route's own fields (`more`). Every field is validated before
+ * the key is counted against its per-key limit, so a malformed request spends no one's budget.
+ */
+export async function readTokenRequest<T extends object = object>(
+  ctx: Context,
+  rateLimits: RateLimits | undefined,
+  more: (ctx: Context) => T = () => ({}) as T,
+): Promise<CreateWebchatTokenInput & T> {
+  const deploymentKey = readDeploymentKey(ctx);
+  const fields = more(ctx);
+  await rateLimits?.deploymentKey.consume(deploymentKey);
+  return {
+    ...fields,
+    requestId: ctx.state.requestId as string,
+    deploymentKey,
+    origin: ctx.get('origin') || null,
+    signals: collectSignals(ctx.headers, clientIpOf(ctx)),
+  };
 }

@@ -1,18 +1,20 @@
 import { z } from 'zod';
+import { fingerprintSensitivities, type FingerprintSensitivity } from './names';
 
 /**
  * The shapes shared by the API, the workflows, the activities and the auth services: each one a zod schema
  * (where a service validates it on the wire) and the type inferred from it, defined once. Pure: the workflow
- * sandbox imports this module (mostly its types).
+ * sandbox imports this module (its types only: names live in ./names.ts, so the schemas stay out of the bundle).
  */
 
-export const TASK_QUEUE = 'webchat-token';
-export const CREATE_WORKFLOW_TYPE = 'CreateWebchatToken';
-export const REFRESH_WORKFLOW_TYPE = 'RefreshWebchatToken';
-export const WEBCHAT_SECURITY_FLAG = 'webchat-security';
-
-export const fingerprintSensitivities = ['low', 'medium', 'high'] as const;
-export type FingerprintSensitivity = (typeof fingerprintSensitivities)[number];
+export {
+  CREATE_WORKFLOW_TYPE,
+  fingerprintSensitivities,
+  REFRESH_WORKFLOW_TYPE,
+  TASK_QUEUE,
+  WEBCHAT_SECURITY_FLAG,
+  type FingerprintSensitivity,
+} from './names';
 
 /**
  * Raw fingerprint signals, exactly as the request carried them (header values). They are secrets: never

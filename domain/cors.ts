@@ -1,7 +1,7 @@
 import type { CorsDecision } from './contracts';
 
 /**
- * `Access-Control-Allow-Origin` for one response (DESIGN section 5). Pure and free of Node built-ins: the
+ * `Access-Control-Allow-Origin` for one response. Pure and free of Node built-ins: the
  * workflow sandbox imports it.
  *
  * - no allowed origins: `*`, without `Vary` (the answer does not depend on the request);

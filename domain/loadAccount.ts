@@ -1,9 +1,10 @@
-import { WEBCHAT_SECURITY_FLAG, type AccountConfig } from './contracts';
+import type { AccountConfig } from './contracts';
+import { WEBCHAT_SECURITY_FLAG } from './names';
 import type { RunObserver, TokenSteps } from './tokenSteps';
 
 export interface LoadedAccount {
   accountSid: string;
-  /** Held by the run until it ends, as the design asks. */
+  /** Held by the run until it ends: never fetched again within one run. */
   config: AccountConfig;
   /** The webchat-security feature flag. */
   security: boolean;

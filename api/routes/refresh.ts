@@ -1,18 +1,16 @@
 import Router from '@koa/router';
-import type { Context, Middleware } from 'koa';
-import type { RefreshWebchatTokenInput } from '../../domain/contracts';
-import { collectSignals } from '../../lib/fingerprint';
+import type { Context } from 'koa';
 import { applyCors, preflight } from '../cors';
-import { clientIpOf, type RateLimits } from '../rateLimit';
+import type { RateLimits } from '../rateLimit';
 import type { TokenRuns } from '../tokenRuns';
-import { readDeploymentKey, readToken, tokenBody } from '../tokenRequest';
+import { perClientIp, readToken, readTokenRequest, tokenBody } from '../tokenRequest';
 
 /** The shipped widget refreshes on `Tokens/Refresh`; `Token/Refresh` is the route this API has always had. */
 const refreshPaths = ['/Token/Refresh', '/Tokens/Refresh'];
 
 /**
- * `POST /v2/Webchat/Token/Refresh` (and `/v2/Webchat/Tokens/Refresh`, the same route): a new token for the same identity when the old one is valid and, for a
- * bound token, presented by the same browser. Same input rules, limits and CORS as issuance; a refusal is
+ * `POST /v2/Webchat/Token/Refresh` (and `/v2/Webchat/Tokens/Refresh`, the same route): a new token for the
+ * same identity when the old one is valid and, for a bound token, presented by the same browser. Same input rules, limits and CORS as issuance; a refusal is
  * 403 `{valid: false, code, message}`.
  */
 export function refreshRouter({
@@ -27,19 +25,8 @@ export function refreshRouter({
   const router = new Router({ prefix: '/v2/Webchat' });
   router.options(refreshPaths, preflight());
 
-  const perIp: Middleware = rateLimits ? rateLimits.clientIp.middleware(clientIpOf) : (_ctx, next) => next();
-
-  router.post(refreshPaths, perIp, tokenBody(), async (ctx: Context) => {
-    const deploymentKey = readDeploymentKey(ctx);
-    const token = readToken(ctx);
-    await rateLimits?.deploymentKey.consume(deploymentKey);
-    const input: RefreshWebchatTokenInput = {
-      requestId: ctx.state.requestId as string,
-      deploymentKey,
-      token,
-      origin: ctx.get('origin') || null,
-      signals: collectSignals(ctx.headers, clientIpOf(ctx)),
-    };
+  router.post(refreshPaths, perClientIp(rateLimits), tokenBody(), async (ctx: Context) => {
+    const input = await readTokenRequest(ctx, rateLimits, (c) => ({ token: readToken(c) }));
     const result = await runs.refreshToken(input, deadlineMs);
     applyCors(ctx, result.cors);
     if (result.outcome === 'refused') {

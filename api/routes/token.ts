@@ -1,14 +1,13 @@
 import Router from '@koa/router';
-import type { Context, Middleware } from 'koa';
-import type { CreateWebchatTokenInput } from '../../domain/contracts';
+import type { Context } from 'koa';
 import { AppError } from '../../domain/errors';
-import { collectSignals } from '../../lib/fingerprint';
 import { applyCors, preflight } from '../cors';
 import { readIdempotencyKey } from '../idempotency';
-import { clientIpOf, type RateLimits } from '../rateLimit';
+import type { RateLimits } from '../rateLimit';
 import type { TokenRuns } from '../tokenRuns';
-import { readDeploymentKey, tokenBody } from '../tokenRequest';
+import { perClientIp, readTokenRequest, tokenBody } from '../tokenRequest';
 
+/** `POST /v2/Webchat/Token`: a token for the deployment key, bound to the browser when the account asks. */
 export function tokenRouter({
   runs,
   deadlineMs,
@@ -20,22 +19,11 @@ export function tokenRouter({
   rateLimits?: RateLimits;
 }): Router {
   const router = new Router({ prefix: '/v2/Webchat' });
-
   router.options('/Token', preflight());
 
-  // The IP limit comes before the body is even read; a limited request starts no workflow.
-  const perIp: Middleware = rateLimits ? rateLimits.clientIp.middleware(clientIpOf) : (_ctx, next) => next();
-
-  router.post('/Token', perIp, tokenBody(), async (ctx: Context) => {
-    const deploymentKey = readDeploymentKey(ctx);
+  router.post('/Token', perClientIp(rateLimits), tokenBody(), async (ctx: Context) => {
     const idempotencyKey = readIdempotencyKey(ctx);
-    await rateLimits?.deploymentKey.consume(deploymentKey);
-    const input: CreateWebchatTokenInput = {
-      requestId: ctx.state.requestId as string,
-      deploymentKey,
-      origin: ctx.get('origin') || null,
-      signals: collectSignals(ctx.headers, clientIpOf(ctx)),
-    };
+    const input = await readTokenRequest(ctx, rateLimits);
     const result = await runs.createToken(input, deadlineMs, idempotencyKey ? { idempotencyKey } : {});
     applyCors(ctx, result.cors);
     if (result.outcome === 'denied') {

@@ -21,7 +21,12 @@ export async function serve(
   app: Koa,
   port: number,
   host = '127.0.0.1',
-  opts: { requestTimeoutMs?: number; drainTimeoutMs?: number } = {},
+  opts: {
+    requestTimeoutMs?: number;
+    drainTimeoutMs?: number;
+    /** What the app holds besides the server (clients, key reloads): released when listening fails or after close. */
+    release?: () => Promise<void> | void;
+  } = {},
 ): Promise<Served> {
   // Slow clients (slowloris) are cut off instead of holding a socket forever. Node enforces these timeouts only
   // when it checks its connections (every 30 s by default), so the check runs often enough to honour them.
@@ -45,17 +50,22 @@ export async function serve(
     inFlight.add(res);
     res.once('close', () => inFlight.delete(res));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('listening', resolve);
+      server.once('error', reject);
+    });
+  } catch (err) {
+    await opts.release?.();
+    throw err;
+  }
   const address = server.address();
   const actualPort = typeof address === 'object' && address ? address.port : port;
   return {
     server,
     url: `http://${host}:${actualPort}`,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
+    close: async () => {
+      await new Promise<void>((resolve, reject) => {
         closing = true;
         for (const res of inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
         const cut = setTimeout(() => server.closeAllConnections(), opts.drainTimeoutMs ?? 30_000);
@@ -65,7 +75,9 @@ export async function serve(
           else resolve();
         });
         server.closeIdleConnections();
-      }),
+      });
+      await opts.release?.();
+    },
   };
 }
 

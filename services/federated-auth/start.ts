@@ -29,19 +29,7 @@ export async function startFederatedAuth(
     authenticate,
     metrics: new ServiceMetrics('federated-auth'),
   });
-  let served: Served;
-  try {
-    served = await serve(app, config.port, config.host);
-  } catch (err) {
-    await sas.close();
-    throw err;
-  }
+  const served = await serve(app, config.port, config.host, { release: () => sas.close() });
   logger.info({ url: served.url, sasUrl: config.sasUrl }, 'federated auth service listening');
-  return {
-    ...served,
-    close: async () => {
-      await served.close();
-      await sas.close();
-    },
-  };
+  return served;
 }

@@ -40,13 +40,7 @@ export async function startScopedAuth(
     authenticate,
     metrics: new ServiceMetrics('scoped-auth'),
   });
-  let served: Served;
-  try {
-    served = await serve(app, config.port, config.host);
-  } catch (err) {
-    ring.close();
-    throw err;
-  }
+  const served = await serve(app, config.port, config.host, { release: () => ring.close() });
   logger.info(
     { url: served.url, signingKid: keys.current.signing.kid, encryptionKid: keys.current.encryption.kid },
     'scoped auth service listening',
@@ -55,9 +49,5 @@ export async function startScopedAuth(
     ...served,
     keys,
     reloadKeys: () => ring.reload(),
-    close: async () => {
-      ring.close();
-      await served.close();
-    },
   };
 }

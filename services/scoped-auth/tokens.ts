@@ -104,7 +104,7 @@ export async function validateToken(
 ): Promise<SasValidateResponse> {
   const result = await inspectToken(keys, token, fingerprint, policy);
   if (!result.authorized) return result;
-  // The public answer keeps the DESIGN.md §7 shape: whether and how a token is bound stays inside.
+  // The public answer keeps the documented validate shape (README): whether and how a token is bound stays inside.
   const { fingerprintLevel: _level, ...answer } = result;
   return answer;
 }

@@ -14,7 +14,7 @@ import { createLogger } from '../../lib/logger';
 import { serve, type Served } from '../../lib/http/serve';
 import { widgetHeaders } from '../helpers/widget';
 
-/** The HTTP contract of section 4, with the workflow replaced by a scripted issuer. */
+/** The HTTP contract (README "The HTTP contract"), with the workflow replaced by scripted token runs. */
 class ScriptedIssuer implements TokenRuns {
   refreshToken = noRefresh.refreshToken;
   inputs: CreateWebchatTokenInput[] = [];

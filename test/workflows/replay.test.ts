@@ -31,6 +31,14 @@ describe('replay of recorded CreateWebchatToken and RefreshWebchatToken historie
     ]);
   });
 
+  test('the workflow bundle holds no Node-side code and no wire schemas (zod)', async () => {
+    const { code } = await workflowBundle();
+    for (const folder of ['lib', 'api', 'activities', 'worker', 'services', 'store']) {
+      assert.doesNotMatch(code, new RegExp(`"\\./${folder}/`), `${folder}/ is in the workflow bundle`);
+    }
+    assert.doesNotMatch(code, /node_modules\/zod\//);
+  });
+
   for (const file of files) {
     test(`${file} replays deterministically`, async () => {
       quietRuntime();
