@@ -17,9 +17,23 @@ const schema = z
     /** Token requests allowed per client IP (first X-Forwarded-For hop) per window; 0 turns the limit off. */
     RATE_LIMIT_IP_POINTS: z.coerce.number().int().min(0).default(120),
     RATE_LIMIT_IP_WINDOW_S: z.coerce.number().int().min(1).max(86_400).default(60),
-    /** Token requests allowed per deployment key (one website) per window; 0 turns the limit off. */
-    RATE_LIMIT_KEY_POINTS: z.coerce.number().int().min(0).default(6000),
+    /**
+     * Token requests allowed per (deployment key, client network) per window, so that one network cannot spend
+     * a website's budget for its other visitors; 0 turns the limit off.
+     */
+    RATE_LIMIT_KEY_POINTS: z.coerce.number().int().min(0).default(60),
     RATE_LIMIT_KEY_WINDOW_S: z.coerce.number().int().min(1).max(86_400).default(60),
+    /** Circuit breaker: token requests per deployment key over all networks per RATE_LIMIT_KEY_WINDOW_S. */
+    RATE_LIMIT_KEY_TOTAL_POINTS: z.coerce.number().int().min(0).default(60_000),
+    /** Most clients one in-memory limit remembers (without REDIS_URL, or while Redis is unreachable). */
+    RATE_LIMIT_MEMORY_MAX_KEYS: z.coerce.number().int().min(1).max(10_000_000).default(50_000),
+    /** Count the rate limits in this Redis, shared by every API instance; unset: in each instance's memory. */
+    REDIS_URL: z
+      .string()
+      .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+      .optional(),
+    /** Prefix of the rate limits' Redis keys, so several deployments can share one Redis. */
+    REDIS_KEY_PREFIX: z.string().min(1).default('webchat:rl:'),
     /** How long a retry with the same Idempotency-Key gets the first outcome; below the namespace retention. */
     IDEMPOTENCY_WINDOW_S: z.coerce.number().int().min(1).max(86_400).default(600),
     /** A request (headers and body) that takes longer than this is cut off (slowloris). */

@@ -18,6 +18,23 @@ export async function startApi(
   logger: Logger,
   { metrics = new ServiceMetrics('api'), stop }: { metrics?: ServiceMetrics; stop: () => Promise<void> },
 ): Promise<void> {
+  const rateLimits = createRateLimits(
+    {
+      clientIp: { points: config.RATE_LIMIT_IP_POINTS, windowSeconds: config.RATE_LIMIT_IP_WINDOW_S },
+      deploymentKey: { points: config.RATE_LIMIT_KEY_POINTS, windowSeconds: config.RATE_LIMIT_KEY_WINDOW_S },
+      deploymentKeyTotal: {
+        points: config.RATE_LIMIT_KEY_TOTAL_POINTS,
+        windowSeconds: config.RATE_LIMIT_KEY_WINDOW_S,
+      },
+    },
+    {
+      redisUrl: config.REDIS_URL,
+      keyPrefix: config.REDIS_KEY_PREFIX,
+      memoryMaxKeys: config.RATE_LIMIT_MEMORY_MAX_KEYS,
+      logger,
+      registry: metrics.registry,
+    },
+  );
   let shuttingDown = false;
   const app = createApp({
     runs,
@@ -26,10 +43,7 @@ export async function startApi(
     deadlineMs: config.TOKEN_DEADLINE_MS,
     trustProxy: config.TRUST_PROXY,
     maxInFlight: config.MAX_IN_FLIGHT,
-    rateLimits: createRateLimits({
-      clientIp: { points: config.RATE_LIMIT_IP_POINTS, windowSeconds: config.RATE_LIMIT_IP_WINDOW_S },
-      deploymentKey: { points: config.RATE_LIMIT_KEY_POINTS, windowSeconds: config.RATE_LIMIT_KEY_WINDOW_S },
-    }),
+    rateLimits,
     shuttingDown: () => shuttingDown,
   });
   const served = await serve(app, config.API_PORT, config.HOST, {
@@ -42,5 +56,6 @@ export async function startApi(
     await new Promise((resolve) => setTimeout(resolve, config.SHUTDOWN_DELAY_MS));
     await served.close(); // in-flight requests finish; each is bounded by its deadline
     await stop();
+    await rateLimits.close();
   });
 }

@@ -91,7 +91,7 @@ export async function readTokenRequest<T extends object = object>(
 ): Promise<CreateWebchatTokenInput & T> {
   const deploymentKey = readDeploymentKey(ctx);
   const fields = more(ctx);
-  await rateLimits?.deploymentKey.consume(deploymentKey);
+  await rateLimits?.deploymentKey.consume(deploymentKey, clientIpOf(ctx));
   return {
     ...fields,
     requestId: ctx.state.requestId as string,

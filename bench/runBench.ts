@@ -54,7 +54,11 @@ export async function runBench(
   };
   // One client IP and two deployment keys send everything: the API's abuse limits would answer 429 to most of
   // it. They are off for both paths.
-  const env: NodeJS.ProcessEnv = { RATE_LIMIT_IP_POINTS: '0', RATE_LIMIT_KEY_POINTS: '0' };
+  const env: NodeJS.ProcessEnv = {
+    RATE_LIMIT_IP_POINTS: '0',
+    RATE_LIMIT_KEY_POINTS: '0',
+    RATE_LIMIT_KEY_TOTAL_POINTS: '0',
+  };
   if (options.cpuProfDir) {
     const dir = resolve(options.cpuProfDir);
     await mkdir(dir, { recursive: true });

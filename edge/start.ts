@@ -11,7 +11,15 @@ export async function startEdge(
   config: EdgeConfig,
   logger: Logger = createLogger('edge', config.LOG_LEVEL),
 ): Promise<Served> {
-  const server = createEdge({ apiUrl: config.API_URL, timeoutMs: config.EDGE_PROXY_TIMEOUT_MS, logger });
+  const server = createEdge({
+    apiUrls: config.API_URL.split(','),
+    timeoutMs: config.EDGE_PROXY_TIMEOUT_MS,
+    healthIntervalMs: config.EDGE_HEALTH_INTERVAL_MS,
+    trustedProxies: config.EDGE_TRUSTED_PROXIES,
+    maxBodyBytes: config.EDGE_MAX_BODY_BYTES,
+    requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS,
+    logger,
+  });
   server.listen({ port: config.EDGE_PORT, host: config.HOST });
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);

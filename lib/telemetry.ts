@@ -23,8 +23,8 @@ export interface TelemetryOptions {
 let active: Telemetry | undefined;
 
 /**
- * Starts tracing for this process: W3C `traceparent` in and out of every node:http server and client (the
- * edge's proxy included) and every undici request (the FAS and SAS clients). Off unless `OTEL_TRACES_EXPORTER`
+ * Starts tracing for this process: W3C `traceparent` in and out of every node:http server and client and
+ * every undici request (the FAS and SAS clients, the edge's proxy). Off unless `OTEL_TRACES_EXPORTER`
  * is `otlp` (endpoint and headers from the standard `OTEL_EXPORTER_OTLP_*` variables) or `console`: then nothing
  * is registered at all, so an untraced process pays nothing. Idempotent: later calls return the first result.
  * Call it before the process serves or sends its first request.
@@ -48,7 +48,7 @@ export function startTelemetry(serviceName: string, options: TelemetryOptions = 
     ],
   });
   // The instrumentation patches node:http when it is next required; an entry point has usually loaded it
-  // already (Koa, http-proxy), so require it now: the patch changes the shared module object in place.
+  // already (Koa), so require it now: the patch changes the shared module object in place.
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- a static import would run before the hook
   for (const name of ['http', 'https']) require(name);
   active = {

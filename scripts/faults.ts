@@ -107,8 +107,8 @@ async function main() {
     dataDir,
     logLevel: 'info',
     output: (name, line) => log.write(`[${name}] ${line}\n`),
-    // One client IP makes all the load here: the per-IP limit would answer most of it 429.
-    env: { RATE_LIMIT_IP_POINTS: '0' },
+    // One client IP makes all the load here: the per-IP and per-(key, IP) limits would answer most of it 429.
+    env: { RATE_LIMIT_IP_POINTS: '0', RATE_LIMIT_KEY_POINTS: '0' },
     envFor: { worker: { FAS_URL: fas.url }, fas: { SAS_URL: sas.url } },
   });
   // Interrupted: no service process may outlive the suite.

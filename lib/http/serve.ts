@@ -1,4 +1,4 @@
-import { STATUS_CODES, createServer, type Server, type ServerResponse } from 'node:http';
+import { STATUS_CODES, createServer, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type Koa from 'koa';
 import type { Logger } from '../logger';
@@ -28,18 +28,7 @@ export async function serve(
     release?: () => Promise<void> | void;
   } = {},
 ): Promise<Served> {
-  // Slow clients (slowloris) are cut off instead of holding a socket forever. Node enforces these timeouts only
-  // when it checks its connections (every 30 s by default), so the check runs often enough to honour them.
-  const requestTimeout = opts.requestTimeoutMs ?? 15_000;
-  const server = createServer(
-    {
-      requestTimeout,
-      headersTimeout: Math.min(requestTimeout, 10_000),
-      keepAliveTimeout: 5_000,
-      connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(requestTimeout / 4))),
-    },
-    app.callback(),
-  );
+  const server = createServer(hardenedServerOptions(opts.requestTimeoutMs ?? 15_000), app.callback());
   server.on('clientError', answerClientError);
   server.listen({ port, host });
   let closing = false;
@@ -82,10 +71,23 @@ export async function serve(
 }
 
 /**
+ * Slow clients (slowloris) are cut off instead of holding a socket forever. Node enforces these timeouts only
+ * when it checks its connections (every 30 s by default), so the check runs often enough to honour them.
+ */
+export function hardenedServerOptions(requestTimeout: number): ServerOptions {
+  return {
+    requestTimeout,
+    headersTimeout: Math.min(requestTimeout, 10_000),
+    keepAliveTimeout: 5_000,
+    connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(requestTimeout / 4))),
+  };
+}
+
+/**
  * Requests Node refuses before any middleware runs (malformed request line or headers, headers too large, too
  * slow) still get our JSON `{code, message}` instead of Node's bare status line.
  */
-function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
   if (!socket.writable || err.code === 'ECONNRESET') {
     socket.destroy();
     return;

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { createApp } from '../../api/app';
 import type { TokenRuns } from '../../api/tokenRuns';
 import { noRefresh } from '../helpers/tokenRuns';
-import { createRateLimits, type Limit } from '../../api/rateLimit';
+import { BoundedMemoryLimiter, clientNetwork, createRateLimits, type Limit } from '../../api/rateLimit';
 import type { CreateWebchatTokenInput, CreateWebchatTokenResult } from '../../domain/contracts';
 import { createLogger } from '../../lib/logger';
 import { serve, type Served } from '../../lib/http/serve';
@@ -32,7 +34,7 @@ describe('rate limits on POST /v2/Webchat/Token', () => {
   let served: Served | undefined;
   afterEach(() => served?.close());
 
-  const start = async (limits: { clientIp: Limit; deploymentKey: Limit }) => {
+  const start = async (limits: { clientIp: Limit; deploymentKey: Limit; deploymentKeyTotal?: Limit }) => {
     const issuer = new CountingIssuer();
     const app = createApp({
       runs: issuer,
@@ -76,16 +78,48 @@ describe('rate limits on POST /v2/Webchat/Token', () => {
     assert.equal(issuer.inputs.length, 4);
   });
 
-  test('per deployment key: one site past its limit is 429 from any IP; other sites go on', async () => {
+  test('per deployment key over all networks (the circuit breaker): past it, 429 from any IP; other sites go on', async () => {
     const { issuer, post } = await start({
       clientIp: { points: 0, windowSeconds: 60 },
-      deploymentKey: { points: 2, windowSeconds: 10 },
+      deploymentKey: { points: 0, windowSeconds: 10 },
+      deploymentKeyTotal: { points: 2, windowSeconds: 10 },
     });
     assert.equal((await post('dk_busy', '198.51.100.1')).status, 200);
     assert.equal((await post('dk_busy', '198.51.100.2')).status, 200);
     await assertLimited(await post('dk_busy', '198.51.100.3'), 10);
     assert.equal(issuer.inputs.length, 2);
     assert.equal((await post('dk_quiet', '198.51.100.3')).status, 200);
+    assert.equal(issuer.inputs.length, 3);
+  });
+
+  test('per (deployment key, client network): one network past its budget leaves the site open to the others', async () => {
+    const { issuer, post } = await start({
+      clientIp: { points: 0, windowSeconds: 60 },
+      deploymentKey: { points: 2, windowSeconds: 20 },
+      deploymentKeyTotal: { points: 100, windowSeconds: 20 },
+    });
+    assert.equal((await post('dk_site', '198.51.100.1')).status, 200);
+    assert.equal((await post('dk_site', '198.51.100.1')).status, 200);
+    await assertLimited(await post('dk_site', '198.51.100.1'), 20);
+    // The same network on another site, and other networks on this site, still have their own budgets.
+    assert.equal((await post('dk_other', '198.51.100.1')).status, 200);
+    assert.equal((await post('dk_site', '198.51.100.2')).status, 200);
+    assert.equal((await post('dk_site', '2001:db8:1:2::1')).status, 200);
+    assert.equal((await post('dk_site', '2001:db8:1:2::2')).status, 200);
+    // ...but every address of one IPv6 /64 is one network.
+    await assertLimited(await post('dk_site', '2001:db8:1:2:ffff::3'), 20);
+    assert.equal(issuer.inputs.length, 6);
+  });
+
+  test('per client IP, an IPv6 /64 is one client; another /64 is another', async () => {
+    const { issuer, post } = await start({
+      clientIp: { points: 2, windowSeconds: 30 },
+      deploymentKey: { points: 0, windowSeconds: 60 },
+    });
+    assert.equal((await post('dk_a', '2001:db8:aa:1::1')).status, 200);
+    assert.equal((await post('dk_a', '2001:0db8:00aa:0001:1234:5678:9abc:def0')).status, 200);
+    await assertLimited(await post('dk_a', '2001:db8:aa:1:ffff:ffff:ffff:ffff'), 30);
+    assert.equal((await post('dk_a', '2001:db8:aa:2::1')).status, 200);
     assert.equal(issuer.inputs.length, 3);
   });
 
@@ -114,5 +148,62 @@ describe('rate limits on POST /v2/Webchat/Token', () => {
       Array.from({ length: 20 }, () => 200),
     );
     assert.equal(issuer.inputs.length, 20);
+  });
+});
+
+describe('client networks', () => {
+  test('IPv4 is counted by address, IPv6 by its /64, an IPv4-mapped IPv6 address as the IPv4 one', () => {
+    assert.equal(clientNetwork('203.0.113.7'), '203.0.113.7');
+    assert.equal(clientNetwork('::ffff:203.0.113.7'), '203.0.113.7');
+    assert.equal(clientNetwork('2001:db8::1'), '2001:db8:0:0::/64');
+    assert.equal(clientNetwork('2001:0DB8:0000:0000:ffff:1:2:3'), '2001:db8:0:0::/64');
+    assert.equal(clientNetwork('2001:db8:1:2:3:4:5:6'), '2001:db8:1:2::/64');
+    assert.equal(clientNetwork('fe80::1%eth0'), 'fe80:0:0:0::/64');
+    assert.equal(clientNetwork('::1'), '0:0:0:0::/64');
+    assert.equal(clientNetwork('64:ff9b::192.0.2.33'), '64:ff9b:0:0::/64');
+  });
+});
+
+describe('the in-memory limiter is bounded', () => {
+  test('200k junk keys leave at most maxKeys entries, and a window still counts to its limit', () => {
+    const limiter = new BoundedMemoryLimiter({ points: 3, windowSeconds: 60 }, 1000);
+    for (let i = 0; i < 200_000; i++) limiter.consume(`junk-${i}`);
+    assert.equal(limiter.size, 1000);
+    const verdicts = Array.from({ length: 4 }, () => limiter.consume('real').allowed);
+    assert.deepEqual(verdicts, [true, true, true, false]);
+    assert.equal(limiter.size, 1000);
+  });
+
+  test('expired windows are swept first, so a live window is not evicted while dead ones remain', () => {
+    let now = 0;
+    const limiter = new BoundedMemoryLimiter({ points: 1, windowSeconds: 1 }, 3, () => now);
+    limiter.consume('old-1');
+    limiter.consume('old-2');
+    now = 500;
+    assert.equal(limiter.consume('live').allowed, true);
+    now = 1200; // old-1 and old-2 have expired, live has not
+    limiter.consume('new-1');
+    limiter.consume('new-2');
+    assert.equal(limiter.size, 3);
+    assert.equal(limiter.consume('live').allowed, false, 'live kept its count');
+    now = 1500;
+    const fresh = limiter.consume('live');
+    assert.equal(fresh.allowed, true, 'a new window after expiry');
+    assert.equal(fresh.msBeforeNext, 1000);
+  });
+
+  test('200k junk client networks at the default bound (50k keys) retain under 25 MB, not ~150 MB', () => {
+    // Measured after a full collection, so the garbage of evicted entries does not count.
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    const limiter = new BoundedMemoryLimiter({ points: 1, windowSeconds: 60 }, 50_000);
+    for (let i = 0; i < 200_000; i++) limiter.consume(`dk_junk_${i}|198.51.${(i >> 8) & 255}.${i & 255}`);
+    gc();
+    const retained = (process.memoryUsage().heapUsed - before) / 1e6;
+    console.log(`200k junk keys at the default bound: ${retained.toFixed(1)} MB retained`);
+    assert.equal(limiter.size, 50_000);
+    assert.ok(retained < 25, `retained ${retained.toFixed(1)} MB`);
   });
 });

@@ -23,16 +23,19 @@ function documentedVariables(): Set<string> {
  */
 function variablesRead(load: (env: NodeJS.ProcessEnv) => unknown): Set<string> {
   const read = new Set<string>();
-  const env = new Proxy({}, {
-    get(_target, key) {
-      if (typeof key === 'string' && /^[A-Z][A-Z0-9_]*$/.test(key)) read.add(key);
-      return undefined;
+  const env = new Proxy(
+    {},
+    {
+      get(_target, key) {
+        if (typeof key === 'string' && /^[A-Z][A-Z0-9_]*$/.test(key)) read.add(key);
+        return undefined;
+      },
+      has(_target, key) {
+        if (typeof key === 'string' && /^[A-Z][A-Z0-9_]*$/.test(key)) read.add(key);
+        return false;
+      },
     },
-    has(_target, key) {
-      if (typeof key === 'string' && /^[A-Z][A-Z0-9_]*$/.test(key)) read.add(key);
-      return false;
-    },
-  });
+  );
   try {
     load(env);
   } catch {

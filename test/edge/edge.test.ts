@@ -37,6 +37,12 @@ async function startUpstream(): Promise<Upstream> {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8');
+      if (req.url === '/readyz') {
+        // The edge's health check, not a forwarded request: answered, not recorded.
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end('{"status":"ready"}');
+        return;
+      }
       received.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
       const path = (req.url ?? '').split('?')[0];
       const json = (status: number, value: unknown, headers: Record<string, string> = {}) => {
@@ -268,6 +274,23 @@ void describe('edge forwarding to a live API', { timeout }, () => {
     assert.equal(headers['x-real-ip'], undefined);
   });
 
+  void it('drops the client’s traceparent, tracestate and baggage', async () => {
+    await send(edge.url, '/v2/Webchat/Token', {
+      method: 'POST',
+      headers: {
+        traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+        tracestate: 'vendor=client',
+        baggage: 'userId=forged',
+      },
+      body: '{}',
+    });
+    const headers = lastReceived()?.headers ?? {};
+    assert.deepEqual(
+      [headers.traceparent, headers.tracestate, headers.baggage],
+      [undefined, undefined, undefined],
+    );
+  });
+
   void it('sets X-Forwarded-For even when the client sent none', async () => {
     await send(edge.url, '/v2/Webchat/Token', { method: 'POST', body: '' });
     assert.equal(lastReceived()?.headers['x-forwarded-for'], '127.0.0.1');
@@ -430,6 +453,10 @@ void describe('edge configuration', () => {
       EDGE_PORT: 8080,
       API_URL: 'http://127.0.0.1:3000',
       EDGE_PROXY_TIMEOUT_MS: 15_000,
+      EDGE_HEALTH_INTERVAL_MS: 1_000,
+      EDGE_TRUSTED_PROXIES: [],
+      EDGE_MAX_BODY_BYTES: 65_536,
+      HTTP_REQUEST_TIMEOUT_MS: 15_000,
       LOG_LEVEL: 'info',
     });
   });
