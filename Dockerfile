@@ -1,10 +1,32 @@
 # One image for every service. Each container picks its entry point, e.g.
-#   docker run --rm -p 8080:8080 -e API_URL=http://api:3000 webchat-token-service edge/main.ts
+#   docker run --rm -p 8080:8080 -e API_URL=http://api:3000 webchat-token-service dist/edge/main.js
 # docker-compose.yml runs all five from this image.
 #
 # Pinned to the Node line the project is developed and tested on (package.json "engines"). For byte-for-byte
 # reproducible builds pin the digest too: node:20.20.2-bookworm-slim@sha256:<digest>. Debian (glibc), not
 # Alpine: the Temporal SDK's native core-bridge ships prebuilt binaries for glibc.
+
+# The production build (npm run build, scripts/build.ts): the TypeScript compiled to JavaScript in dist/, and the
+# workflow bundle built once, so no service compiles TypeScript and the worker starts without webpack.
+FROM node:20.20.2-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY domain ./domain
+COPY lib ./lib
+COPY store ./store
+COPY activities ./activities
+COPY workflows ./workflows
+COPY worker ./worker
+COPY api ./api
+COPY services ./services
+COPY edge ./edge
+COPY admin ./admin
+COPY web ./web
+COPY scripts ./scripts
+RUN npm run build
+
 FROM node:20.20.2-bookworm-slim
 
 ENV NODE_ENV=production \
@@ -14,27 +36,17 @@ ENV NODE_ENV=production \
 
 WORKDIR /app
 
-# Dependencies first, so this layer is rebuilt only when the lockfile changes. tsx is a runtime dependency
-# (the services run their TypeScript directly), so --omit=dev keeps it and drops only compilers, linters and
-# test tools.
+# Dependencies first, so this layer is rebuilt only when the lockfile changes; --omit=dev drops compilers,
+# linters and test tools.
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev && npm cache clean --force
 
-# Only what the services run: tests, scripts, benchmarks and local data stay out of the image. The worker
-# bundles workflows/ (and what it imports from lib/) at start, so the sources are needed at runtime.
-COPY tsconfig.json ./
-COPY lib ./lib
-COPY store ./store
-COPY activities ./activities
-COPY workflows ./workflows
-COPY worker ./worker
-COPY api ./api
-COPY services ./services
-COPY edge ./edge
+# Only the compiled services: sources, tests, scripts, benchmarks and local data stay out of the image.
+COPY --from=build /app/dist ./dist
 
 # The data folder (SAS keys, fingerprint secret, embedded account store) is the one writable place; compose
-# mounts a named volume there, which Docker seeds with this folder's owner. The sources stay owned by root,
-# so the unprivileged process cannot rewrite its own code.
+# mounts a named volume there, which Docker seeds with this folder's owner. The code stays owned by root,
+# so the unprivileged process cannot rewrite it.
 RUN mkdir -p /data && chown node:node /data
 
 # A container that listened on 127.0.0.1 (the laptop default) would be unreachable from its neighbours.
@@ -47,5 +59,5 @@ USER node
 # edge 8080 (the only public one), API 3000, FAS 3001, SAS 3002; the worker listens on none.
 EXPOSE 8080 3000 3001 3002
 
-ENTRYPOINT ["node", "--import", "tsx"]
-CMD ["api/main.ts"]
+ENTRYPOINT ["node"]
+CMD ["dist/api/main.js"]

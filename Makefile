@@ -1,6 +1,6 @@
 # Two entry points: `make start` runs everything on embedded defaults, `make test` runs every check.
 # Both install what they need (npm packages, Temporal binaries) on a fresh clone.
-.PHONY: start test deps typecheck lint unit clean chromium
+.PHONY: start test deps typecheck lint unit clean chromium prometheus
 
 NODE_STAMP := node_modules/.install-stamp
 TEMPORAL_STAMP := .tools/temporal/bin/temporal
@@ -8,12 +8,17 @@ TEMPORAL_STAMP := .tools/temporal/bin/temporal
 start: deps
 	node --import tsx scripts/start.ts
 
-test: deps typecheck lint chromium
+test: deps typecheck lint chromium prometheus
 	npm test
 
 # Debian's Chromium for the browser tests; where apt cannot install it, those tests skip and say why.
 chromium:
 	./scripts/install-chromium.sh
+
+# Debian's Prometheus (server and promtool) for the rule checks and the live-alert test (test/prometheus);
+# where apt cannot install it, those tests skip and say why.
+prometheus:
+	./scripts/install-prometheus.sh
 
 typecheck: deps
 	npx tsc --noEmit

@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { AccountConfig } from '../domain/contracts';
-import { ACCOUNT_NOT_FOUND_FAILURE, FAS_REJECTED_FAILURE, FINGERPRINT_FAILURE } from '../domain/failureTypes';
+import { FAS_REJECTED_FAILURE, FINGERPRINT_FAILURE } from '../domain/failureTypes';
 import type { TokenSteps } from '../domain/tokenSteps';
 import { FingerprintError, generateFingerprint } from '../lib/fingerprint';
 import { FasRejectedError, type FasClient } from './fasClient';
@@ -9,8 +9,8 @@ import { FasRejectedError, type FasClient } from './fasClient';
 /** What the activities need from the account store. */
 export interface AccountReader {
   resolveDeploymentKey(key: string): Promise<string | null>;
-  getAccountConfig(accountSid: string): Promise<AccountConfig | null>;
-  getFeatureFlag(accountSid: string, flag: string): Promise<boolean>;
+  getAccountConfigByDeploymentKey(key: string): Promise<AccountConfig | null>;
+  getFeatureFlagByDeploymentKey(key: string, flag: string): Promise<boolean>;
 }
 
 export interface ActivityDeps {
@@ -31,16 +31,12 @@ export function createActivities({ store, fas, fingerprintSecret }: ActivityDeps
       return store.resolveDeploymentKey(deploymentKey);
     },
 
-    async fetchAccountConfig(accountSid) {
-      const config = await store.getAccountConfig(accountSid);
-      if (!config) {
-        throw ApplicationFailure.nonRetryable(`Account ${accountSid} not found`, ACCOUNT_NOT_FOUND_FAILURE);
-      }
-      return config;
+    async fetchAccountConfig(deploymentKey) {
+      return store.getAccountConfigByDeploymentKey(deploymentKey);
     },
 
-    async readFeatureFlag(accountSid, flag) {
-      return store.getFeatureFlag(accountSid, flag);
+    async readFeatureFlag(deploymentKey, flag) {
+      return store.getFeatureFlagByDeploymentKey(deploymentKey, flag);
     },
 
     generateFingerprint(signals, level) {

@@ -1,11 +1,6 @@
 import { Agent, request, type Dispatcher } from 'undici';
-import type {
-  FasRefreshRequest,
-  FasRefreshResult,
-  FasTokenRequest,
-  IssuedToken,
-  RefreshRefusalCode,
-} from '../domain/contracts';
+import type { FasRefreshRequest, FasRefreshResult, FasTokenRequest, IssuedToken } from '../domain/contracts';
+import { issuedTokenSchema, refreshRefusalSchema } from '../domain/contracts';
 import type { ServiceCredentials } from '../lib/serviceAuth';
 
 /** FAS answered, but refused the request: retrying the same request cannot succeed. */
@@ -33,11 +28,6 @@ export interface FasClient {
   ): Promise<FasRefreshResult>;
   close(): Promise<void>;
 }
-
-const refusalCodes: readonly string[] = [
-  'invalid_token',
-  'fingerprint_validation_failed',
-] satisfies RefreshRefusalCode[];
 
 /**
  * HTTP client for the federated auth service, over one keep-alive connection pool, sending the orchestrator's
@@ -78,18 +68,9 @@ export function createFasClient(
     async refreshToken(accountSid, body, requestId, signal) {
       const res = await post(`${tokensPath(accountSid)}/refresh`, body, requestId, signal);
       if (res.statusCode === 403) {
-        const refusal = (await res.body.json().catch(() => ({}))) as Record<string, unknown>;
-        if (
-          refusal.valid === false &&
-          typeof refusal.code === 'string' &&
-          refusalCodes.includes(refusal.code) &&
-          typeof refusal.message === 'string'
-        ) {
-          return {
-            outcome: 'refused',
-            code: refusal.code as RefreshRefusalCode,
-            message: refusal.message,
-          };
+        const refusal = refreshRefusalSchema.safeParse(await res.body.json().catch(() => ({})));
+        if (refusal.success) {
+          return { outcome: 'refused', code: refusal.data.code, message: refusal.data.message };
         }
         throw new FasRejectedError(403);
       }
@@ -115,13 +96,8 @@ async function failOnError(res: Dispatcher.ResponseData): Promise<void> {
 }
 
 function issuedToken(value: unknown): IssuedToken {
-  const issued = value as Partial<Record<keyof IssuedToken, unknown>> | null;
-  if (
-    typeof issued?.token !== 'string' ||
-    typeof issued.identity !== 'string' ||
-    typeof issued.expiration !== 'string'
-  ) {
-    throw new Error('FAS answered 200 without token, identity and expiration');
-  }
-  return { token: issued.token, identity: issued.identity, expiration: issued.expiration };
+  const issued = issuedTokenSchema.safeParse(value);
+  if (!issued.success) throw new Error('FAS answered 200 without token, identity and expiration');
+  const { token, identity, expiration } = issued.data;
+  return { token, identity, expiration };
 }

@@ -9,6 +9,7 @@ import { publicHeaders } from './cors';
 import { countIssuances } from './issuanceMetrics';
 import type { RateLimits } from './rateLimit';
 import { limitInFlight } from './inFlightLimit';
+import { openApiDocument } from './openApi';
 import { refreshRouter } from './routes/refresh';
 import { tokenRouter } from './routes/token';
 import type { TokenRuns } from './tokenRuns';
@@ -54,6 +55,11 @@ export function createApp({
     ctx.body = { status: ready ? 'ready' : 'not_ready' };
   });
   metrics?.route(health);
+  // Rendered once per app from the same zod schemas the routes use; the edge forwards this route.
+  const document = openApiDocument();
+  health.get('/openapi.json', (ctx) => {
+    ctx.body = document;
+  });
 
   const tokens = tokenRouter({ runs, deadlineMs, ...(rateLimits ? { rateLimits } : {}) });
   const refresh = refreshRouter({ runs, deadlineMs, ...(rateLimits ? { rateLimits } : {}) });

@@ -17,6 +17,16 @@ export const widgetHeaders = [
   'Idempotency-Key',
 ];
 
+/** What every preflight of the token routes answers (also rendered into the OpenAPI document). */
+export const preflightHeaders = {
+  'Access-Control-Allow-Methods': 'POST, OPTIONS',
+  'Access-Control-Allow-Headers': widgetHeaders.join(', '),
+  'Access-Control-Max-Age': '7200',
+} as const;
+
+/** Headers a page script may read from a reply. */
+export const exposedHeaders = 'X-Request-Id, Retry-After';
+
 /** Before the account is known (bad input, outages, preflight) the answer is readable from any origin. */
 const beforeAccountKnown: CorsDecision = { allowOrigin: '*', vary: false };
 
@@ -33,7 +43,7 @@ export function applyCors(ctx: Context, decision: CorsDecision): void {
 export function publicHeaders(): Middleware {
   return async (ctx, next) => {
     applyCors(ctx, beforeAccountKnown);
-    ctx.set('Access-Control-Expose-Headers', 'X-Request-Id, Retry-After');
+    ctx.set('Access-Control-Expose-Headers', exposedHeaders);
     ctx.set('Cache-Control', 'no-store');
     ctx.set('X-Content-Type-Options', 'nosniff');
     await next();
@@ -46,9 +56,7 @@ export function publicHeaders(): Middleware {
  */
 export function preflight(): Middleware {
   return (ctx) => {
-    ctx.set('Access-Control-Allow-Methods', 'POST, OPTIONS');
-    ctx.set('Access-Control-Allow-Headers', widgetHeaders.join(', '));
-    ctx.set('Access-Control-Max-Age', '7200');
+    ctx.set(preflightHeaders);
     ctx.status = 204;
   };
 }

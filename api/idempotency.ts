@@ -8,8 +8,7 @@ import {
 import type { Workflow } from '@temporalio/common';
 import type { Context } from 'koa';
 import { AppError } from '../domain/errors';
-
-const wellFormed = /^[A-Za-z0-9_.:~+=/-]{1,128}$/;
+import { idempotencyKeySchema } from '../domain/publicContract';
 
 /**
  * The request's `Idempotency-Key` header, if any. Validated here (1 to 128 characters of a URL- and log-safe
@@ -18,7 +17,7 @@ const wellFormed = /^[A-Za-z0-9_.:~+=/-]{1,128}$/;
 export function readIdempotencyKey(ctx: Context): string | undefined {
   const given = ctx.headers['idempotency-key'];
   if (given === undefined) return undefined;
-  if (typeof given !== 'string' || !wellFormed.test(given)) {
+  if (typeof given !== 'string' || !idempotencyKeySchema.safeParse(given).success) {
     throw new AppError(
       'invalid_request',
       'Idempotency-Key must be 1 to 128 characters of A-Z a-z 0-9 and _ . : ~ + = / -.',

@@ -74,9 +74,10 @@ export function temporalTokenRuns(opts: TemporalTokenRunsOptions): TokenRuns {
   const idempotencyWindowMs = opts.idempotencyWindowMs ?? DEFAULT_IDEMPOTENCY_WINDOW_MS;
 
   /**
-   * What every token run starts with: its timeouts, the `pending` outcome (so the UI can list runs still
-   * going) and the request id (`WebchatRequestId`, a correlation id), the UI's summary line, and eager start
-   * when this process runs the worker.
+   * What every token run starts with: its timeouts, the UI's summary line, eager start when this process runs
+   * the worker, and one search attribute, the request id (`WebchatRequestId`, a correlation id): the others a
+   * run writes once, when it ends (workflows/steps.ts), but a run that never ends well (cancelled at the
+   * deadline, failed) must be found from its request id too.
    *
    * The execution timeout outlives the HTTP deadline, so retries ride out short FAS or SAS blips. A run is one
    * workflow task whose local activities (the FAS call with its first retries) run inside it; the worker
@@ -94,10 +95,7 @@ export function temporalTokenRuns(opts: TemporalTokenRunsOptions): TokenRuns {
       args: [input] as [A],
       workflowExecutionTimeout: '3m',
       workflowTaskTimeout: '4s',
-      typedSearchAttributes: [
-        { key: sa.Outcome, value: 'pending' },
-        { key: sa.RequestId, value: input.requestId },
-      ],
+      typedSearchAttributes: [{ key: sa.RequestId, value: input.requestId }],
       staticSummary,
       requestEagerStart: opts.eagerStart,
     }) satisfies Partial<WorkflowStartOptions>;

@@ -1,8 +1,9 @@
 import { bodyParser } from '@koa/bodyparser';
 import type { Context, Middleware } from 'koa';
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { CreateWebchatTokenInput } from '../domain/contracts';
 import { AppError } from '../domain/errors';
+import { deploymentKeySchema, refreshTokenSchema } from '../domain/publicContract';
 import { collectSignals } from '../lib/fingerprint';
 import { clientIpOf, type RateLimits } from './rateLimit';
 
@@ -30,21 +31,9 @@ export function tokenBody(): Middleware {
   };
 }
 
-const deploymentKey = z
-  .string({ error: 'deploymentKey must be a string.' })
-  .min(1, 'deploymentKey is empty.')
-  .max(256, 'deploymentKey is longer than 256 characters.')
-  .regex(/^[\x21-\x7e]+$/, 'deploymentKey has characters a deployment key never has.');
-
-const token = z
-  .string({ error: 'token must be a string.' })
-  .min(1, 'token is empty.')
-  .max(4096, 'token is longer than 4096 characters.')
-  .regex(/^[A-Za-z0-9._-]+$/, 'token is not a compact JWE.');
-
 /** The token of a refresh request: `token` in JSON, `Token` in the widget's form posts. */
 export function readToken(ctx: Context): string {
-  return readField(ctx, 'token', 'Token', token);
+  return readField(ctx, 'token', 'Token', refreshTokenSchema);
 }
 
 /**
@@ -52,10 +41,10 @@ export function readToken(ctx: Context): string {
  * posts (either spelling is taken from either). Other widget fields are accepted and ignored.
  */
 export function readDeploymentKey(ctx: Context): string {
-  return readField(ctx, 'deploymentKey', 'DeploymentKey', deploymentKey);
+  return readField(ctx, 'deploymentKey', 'DeploymentKey', deploymentKeySchema);
 }
 
-function readField(ctx: Context, camel: string, pascal: string, schema: z.ZodString): string {
+function readField(ctx: Context, camel: string, pascal: string, schema: z.ZodType<string>): string {
   const body: unknown = ctx.request.body;
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new AppError('invalid_request', `The body must be an object with a ${camel}.`);

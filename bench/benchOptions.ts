@@ -1,9 +1,11 @@
 import { parseArgs } from 'node:util';
 
-export const benchPaths = ['orchestrated', 'direct'] as const;
+export const benchPaths = ['orchestrated', 'direct', 'floor'] as const;
 export type BenchPath = (typeof benchPaths)[number];
 export const benchKeys = ['open', 'secure'] as const;
 export type BenchKey = (typeof benchKeys)[number];
+export const benchBuilds = ['tsx', 'dist'] as const;
+export type BenchBuild = (typeof benchBuilds)[number];
 
 export interface BenchOptions {
   /** Seconds per measured scenario. */
@@ -29,6 +31,13 @@ export interface BenchOptions {
   temporalAddress: string | null;
   /** The orchestrated path with its worker inside the API process and eager workflow start (API_RUN_WORKER). */
   workerInApi: boolean;
+  /** How the product's services run: TypeScript through tsx (as `make start`), or the production build. */
+  build: BenchBuild;
+  /**
+   * The builds whose peak RSS per process is reported: the main one from its run, any other from a stack of that
+   * build started after the scenarios and saturated for `durationS` on the first key.
+   */
+  rssBuilds: BenchBuild[];
   /** Where the JSON report goes; a timestamped file under bench/results/ by default. */
   out: string | null;
   smoke: boolean;
@@ -40,12 +49,14 @@ const usage = `npm run bench -- [options]   (each option also reads BENCH_<NAME>
   --connections <n>     connections of the saturation scenario (20); 0 skips it
   --warmup <s>          unmeasured load per path before measuring (5)
   --keys <k,k>          open,secure
-  --paths <p,p>         orchestrated,direct
+  --paths <p,p>         orchestrated,direct,floor (floor: an empty workflow, Temporal's own cost)
   --rate-driver <d>     paced (even intervals, open loop) | autocannon (overallRate)
   --log-level <l>       log level of every service: info (default), debug or trace
   --cpu-prof <dir>      write V8 CPU profiles of the Node services into <dir>
   --temporal-address <host:port>  use this Temporal server instead of starting the dev server
   --worker-in-api       orchestrated path: the worker runs in the API process, runs start eagerly
+  --build <b>           how the product runs: tsx (TypeScript, as make start; default) | dist (npm run build)
+  --rss-builds <b,b>    builds whose peak RSS per process is reported (tsx,dist; --smoke: the --build one)
   --out <file>          JSON report path (bench/results/bench-<time>.json)
   --smoke               a few seconds at a low rate: proves the harness runs`;
 
@@ -66,6 +77,8 @@ export function parseBenchOptions(argv: string[], env: NodeJS.ProcessEnv = proce
       'temporal-address': { type: 'string' },
       smoke: { type: 'boolean' },
       'worker-in-api': { type: 'boolean' },
+      build: { type: 'string' },
+      'rss-builds': { type: 'string' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -87,9 +100,14 @@ export function parseBenchOptions(argv: string[], env: NodeJS.ProcessEnv = proce
     if (!Number.isFinite(n) || n < min) throw new Error(`--${name} must be a number >= ${min}, got "${raw}"`);
     return n;
   };
-  const list = <T extends string>(name: keyof typeof values, envName: string, allowed: readonly T[]): T[] => {
+  const list = <T extends string>(
+    name: keyof typeof values,
+    envName: string,
+    allowed: readonly T[],
+    fallback: readonly T[] = allowed,
+  ): T[] => {
     const raw = pick(name, envName);
-    if (raw === undefined) return [...allowed];
+    if (raw === undefined) return [...fallback];
     const items = raw.split(',').map((s) => s.trim());
     for (const item of items) {
       if (!allowed.includes(item as T))
@@ -123,7 +141,19 @@ export function parseBenchOptions(argv: string[], env: NodeJS.ProcessEnv = proce
     );
   }
 
+  const build = pick('build', 'BUILD') ?? 'tsx';
+  if (!benchBuilds.includes(build as BenchBuild))
+    throw new Error(`--build must be tsx or dist, got "${build}"`);
+  const rssBuilds = list(
+    'rss-builds',
+    'RSS_BUILDS',
+    benchBuilds,
+    smoke ? [build as BenchBuild] : benchBuilds,
+  );
+
   return {
+    build: build as BenchBuild,
+    rssBuilds,
     durationS: number('duration', 'DURATION', smoke ? 2 : 30, 1),
     rates,
     connections: number('connections', 'CONNECTIONS', smoke ? 4 : 20, 0),

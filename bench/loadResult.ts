@@ -15,7 +15,7 @@ export interface LatencySummary {
 
 /** What a load generator measured; latencies in milliseconds, over 2xx answers only. */
 export interface LoadResult {
-  driver: 'paced' | 'autocannon';
+  driver: 'paced' | 'autocannon' | 'closed-loop';
   /** Requests per second asked for; null at saturation. */
   offeredRate: number | null;
   connections: number;

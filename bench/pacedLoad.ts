@@ -1,5 +1,6 @@
 import { Pool } from 'undici';
-import { summarizeLatencies, type LoadResult, type TargetRequest } from './loadResult';
+import { pacedCalls } from './callLoad';
+import type { LoadResult, TargetRequest } from './loadResult';
 
 export interface PacedLoadOptions {
   target: TargetRequest;
@@ -30,57 +31,18 @@ export async function pacedLoad(opts: PacedLoadOptions): Promise<LoadResult> {
     bodyTimeout: timeoutMs,
   });
   const path = url.pathname + url.search;
-  const total = Math.max(1, Math.round(rate * durationS));
-  const latencies: number[] = [];
-  let sent = 0;
-  let non2xx = 0;
-  const statusCodes: Record<string, number> = {};
-  let errors = 0;
-  const inFlight = new Set<Promise<void>>();
-
-  const send = (dueAt: number) => {
-    sent++;
-    const done = pool
-      .request({ path, method: 'POST', headers: target.headers, body: target.body })
-      .then(async (res) => {
+  try {
+    return await pacedCalls(
+      async () => {
+        const res = await pool.request({ path, method: 'POST', headers: target.headers, body: target.body });
         await res.body.text();
-        statusCodes[res.statusCode] = (statusCodes[res.statusCode] ?? 0) + 1;
-        if (res.statusCode >= 200 && res.statusCode < 300) latencies.push(performance.now() - dueAt);
-        else non2xx++;
-      })
-      .catch(() => {
-        errors++;
-      })
-      .finally(() => inFlight.delete(done));
-    inFlight.add(done);
-  };
-
-  const start = performance.now();
-  const intervalMs = 1000 / rate;
-  await new Promise<void>((resolve) => {
-    const tick = () => {
-      const now = performance.now();
-      while (sent < total && start + sent * intervalMs <= now) send(start + sent * intervalMs);
-      if (sent >= total) resolve();
-      else setTimeout(tick, Math.max(0, start + sent * intervalMs - performance.now()));
-    };
-    tick();
-  });
-  const wallS = (performance.now() - start) / 1000;
-  await Promise.all([...inFlight]);
-  await pool.close();
-
-  return {
-    driver: 'paced',
-    offeredRate: rate,
-    connections,
-    durationS,
-    sent,
-    ok: latencies.length,
-    non2xx,
-    statusCodes,
-    errors,
-    throughput: Math.round((latencies.length / Math.max(wallS, durationS)) * 10) / 10,
-    latencyMs: summarizeLatencies(latencies),
-  };
+        return res.statusCode;
+      },
+      rate,
+      durationS,
+      connections,
+    );
+  } finally {
+    await pool.close();
+  }
 }

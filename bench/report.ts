@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { cpus, totalmem, loadavg } from 'node:os';
-import type { BenchKey, BenchOptions, BenchPath } from './benchOptions';
+import type { BenchBuild, BenchKey, BenchOptions, BenchPath } from './benchOptions';
 import type { LoadResult } from './loadResult';
 import type { ProcessUsage } from './processMonitor';
 
@@ -8,23 +8,35 @@ export type LoadShape = { kind: 'rate'; rate: number } | { kind: 'saturation'; c
 
 export interface ScenarioResult {
   path: BenchPath;
-  key: BenchKey;
+  /** The deployment key sent; null for the floor, which runs an empty workflow. */
+  key: BenchKey | null;
   load: LoadShape;
   result: LoadResult;
   /** Per process, over the scenario; `loadgen` is the benchmark itself. */
   processes: Record<string, ProcessUsage>;
-  /** CPU time of every service process (not the load generator) per 2xx answer. */
+  /**
+   * CPU time of every service process (not the load generator) per 2xx answer; for the floor, of the dev server
+   * and the floor's own process (client and worker) per completed run.
+   */
   cpuMsPerIssuance: number;
 }
 
-export interface Ratio {
-  key: BenchKey;
-  load: string;
+/** One path's results over another's, in the same load. */
+export interface RatioSet {
   p50: number;
   p90: number;
   p99: number;
   throughput: number;
   cpuPerIssuance: number;
+}
+
+export interface Ratio {
+  key: BenchKey;
+  load: string;
+  /** orchestrated / direct (null when direct did not run this load). */
+  direct: RatioSet | null;
+  /** orchestrated / floor (null when the floor did not run this load). */
+  floor: RatioSet | null;
 }
 
 export interface BenchReport {
@@ -35,10 +47,15 @@ export interface BenchReport {
   machine: { nproc: number; cpuModel: string; memoryGb: number; node: string; loadAverageAtStart: number[] };
   options: BenchOptions;
   scenarios: ScenarioResult[];
-  /** orchestrated / direct for each scenario both paths ran. */
+  /** orchestrated / direct and orchestrated / floor for each orchestrated scenario. */
   ratios: Ratio[];
   /** `VmHWM` of each service over the whole run, MB. */
   lifetimePeakRssMb: Record<string, number | null>;
+  /**
+   * `VmHWM` of each product process (MB) by build: the main build's over the run, another's over a stack of
+   * that build saturated for the scenario duration (`options.rssBuilds`).
+   */
+  peakRssByBuild: Partial<Record<BenchBuild, Record<string, number | null>>>;
 }
 
 export function machineInfo(): BenchReport['machine'] {
@@ -63,29 +80,36 @@ export const loadLabel = (load: LoadShape) =>
   load.kind === 'rate' ? `${load.rate}/s` : `sat c=${load.connections}`;
 
 export function computeRatios(scenarios: ScenarioResult[]): Ratio[] {
-  const ratios: Ratio[] = [];
-  for (const orchestrated of scenarios.filter((s) => s.path === 'orchestrated')) {
-    const direct = scenarios.find(
-      (s) =>
-        s.path === 'direct' &&
-        s.key === orchestrated.key &&
-        loadLabel(s.load) === loadLabel(orchestrated.load),
-    );
-    if (!direct) continue;
-    const ratio = (a: number, b: number) => (b > 0 ? Math.round((a / b) * 100) / 100 : NaN);
-    const o = orchestrated.result.latencyMs;
-    const d = direct.result.latencyMs;
-    ratios.push({
-      key: orchestrated.key,
-      load: loadLabel(orchestrated.load),
-      p50: ratio(o.p50, d.p50),
-      p90: ratio(o.p90, d.p90),
-      p99: ratio(o.p99, d.p99),
-      throughput: ratio(orchestrated.result.throughput, direct.result.throughput),
-      cpuPerIssuance: ratio(orchestrated.cpuMsPerIssuance, direct.cpuMsPerIssuance),
+  const ratio = (a: number, b: number) => (b > 0 ? Math.round((a / b) * 100) / 100 : NaN);
+  const over = (o: ScenarioResult, other: ScenarioResult | undefined): RatioSet | null => {
+    if (!other) return null;
+    const ol = o.result.latencyMs;
+    const bl = other.result.latencyMs;
+    return {
+      p50: ratio(ol.p50, bl.p50),
+      p90: ratio(ol.p90, bl.p90),
+      p99: ratio(ol.p99, bl.p99),
+      throughput: ratio(o.result.throughput, other.result.throughput),
+      cpuPerIssuance: ratio(o.cpuMsPerIssuance, other.cpuMsPerIssuance),
+    };
+  };
+  return scenarios
+    .filter((s): s is ScenarioResult & { key: BenchKey } => s.path === 'orchestrated' && s.key !== null)
+    .map((o) => {
+      const sameLoad = (s: ScenarioResult) => loadLabel(s.load) === loadLabel(o.load);
+      return {
+        key: o.key,
+        load: loadLabel(o.load),
+        direct: over(
+          o,
+          scenarios.find((s) => s.path === 'direct' && s.key === o.key && sameLoad(s)),
+        ),
+        floor: over(
+          o,
+          scenarios.find((s) => s.path === 'floor' && sameLoad(s)),
+        ),
+      };
     });
-  }
-  return ratios;
 }
 
 /** Plain-text tables: latency and throughput, ratios, then CPU and memory of every process. */
@@ -115,7 +139,7 @@ export function formatReport(report: BenchReport): string {
       ],
       report.scenarios.map((s) => [
         s.path,
-        s.key,
+        s.key ?? '-',
         loadLabel(s.load),
         String(s.result.sent),
         fmt(s.result.throughput),
@@ -130,19 +154,25 @@ export function formatReport(report: BenchReport): string {
     ),
   );
   if (report.ratios.length > 0) {
-    lines.push('', 'orchestrated / direct');
+    lines.push('', 'orchestrated / direct (/d) and orchestrated / floor (/f)');
+    const cells = (set: RatioSet | null) =>
+      set ? [fmt(set.p50), fmt(set.p99), fmt(set.throughput), fmt(set.cpuPerIssuance)] : ['-', '-', '-', '-'];
     lines.push(
       table(
-        ['key', 'load', 'p50', 'p90', 'p99', 'ok/s', 'cpu/iss'],
-        report.ratios.map((r) => [
-          r.key,
-          r.load,
-          fmt(r.p50),
-          fmt(r.p90),
-          fmt(r.p99),
-          fmt(r.throughput),
-          fmt(r.cpuPerIssuance),
-        ]),
+        [
+          'key',
+          'load',
+          '',
+          'p50 /d',
+          'p99 /d',
+          'ok/s /d',
+          'cpu/iss /d',
+          'p50 /f',
+          'p99 /f',
+          'ok/s /f',
+          'cpu/iss /f',
+        ],
+        report.ratios.map((r) => [r.key, r.load, '', ...cells(r.direct), ...cells(r.floor)]),
       ),
     );
   }
@@ -153,7 +183,7 @@ export function formatReport(report: BenchReport): string {
       ['path', 'key', 'load', ...names],
       report.scenarios.map((s) => [
         s.path,
-        s.key,
+        s.key ?? '-',
         loadLabel(s.load),
         ...names.map((n) => {
           const u = s.processes[n];
@@ -168,6 +198,20 @@ export function formatReport(report: BenchReport): string {
       .map(([n, v]) => `${n} ${v ?? '-'}`)
       .join(', ')}`,
   );
+  const builds = Object.keys(report.peakRssByBuild) as BenchBuild[];
+  if (builds.length > 0) {
+    const processes = [...new Set(builds.flatMap((b) => Object.keys(report.peakRssByBuild[b] ?? {})))];
+    lines.push(
+      '',
+      `peak RSS MB by build (VmHWM over each process's life; main build: ${report.options.build})`,
+    );
+    lines.push(
+      table(
+        ['process', '', '', ...builds],
+        processes.map((p) => [p, '', '', ...builds.map((b) => fmt(report.peakRssByBuild[b]?.[p] ?? NaN))]),
+      ),
+    );
+  }
   return lines.join('\n');
 }
 

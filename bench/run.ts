@@ -5,9 +5,9 @@ import { runBench } from './runBench';
 
 async function main() {
   const options = parseBenchOptions(process.argv.slice(2));
-  const { report, file } = await runBench(options);
+  const { report, file, plot } = await runBench(options);
   console.log(formatReport(report));
-  console.log(`\nJSON report: ${file}`);
+  console.log(`\nJSON report: ${file}\nLatency plot: ${plot}`);
 }
 
 main().catch((err: unknown) => {

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -6,9 +6,11 @@ import { createInterface } from 'node:readline';
 import { freePorts, randomPorts, startStack, terminate, waitForHttp, type Stack } from '../scripts/stack';
 import { widgetHeaders } from '../test/helpers/widget';
 import { autocannonLoad } from './autocannonLoad';
-import type { BenchKey, BenchOptions, BenchPath } from './benchOptions';
+import type { BenchBuild, BenchKey, BenchOptions, BenchPath } from './benchOptions';
+import type { FloorLoad, FloorMessage } from './floor/floorProcess';
 import type { LoadResult, TargetRequest } from './loadResult';
 import { pacedLoad } from './pacedLoad';
+import { latencyPlotSvg } from './plot';
 import { lifetimePeakRssMb, ProcessMonitor } from './processMonitor';
 import {
   computeRatios,
@@ -22,6 +24,7 @@ import {
 
 const root = resolve(__dirname, '..');
 const origin = 'http://localhost:8081';
+type HttpPath = Exclude<BenchPath, 'floor'>;
 const deploymentKeys: Record<BenchKey, string> = { open: 'dk_demo_open', secure: 'dk_demo_secure' };
 
 /** The token request as the shipped widget sends it: form-encoded, with its headers and the page's origin. */
@@ -45,7 +48,7 @@ export function widgetRequest(edgeUrl: string, key: BenchKey): TargetRequest {
 export async function runBench(
   options: BenchOptions,
   progress: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
-): Promise<{ report: BenchReport; file: string }> {
+): Promise<{ report: BenchReport; file: string; plot: string }> {
   const dataDir = await mkdtemp(join(tmpdir(), 'webchat-bench-'));
   const recent: string[] = [];
   const output = (name: string, line: string) => {
@@ -74,8 +77,13 @@ export async function runBench(
   let stack: Stack | undefined;
   const direct: ChildProcess[] = [];
   try {
+    if (options.build === 'dist' || options.rssBuilds.includes('dist')) {
+      progress('building dist/ (npm run build)…');
+      await buildDist();
+    }
     progress('starting the stack…');
     stack = await startStack({
+      build: options.build,
       ports,
       dataDir,
       output,
@@ -107,30 +115,37 @@ export async function runBench(
       EDGE_PORT: String(directEdgePort),
       API_URL: `http://127.0.0.1:${directApiPort}`,
     });
+    const floor = options.paths.includes('floor') ? await startFloor(stack.urls.temporal, output) : undefined;
+    if (floor) direct.push(floor.child);
     await Promise.all([
       waitForHttp(`http://127.0.0.1:${directApiPort}/readyz`, directApi),
       waitForHttp(`http://127.0.0.1:${directEdgePort}/healthz`, directEdge),
     ]);
 
-    const edges: Record<BenchPath, string> = {
+    const edges: Record<HttpPath, string> = {
       orchestrated: stack.urls.edge,
       direct: `http://127.0.0.1:${directEdgePort}`,
     };
+    const httpPaths = options.paths.filter((p): p is HttpPath => p !== 'floor');
     const pids = new Map<string, number>();
     for (const [name, child] of stack.processes) if (child.pid) pids.set(name, child.pid);
     if (directApi.pid) pids.set('direct-api', directApi.pid);
     if (directEdge.pid) pids.set('direct-edge', directEdge.pid);
+    if (floor?.child.pid) pids.set('floor', floor.child.pid);
+    // The floor's CPU per run counts the dev server and the floor's own process, not the idle services.
+    const floorPids = new Map([...pids].filter(([name]) => name === 'temporal' || name === 'floor'));
 
-    for (const path of options.paths) {
+    for (const path of httpPaths) {
       for (const key of options.keys) await checkAnswer(widgetRequest(edges[path], key), path, key);
     }
     if (options.warmupS > 0) {
       progress(`warming up ${options.warmupS} s per path and key…`);
-      for (const path of options.paths) {
+      for (const path of httpPaths) {
         for (const key of options.keys) {
           await pacedLoad({ target: widgetRequest(edges[path], key), rate: 50, durationS: options.warmupS });
         }
       }
+      await floor?.drive({ kind: 'rate', rate: 50 }, options.warmupS);
     }
 
     const loads: LoadShape[] = [
@@ -138,30 +153,61 @@ export async function runBench(
       ...(options.connections > 0 ? [{ kind: 'saturation', connections: options.connections } as const] : []),
     ];
     const scenarios: ScenarioResult[] = [];
-    // Paths alternate within each load, so that noise from other work on the machine hits both alike.
-    for (const key of options.keys) {
+    const measure = async (
+      path: BenchPath,
+      key: BenchKey | null,
+      load: LoadShape,
+      monitored: ReadonlyMap<string, number>,
+      run: () => Promise<LoadResult>,
+    ) => {
+      progress(`${path}${key ? ` ${key}` : ''} ${loadLabel(load)} for ${options.durationS} s…`);
+      const monitor = new ProcessMonitor(monitored);
+      monitor.start();
+      const result = await run();
+      const processes = monitor.stop();
+      const serviceCpuMs = Object.entries(processes)
+        .filter(([name]) => name !== 'loadgen')
+        .reduce((sum, [, u]) => sum + u.cpuMs, 0);
+      scenarios.push({
+        path,
+        key,
+        load,
+        result,
+        processes,
+        cpuMsPerIssuance: result.ok > 0 ? Math.round((serviceCpuMs / result.ok) * 100) / 100 : NaN,
+      });
+      await sleep(1000); // let the tail of the previous scenario drain
+    };
+    // Paths alternate within each load, so that noise from other work on the machine hits all alike. The floor
+    // has no deployment key: it runs with the first key's loads, and once more one run at a time.
+    for (const [k, key] of options.keys.entries()) {
       for (const load of loads) {
         for (const path of options.paths) {
-          progress(`${path} ${key} ${loadLabel(load)} for ${options.durationS} s…`);
-          const target = widgetRequest(edges[path], key);
-          const monitor = new ProcessMonitor(pids);
-          monitor.start();
-          const result = await drive(target, load, options);
-          const processes = monitor.stop();
-          const serviceCpuMs = Object.entries(processes)
-            .filter(([name]) => name !== 'loadgen')
-            .reduce((sum, [, u]) => sum + u.cpuMs, 0);
-          scenarios.push({
-            path,
-            key,
-            load,
-            result,
-            processes,
-            cpuMsPerIssuance: result.ok > 0 ? Math.round((serviceCpuMs / result.ok) * 100) / 100 : NaN,
-          });
-          await sleep(1000); // let the tail of the previous scenario drain
+          if (path === 'floor') {
+            if (k === 0 && floor)
+              await measure(path, null, load, floorPids, () => floor.drive(load, options.durationS));
+          } else {
+            const target = widgetRequest(edges[path], key);
+            await measure(path, key, load, pids, () => drive(target, load, options));
+          }
         }
       }
+    }
+    if (floor) {
+      const serial: LoadShape = { kind: 'saturation', connections: 1 };
+      await measure('floor', null, serial, floorPids, () => floor.drive(serial, options.durationS));
+    }
+
+    const peakRssByBuild: BenchReport['peakRssByBuild'] = {};
+    const productProcesses = [...stack.processes.keys()];
+    const lifetime = (monitored: Iterable<[string, number]>) =>
+      Object.fromEntries([...monitored].map(([name, pid]) => [name, lifetimePeakRssMb(pid)]));
+    peakRssByBuild[options.build] = lifetime([...pids].filter(([name]) => productProcesses.includes(name)));
+    for (const build of options.rssBuilds.filter((b) => b !== options.build)) {
+      progress(
+        `peak RSS of the ${build} build: saturation c=${options.connections || 20} for ${options.durationS} s…`,
+      );
+      peakRssByBuild[build] = await buildRss(build, options, env, output);
     }
 
     const report: BenchReport = {
@@ -172,14 +218,17 @@ export async function runBench(
       options,
       scenarios,
       ratios: computeRatios(scenarios),
-      lifetimePeakRssMb: Object.fromEntries([...pids].map(([name, pid]) => [name, lifetimePeakRssMb(pid)])),
+      lifetimePeakRssMb: lifetime(pids),
+      peakRssByBuild,
     };
     const file = resolve(
       options.out ?? join(root, 'bench', 'results', `bench-${report.startedAt.replace(/[:.]/g, '-')}.json`),
     );
     await mkdir(dirname(file), { recursive: true });
     await writeFile(file, JSON.stringify(report, null, 2) + '\n');
-    return { report, file };
+    const plot = file.replace(/\.json$/, '') + '.svg';
+    await writeFile(plot, latencyPlotSvg(report));
+    return { report, file, plot };
   } catch (err) {
     progress(`the benchmark failed; the services' last lines:\n${recent.join('\n')}`);
     throw err;
@@ -207,7 +256,7 @@ function drive(target: TargetRequest, load: LoadShape, options: BenchOptions): P
 }
 
 /** One request before measuring, so that a path that answers wrongly fails the run instead of timing errors. */
-async function checkAnswer(target: TargetRequest, path: BenchPath, key: BenchKey): Promise<void> {
+async function checkAnswer(target: TargetRequest, path: HttpPath, key: BenchKey): Promise<void> {
   const res = await fetch(target.url, {
     method: 'POST',
     headers: target.headers,
@@ -222,6 +271,95 @@ async function checkAnswer(target: TargetRequest, path: BenchPath, key: BenchKey
       `${path} ${key}: expected 200 with a token and ACAO ${expectedAcao}, got ${res.status}, ACAO ${acao}`,
     );
   }
+}
+
+/** `npm run build`: the production build in dist/, from the tree under test. */
+function buildDist(): Promise<void> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts', 'build.ts')], {
+      cwd: root,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    child.once('exit', (code) =>
+      code === 0 ? resolvePromise() : reject(new Error(`npm run build exited with ${code}`)),
+    );
+  });
+}
+
+/**
+ * Peak RSS of every product process in another build: a stack of that build on its own ports and data folder,
+ * warmed up, then saturated on the first key; each process's `VmHWM` over its life.
+ */
+async function buildRss(
+  build: BenchBuild,
+  options: BenchOptions,
+  env: NodeJS.ProcessEnv,
+  output: (name: string, line: string) => void,
+): Promise<Record<string, number | null>> {
+  const dataDir = await mkdtemp(join(tmpdir(), `webchat-bench-${build}-`));
+  const stack = await startStack({
+    ports: await randomPorts(),
+    dataDir,
+    output: (name, line) => output(`${build}:${name}`, line),
+    logLevel: options.logLevel,
+    env,
+    workerInApi: options.workerInApi,
+    build,
+    ...(options.temporalAddress ? { temporalAddress: options.temporalAddress } : {}),
+  });
+  try {
+    const key = options.keys[0] ?? 'open';
+    const target = widgetRequest(stack.urls.edge, key);
+    await checkAnswer(target, 'orchestrated', key);
+    if (options.warmupS > 0) await pacedLoad({ target, rate: 50, durationS: options.warmupS });
+    await autocannonLoad({ target, connections: options.connections || 20, durationS: options.durationS });
+    return Object.fromEntries(
+      [...stack.processes].map(([name, child]) => [name, child.pid ? lifetimePeakRssMb(child.pid) : null]),
+    );
+  } finally {
+    await stack.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Starts bench/floor/floorProcess.ts (an empty workflow, client and worker on one connection) and resolves once
+ * its worker runs; `drive` runs one load in it and resolves with what it measured.
+ */
+async function startFloor(temporalAddress: string, output: (name: string, line: string) => void) {
+  const child = fork(join(root, 'bench', 'floor', 'floorProcess.ts'), [], {
+    cwd: root,
+    execArgv: ['--import', 'tsx'],
+    env: { ...process.env, TEMPORAL_ADDRESS: temporalAddress },
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
+  for (const s of [child.stdout!, child.stderr!])
+    createInterface({ input: s }).on('line', (l) => output('floor', l));
+  const next = () =>
+    new Promise<FloorMessage>((resolve, reject) => {
+      const onExit = (code: number | null) => reject(new Error(`the floor process exited with code ${code}`));
+      child.once('exit', onExit);
+      child.once('message', (message: FloorMessage) => {
+        child.off('exit', onExit);
+        resolve(message);
+      });
+    });
+  const ready = await next();
+  if (!('ready' in ready)) throw new Error(`the floor process did not start: ${JSON.stringify(ready)}`);
+  return {
+    child,
+    async drive(load: LoadShape, durationS: number): Promise<LoadResult> {
+      const message: FloorLoad =
+        load.kind === 'rate'
+          ? { kind: 'rate', rate: load.rate, durationS }
+          : { kind: 'saturation', connections: load.connections, durationS };
+      const answer = next();
+      child.send(message);
+      const reply = await answer;
+      if ('result' in reply) return reply.result;
+      throw new Error(`the floor failed: ${'error' in reply ? reply.error : 'no result'}`);
+    },
+  };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -173,18 +173,17 @@ export const fasRefreshRequestSchema = z
   .refine(bindingIsWhole, bindingMessage);
 export type FasRefreshRequest = z.infer<typeof fasRefreshRequestSchema>;
 
-/** FAS's reasons to refuse a refresh. */
-export type RefreshRefusalCode = 'invalid_token' | 'fingerprint_validation_failed';
+/** FAS's 403 body when it refuses a refresh, which the API answers as it is. */
+export const refreshRefusalSchema = z.object({
+  valid: z.literal(false),
+  code: z.enum(['invalid_token', 'fingerprint_validation_failed']),
+  message: z.string().min(1),
+});
+export type FasRefreshRefusal = z.infer<typeof refreshRefusalSchema>;
+export type RefreshRefusalCode = FasRefreshRefusal['code'];
 
 /** Why a `RefreshWebchatToken` run refused: FAS's reasons, or a page on an origin the account does not allow. */
 export type RefreshDenyCode = RefreshRefusalCode | 'origin_not_allowed';
-
-/** FAS's 403 body when it refuses a refresh. */
-export interface FasRefreshRefusal {
-  valid: false;
-  code: RefreshRefusalCode;
-  message: string;
-}
 
 /** What `FasClient.refreshToken` resolves to: a 403 refusal is an answer, not an error. */
 export type FasRefreshResult =

@@ -12,20 +12,20 @@ export interface LoadedAccount {
 
 /**
  * The account behind a deployment key, its configuration and its webchat-security flag, or null for an unknown
- * key. Configuration and flag are read side by side once the account is known: each read is still its own step
- * in the UI, but a workflow wakes once for both, and reports account and flag together.
+ * key. The three reads are keyed by the deployment key and run side by side: each is still its own step in the
+ * UI, but a workflow wakes once for all three. A key revoked between the reads reads as unknown.
  */
 export async function loadAccount(
   deploymentKey: string,
   steps: TokenSteps,
   observer: RunObserver,
 ): Promise<LoadedAccount | null> {
-  const accountSid = await steps.resolveAccount(deploymentKey);
-  if (accountSid === null) return null;
-  const [config, security] = await Promise.all([
-    steps.fetchAccountConfig(accountSid),
-    steps.readFeatureFlag(accountSid, WEBCHAT_SECURITY_FLAG),
+  const [accountSid, config, security] = await Promise.all([
+    steps.resolveAccount(deploymentKey),
+    steps.fetchAccountConfig(deploymentKey),
+    steps.readFeatureFlag(deploymentKey, WEBCHAT_SECURITY_FLAG),
   ]);
+  if (accountSid === null || config === null || config.accountSid !== accountSid) return null;
   observer.accountLoaded(accountSid, security);
   return { accountSid, config, security };
 }

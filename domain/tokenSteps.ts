@@ -16,8 +16,12 @@ import type {
 export interface TokenSteps {
   /** Account SID behind a live deployment key, or null when the key is unknown or revoked. */
   resolveAccount(deploymentKey: string): Promise<string | null>;
-  fetchAccountConfig(accountSid: string): Promise<AccountConfig>;
-  readFeatureFlag(accountSid: string, flag: string): Promise<boolean>;
+  /**
+   * The configuration and a flag of the account behind a live deployment key (null, false for an unknown or
+   * revoked one): keyed by the deployment key like `resolveAccount`, so that a run reads all three side by side.
+   */
+  fetchAccountConfig(deploymentKey: string): Promise<AccountConfig | null>;
+  readFeatureFlag(deploymentKey: string, flag: string): Promise<boolean>;
   /** Fails with the `FINGERPRINT_FAILURE` application failure when a signal the level needs is unusable. */
   generateFingerprint(
     signals: FingerprintSignals,
@@ -27,7 +31,10 @@ export interface TokenSteps {
   refreshToken(accountSid: string, request: FasRefreshRequest, requestId: string): Promise<FasRefreshResult>;
 }
 
-/** What a run reports as it goes: the workflows record it in search attributes and the UI's details line. */
+/**
+ * What a run reports as it goes: the workflows record it in search attributes and the UI's details line. A
+ * workflow makes one per run (`finished` writes what `accountLoaded` was told).
+ */
 export interface RunObserver {
   accountLoaded(accountSid: string, security: boolean): void;
   finished(outcome: string, reason: string | null, details: string): void;

@@ -6,6 +6,7 @@ import { answerClientError, hardenedServerOptions } from '../lib/http/serve';
 import type { Logger } from '../lib/logger';
 import { ClientAddress, plainAddress } from './clientAddress';
 import { Upstreams, type Upstream } from './upstreams';
+import { requestIdSchema } from '../domain/publicContract';
 
 export interface EdgeOptions {
   /** Base URLs of the API instances, without a trailing slash. */
@@ -25,7 +26,8 @@ export interface EdgeOptions {
 
 /** The only public routes the edge forwards; everything else stays internal. */
 const forwardedPrefix = '/v2/Webchat/';
-const wellFormedRequestId = /^[A-Za-z0-9._-]{8,64}$/;
+/** The API's OpenAPI document, forwarded so that it always describes the API behind this edge. */
+const documentPath = '/openapi.json';
 
 /**
  * Request headers never forwarded as the client wrote them: hop-by-hop headers (RFC 9110 §7.6.1; `expect` too,
@@ -78,9 +80,9 @@ const notConnected = new Set([
 const connectionLost = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
 
 /**
- * Starship: the public entry. Forwards `/v2/Webchat/*` to the API instances over keep-alive connections
- * (undici), answers `/healthz` itself and 404 for the rest. Returns a server that is not listening yet; its
- * health checks of the APIs run while it listens.
+ * Starship: the public entry. Forwards `/v2/Webchat/*` and `GET /openapi.json` to the API instances over
+ * keep-alive connections (undici), answers `/healthz` itself and 404 for the rest. Returns a server that is not
+ * listening yet; its health checks of the APIs run while it listens.
  */
 export function createEdge({
   apiUrls,
@@ -174,7 +176,7 @@ export function createEdge({
       );
     });
 
-    if (isForwardable(path)) {
+    if (isForwardable(path) || (path === documentPath && (req.method === 'GET' || req.method === 'HEAD'))) {
       forward(req, res, requestId).catch((err: unknown) => {
         logger.error({ requestId, error: describeError(err) }, 'forwarding failed');
         sendError(res, new AppError('internal', 'Internal error.'));
@@ -301,7 +303,7 @@ function isForwardable(path: string): boolean {
 }
 
 function chooseRequestId(given: string | string[] | undefined): string {
-  return typeof given === 'string' && wellFormedRequestId.test(given) ? given : randomUUID();
+  return typeof given === 'string' && requestIdSchema.safeParse(given).success ? given : randomUUID();
 }
 
 /**

@@ -13,6 +13,10 @@ Webchat token service is up.
                            ${stack.urls.webOther}   (the same page on an origin no account allows)
   Temporal UI:             ${stack.urls.ui}   (payloads decrypted by the codec server ${stack.urls.codec})
   API (behind the edge):   ${stack.urls.api}    FAS: ${stack.urls.fas}    SAS: ${stack.urls.sas}
+  OpenAPI document:        ${stack.urls.edge}/openapi.json
+  Prometheus metrics:      ${stack.urls.api}/metrics   ${stack.urls.fas}/metrics   ${stack.urls.sas}/metrics
+                           ${stack.urls.workerMetrics ?? '(worker: off)'}/metrics   (the worker's temporal_*)
+                           rules and dashboard: deploy/ (README: Operations)
   Data folder:             ${dataDir}
 
 Demo deployment keys:

@@ -72,16 +72,32 @@ export class AccountStore {
   /** The configuration the token workflow holds for one execution, or null for an unknown account. */
   async getAccountConfig(accountSid: string): Promise<AccountConfig | null> {
     const account = await this.getAccount(accountSid);
-    if (!account) return null;
-    // Exactly the contract's fields: the workflow keeps this in its history.
-    return {
-      accountSid: account.accountSid,
-      allowedOrigins: account.allowedOrigins,
-      addressSid: account.addressSid,
-      deploymentKeys: account.deploymentKeys,
-      fingerprintSensitivity: account.fingerprintSensitivity,
-      tokenTtlSeconds: account.tokenTtlSeconds,
-    };
+    return account ? toAccountConfig(account) : null;
+  }
+
+  /**
+   * `getAccountConfig` for the account behind a live deployment key, in one query: the token workflow reads the
+   * account, its configuration and its flag side by side, each keyed by the deployment key. Null for an unknown
+   * or revoked key.
+   */
+  async getAccountConfigByDeploymentKey(key: string): Promise<AccountConfig | null> {
+    if (!deploymentKeySchema.safeParse(key).success) return null;
+    const { rows } = await this.sql.query<AccountRow>(
+      `${SELECT_ACCOUNT} WHERE a.account_sid = (SELECT account_sid FROM deployment_keys WHERE key_hash = $1 AND revoked_at IS NULL)`,
+      [hashKey(key)],
+    );
+    return rows[0] ? toAccountConfig(toAccountRecord(rows[0])) : null;
+  }
+
+  /** `getFeatureFlag` for the account behind a live deployment key; false for an unknown or revoked key. */
+  async getFeatureFlagByDeploymentKey(key: string, flag: string): Promise<boolean> {
+    if (!deploymentKeySchema.safeParse(key).success) return false;
+    const { rows } = await this.sql.query<{ enabled: boolean }>(
+      `SELECT f.enabled FROM feature_flags f JOIN deployment_keys k ON k.account_sid = f.account_sid
+       WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND f.flag = $2`,
+      [hashKey(key), flag],
+    );
+    return rows[0]?.enabled ?? false;
   }
 
   /** Whether `flag` is on for the account; false when it was never set. */
@@ -332,6 +348,18 @@ function toAccountRecord(row: AccountRow): AccountRecord {
     featureFlags: row.feature_flags,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+  };
+}
+
+/** Exactly the contract's fields: the workflow keeps this in its history. */
+function toAccountConfig(account: AccountRecord): AccountConfig {
+  return {
+    accountSid: account.accountSid,
+    allowedOrigins: account.allowedOrigins,
+    addressSid: account.addressSid,
+    deploymentKeys: account.deploymentKeys,
+    fingerprintSensitivity: account.fingerprintSensitivity,
+    tokenTtlSeconds: account.tokenTtlSeconds,
   };
 }
 

@@ -1,8 +1,8 @@
 import type { CreateWebchatTokenInput, CreateWebchatTokenResult } from '../domain/contracts';
 import { createWebchatToken } from '../domain/createWebchatToken';
-import { observer, steps } from './steps';
+import { runObserver, steps } from './steps';
 
 /** One token issuance (domain/createWebchatToken.ts), each step a local activity recorded in history. */
 export function CreateWebchatToken(input: CreateWebchatTokenInput): Promise<CreateWebchatTokenResult> {
-  return createWebchatToken(input, steps, observer);
+  return createWebchatToken(input, steps, runObserver());
 }

@@ -1,4 +1,4 @@
-import { log, patched, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { patched, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
 import * as sa from '../domain/searchAttributes';
 import type { RunObserver, TokenSteps } from '../domain/tokenSteps';
 import { auth, fingerprinting, store } from './proxies';
@@ -14,26 +14,32 @@ export const steps: TokenSteps = {
 };
 
 /**
- * What a run reports, recorded where an operator looks: the account and flag, then the outcome and deny reason
- * in search attributes (the outcome `pending` is set at start), the UI's details line, and a log line. Never a
- * token, key or signal here: search attributes are not encrypted.
+ * What a run reports, recorded where an operator looks: account, flag, outcome and deny reason in search
+ * attributes, written in one upsert when the run ends (each upsert is a history event and a visibility write;
+ * a run in flight has none yet, the UI's "Running" filter lists those), and the UI's details line. Nothing is
+ * logged: a workflow's log line is a message out of the sandbox on every run, and the API logs every answer.
+ * One per run, so nothing is shared between runs. Never a token, key or signal here: search attributes are not
+ * encrypted.
  */
-export const observer: RunObserver = {
-  accountLoaded(accountSid, security) {
-    upsertSearchAttributes([
-      { key: sa.AccountSid, value: accountSid },
-      { key: sa.Security, value: security },
-    ]);
-  },
-  finished(outcome, reason, details) {
-    upsertSearchAttributes([
-      { key: sa.Outcome, value: outcome },
-      ...(reason ? [{ key: sa.DenyReason, value: reason }] : []),
-    ]);
-    setCurrentDetails(details);
-    // The request id the API started the run with ties this line to the API's and the edge's lines.
-    const requestId = workflowInfo().typedSearchAttributes.get(sa.RequestId);
-    log.info('webchat token workflow finished', { outcome, reason, requestId });
-  },
-  applies: (change) => patched(change),
-};
+export function runObserver(): RunObserver {
+  let account: { accountSid: string; security: boolean } | undefined;
+  return {
+    accountLoaded(accountSid, security) {
+      account = { accountSid, security };
+    },
+    finished(outcome, reason, details) {
+      upsertSearchAttributes([
+        ...(account
+          ? [
+              { key: sa.AccountSid, value: account.accountSid },
+              { key: sa.Security, value: account.security },
+            ]
+          : []),
+        { key: sa.Outcome, value: outcome },
+        ...(reason ? [{ key: sa.DenyReason, value: reason }] : []),
+      ]);
+      setCurrentDetails(details);
+    },
+    applies: (change) => patched(change),
+  };
+}

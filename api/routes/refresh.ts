@@ -1,5 +1,6 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
+import type { IssuedTokenBody, RefreshRefusalBody } from '../../domain/publicContract';
 import { applyCors, preflight } from '../cors';
 import type { RateLimits } from '../rateLimit';
 import type { TokenRuns } from '../tokenRuns';
@@ -30,12 +31,18 @@ export function refreshRouter({
     const result = await runs.refreshToken(input, deadlineMs);
     applyCors(ctx, result.cors);
     if (result.outcome === 'refused') {
+      const refusal: RefreshRefusalBody = { valid: false, code: result.code, message: result.message };
       ctx.status = 403;
-      ctx.body = { valid: false, code: result.code, message: result.message };
+      ctx.body = refusal;
       return;
     }
+    const body: IssuedTokenBody = {
+      token: result.token,
+      identity: result.identity,
+      expiration: result.expiration,
+    };
     ctx.status = 200;
-    ctx.body = { token: result.token, identity: result.identity, expiration: result.expiration };
+    ctx.body = body;
   });
   return router;
 }

@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { AppError } from '../../domain/errors';
+import type { IssuedTokenBody } from '../../domain/publicContract';
 import { applyCors, preflight } from '../cors';
 import { readIdempotencyKey } from '../idempotency';
 import type { RateLimits } from '../rateLimit';
@@ -29,8 +30,13 @@ export function tokenRouter({
     if (result.outcome === 'denied') {
       throw new AppError(result.reason, result.message);
     }
+    const body: IssuedTokenBody = {
+      token: result.token,
+      identity: result.identity,
+      expiration: result.expiration,
+    };
     ctx.status = 200;
-    ctx.body = { token: result.token, identity: result.identity, expiration: result.expiration };
+    ctx.body = body;
   });
 
   return router;

@@ -1,6 +1,7 @@
 import type { Middleware } from 'koa';
 import { AppError, type ErrorCode } from '../../domain/errors';
 import type { Logger } from '../logger';
+import type { ErrorBody } from '../../domain/publicContract';
 
 /** Statuses Koa and its middleware raise themselves (http-errors), mapped to our stable codes. */
 const codeForStatus: Record<number, ErrorCode> = {
@@ -30,7 +31,8 @@ export function errorHandler(log: Logger): Middleware {
       if (status >= 500) log.error({ err, requestId: ctx.state.requestId as unknown }, 'request failed');
       ctx.status = status;
       ctx.set(headers);
-      ctx.body = { code, message };
+      const body: ErrorBody = { code, message };
+      ctx.body = body;
     }
   };
 }

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Middleware } from 'koa';
-
-const wellFormed = /^[A-Za-z0-9._-]{8,64}$/;
+import { requestIdSchema } from '../../domain/publicContract';
 
 /**
  * Takes the caller's `X-Request-Id` when it is well formed (the edge sets one), else makes one, and echoes it.
@@ -10,7 +9,7 @@ const wellFormed = /^[A-Za-z0-9._-]{8,64}$/;
 export function requestId(): Middleware {
   return async (ctx, next) => {
     const given = ctx.get('x-request-id');
-    const id = wellFormed.test(given) ? given : randomUUID();
+    const id = requestIdSchema.safeParse(given).success ? given : randomUUID();
     ctx.state.requestId = id;
     ctx.set('X-Request-Id', id);
     await next();

@@ -55,7 +55,9 @@ export async function waitForHttp(url: string, child: ChildProcess, timeoutMs = 
 export async function waitForWorker(
   child: ChildProcess,
   temporalAddress: string,
-  { namespace = 'default', taskQueue = TASK_QUEUE, timeoutMs = 60_000 } = {},
+  // Generous: a worker run through tsx bundles its workflows with webpack at start, which on a busy shared
+  // machine has taken more than a minute.
+  { namespace = 'default', taskQueue = TASK_QUEUE, timeoutMs = 180_000 } = {},
 ): Promise<void> {
   const until = Date.now() + timeoutMs;
   const connection = await Connection.connect({ address: temporalAddress, connectTimeout: 5000 });

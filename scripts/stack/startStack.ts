@@ -4,6 +4,7 @@
  * free ports and a temporary data folder.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -31,6 +32,12 @@ export interface StackOptions {
    * its own: the latency configuration the benchmark measures beside the default one.
    */
   workerInApi?: boolean;
+  /**
+   * How the Node services run: `tsx` (the TypeScript sources, compiled at start; `make start`), or `dist`, the
+   * compiled JavaScript of `npm run build` with its prebuilt workflow bundle. Without NODE_ENV=production: this
+   * single-box stack creates its secrets on first start, which production refuses to do.
+   */
+  build?: 'tsx' | 'dist';
 }
 
 export interface Stack {
@@ -106,7 +113,10 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     processes.set(name, child);
     return child;
   };
-  const node = (name: string, entry: string) => launch(name, process.execPath, ['--import', 'tsx', entry]);
+  const node = (name: string, entry: string) =>
+    opts.build === 'dist'
+      ? launch(name, process.execPath, [distEntry(entry)])
+      : launch(name, process.execPath, ['--import', 'tsx', entry]);
 
   // Every HTTP service is named after its port in StackPorts; the API is ready only once Temporal answers.
   const readyUrl = (name: string) =>
@@ -193,4 +203,11 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     processes,
     restart,
   };
+}
+
+/** The compiled entry point of `npm run build` for a TypeScript one; fails when the build is missing. */
+export function distEntry(entry: string): string {
+  const compiled = join(root, 'dist', entry.replace(/\.ts$/, '.js'));
+  if (!existsSync(compiled)) throw new Error(`${compiled} is missing: run npm run build first`);
+  return compiled;
 }

@@ -4,6 +4,7 @@
  */
 import { join } from 'node:path';
 import { devServerSearchAttributeArgs } from '../../domain/searchAttributes';
+import { devServerDynamicConfigArgs, devServerSqliteArgs } from '../../lib/devServerFlags';
 
 export interface DevServerOptions {
   /** Address the frontend (gRPC) listens on. */
@@ -35,19 +36,8 @@ export function temporalDevServerArgs(opts: DevServerOptions): string[] {
     devServerDbFile(opts.dataDir),
     '--log-level',
     'warn',
-    // WAL lets readers and the writer proceed together; NORMAL syncs at checkpoints, not every commit.
-    // Safe against a crash of the dev server (not of the machine): measured 2.4x the default's throughput.
-    '--sqlite-pragma',
-    'journal_mode=wal',
-    '--sqlite-pragma',
-    'synchronous=normal',
-    // A worker beside the client (API_RUN_WORKER) gets a run's first task with the start. Eager activity
-    // dispatch (a worker gets the activity task its own workflow task schedules) only matters for regular
-    // activities, which the token workflows no longer use; it stays on for any that are added.
-    '--dynamic-config-value',
-    'system.enableEagerWorkflowStart=true',
-    '--dynamic-config-value',
-    'system.enableActivityEagerExecution=true',
+    ...devServerSqliteArgs,
+    ...devServerDynamicConfigArgs,
     '--ui-codec-endpoint',
     opts.codecEndpoint,
     ...devServerSearchAttributeArgs,

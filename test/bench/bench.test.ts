@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { BenchReport } from '../../bench/report';
+import { loadLabel, type BenchReport } from '../../bench/report';
 
 const root = resolve(__dirname, '../..');
 
@@ -40,22 +40,29 @@ describe('npm run bench --smoke', () => {
       stdout,
       /^path\s+key\s+load\s+sent\s+ok\/s\s+p50 ms\s+p90 ms\s+p99 ms\s+max ms\s+non2xx\s+errors/m,
     );
-    assert.match(stdout, /^orchestrated \/ direct$/m);
+    assert.match(stdout, /^orchestrated \/ direct \(\/d\) and orchestrated \/ floor \(\/f\)$/m);
     assert.match(stdout, /^CPU % of one core per process/m);
     assert.match(stdout, /JSON report: .*report\.json/);
+    assert.match(stdout, /Latency plot: .*report\.svg/);
+    assert.match(stdout, /^peak RSS MB by build/m);
   });
 
-  test('the JSON report has every scenario of both paths, with latencies, CPU and memory per process', () => {
-    const combos = report.scenarios.map((s) => `${s.path} ${s.key} ${s.load.kind}`).sort();
+  test('the JSON report has every scenario of the three paths, with latencies, CPU and memory per process', () => {
+    const combos = report.scenarios
+      .map((s) => `${s.path} ${s.key} ${s.load.kind === 'rate' ? 'rate' : `c=${s.load.connections}`}`)
+      .sort();
     assert.deepEqual(combos, [
+      'direct open c=4',
       'direct open rate',
-      'direct open saturation',
+      'direct secure c=4',
       'direct secure rate',
-      'direct secure saturation',
+      'floor null c=1',
+      'floor null c=4',
+      'floor null rate',
+      'orchestrated open c=4',
       'orchestrated open rate',
-      'orchestrated open saturation',
+      'orchestrated secure c=4',
       'orchestrated secure rate',
-      'orchestrated secure saturation',
     ]);
     for (const s of report.scenarios) {
       const r = s.result;
@@ -64,24 +71,49 @@ describe('npm run bench --smoke', () => {
         r.ok + r.non2xx,
         Object.values(r.statusCodes).reduce((a, b) => a + b, 0),
       );
-      for (const name of [
-        'temporal',
-        'worker',
-        'api',
-        'edge',
-        'fas',
-        'sas',
-        'direct-api',
-        'direct-edge',
-        'loadgen',
-      ]) {
+      if (s.path === 'floor') assert.ok(r.ok > 0, `floor ${loadLabel(s.load)}: completed runs`);
+      // The floor is measured on the dev server and its own process only.
+      const measured =
+        s.path === 'floor'
+          ? ['temporal', 'floor', 'loadgen']
+          : [
+              'temporal',
+              'worker',
+              'api',
+              'edge',
+              'fas',
+              'sas',
+              'direct-api',
+              'direct-edge',
+              'floor',
+              'loadgen',
+            ];
+      for (const name of measured) {
         const usage = s.processes[name];
         assert.ok(usage, `${name} is measured`);
         assert.ok(usage.cpuMs >= 0 && usage.peakRssMb > 0, `${name}: CPU and RSS`);
       }
+      if (s.path === 'floor') assert.equal(s.processes.worker, undefined, 'the floor leaves the product out');
     }
     assert.equal(report.ratios.length, 4);
+    for (const ratio of report.ratios) {
+      assert.ok(ratio.direct, `${ratio.key} ${ratio.load}: orchestrated / direct`);
+      assert.ok(ratio.floor, `${ratio.key} ${ratio.load}: orchestrated / floor`);
+    }
     assert.ok(report.machine.nproc > 0);
     assert.ok((report.lifetimePeakRssMb.worker ?? 0) > 0);
+    assert.ok((report.lifetimePeakRssMb.floor ?? 0) > 0);
+    assert.equal(report.options.build, 'tsx');
+    assert.deepEqual(Object.keys(report.peakRssByBuild), ['tsx'], 'smoke: only the build it ran');
+    assert.ok((report.peakRssByBuild.tsx?.worker ?? 0) > 0);
+    assert.equal(report.peakRssByBuild.tsx?.floor, undefined, 'by build: the product processes only');
+  });
+
+  test('writes the latency plot beside the report: one panel per key, a line per path', async () => {
+    const svg = await readFile(join(dir, 'report.svg'), 'utf8');
+    assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+    assert.match(svg, /open key/);
+    assert.match(svg, /secure key/);
+    for (const path of ['orchestrated', 'direct', 'floor']) assert.match(svg, new RegExp(`<title>${path} `));
   });
 });

@@ -57,6 +57,8 @@ async function startUpstream(): Promise<Upstream> {
           Vary: 'Origin',
         });
         res.end();
+      } else if (path === '/openapi.json') {
+        json(200, { openapi: '3.1.0' });
       } else if (path === '/v2/Webchat/Token') {
         json(201, { contentType: req.headers['content-type'], body }, { 'X-Upstream': 'yes' });
       } else if (path === '/v2/Webchat/Denied') {
@@ -344,6 +346,24 @@ void describe('edge forwarding to a live API', { timeout }, () => {
       assert.deepEqual(JSON.parse(reply.body), { code: 'not_found', message: 'No such route.' });
       assert.equal(reply.headers['access-control-allow-origin'], '*');
       assert.match(reply.headers['content-type'] ?? '', /^application\/json/);
+    }
+    assert.equal(upstream.received.length, before);
+  });
+
+  void it('forwards GET /openapi.json (the API renders it), and nothing else of that path', async () => {
+    const reply = await send(edge.url, '/openapi.json');
+    assert.equal(reply.status, 200);
+    assert.deepEqual(JSON.parse(reply.body), { openapi: '3.1.0' });
+    assert.equal(lastReceived()?.url, '/openapi.json');
+    assert.match(String(reply.headers['x-request-id']), uuid);
+    const before = upstream.received.length;
+    for (const [method, path] of [
+      ['POST', '/openapi.json'],
+      ['GET', '/openapi.json/x'],
+      ['GET', '/openapi.yaml'],
+    ] as const) {
+      const refused = await send(edge.url, path, { method });
+      assert.equal(refused.status, 404, `${method} ${path}`);
     }
     assert.equal(upstream.received.length, before);
   });

@@ -7,6 +7,7 @@ import {
   DefaultLogger,
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
+import { devServerDynamicConfigArgs } from '../../lib/devServerFlags';
 import { temporalCliPath, temporalTestServerPath } from '../../lib/temporalBinaries';
 import { searchAttributeKeys } from '../../domain/searchAttributes';
 import { workflowsPath } from '../../worker/createWorker';
@@ -65,6 +66,7 @@ export async function localEnv(): Promise<TestWorkflowEnvironment> {
       executable: { type: 'existing-path', path: temporalCliPath() },
       searchAttributes: searchAttributeKeys,
       log: { format: 'pretty', level: 'error' },
+      extraArgs: devServerDynamicConfigArgs,
     },
   });
 }

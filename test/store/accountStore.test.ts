@@ -73,6 +73,29 @@ forEachBackend('account store', (db) => {
       assert.deepEqual((await store.getAccountConfig(account.accountSid))?.deploymentKeys, [kept.keyId]);
     });
 
+    void test('configuration and flag by deployment key: a live key only, as getAccountConfig and getFeatureFlag', async () => {
+      const { account } = await store.createAccount();
+      const live = await store.addDeploymentKey(account.accountSid);
+      const revoked = await store.addDeploymentKey(account.accountSid);
+      await store.revokeDeploymentKey(revoked.keyId);
+      await store.setFeatureFlag(account.accountSid, WEBCHAT_SECURITY_FLAG, true);
+
+      assert.deepEqual(
+        await store.getAccountConfigByDeploymentKey(live.key),
+        await store.getAccountConfig(account.accountSid),
+      );
+      assert.equal(await store.getFeatureFlagByDeploymentKey(live.key, WEBCHAT_SECURITY_FLAG), true);
+      assert.equal(await store.getFeatureFlagByDeploymentKey(live.key, 'never-set'), false);
+      for (const key of [revoked.key, 'never-issued-key', '']) {
+        assert.equal(await store.getAccountConfigByDeploymentKey(key), null, `config of "${key}"`);
+        assert.equal(
+          await store.getFeatureFlagByDeploymentKey(key, WEBCHAT_SECURITY_FLAG),
+          false,
+          `flag of "${key}"`,
+        );
+      }
+    });
+
     void test('revoking twice keeps the first revocation time', async () => {
       const { account } = await store.createAccount();
       const { keyId } = await store.addDeploymentKey(account.accountSid);
