@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
+import { openStore } from '../store/openStore';
 import { StoreError } from '../store/storeError';
 import { type Command, commands, type Output } from './commands';
 import { loadAdminConfig } from './config';
-import { openAdminStore } from './openAdminStore';
 import { UsageError } from './usageError';
 
 export interface CliIo {
@@ -38,7 +38,9 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     }
     const work = command.prepare(values, positionals);
     const config = loadConfig(io.env);
-    const store = await openAdminStore(config);
+    // The store the worker uses: DATABASE_URL, else the embedded store under DATA_DIR, through whichever process
+    // serves it (the store process of `make start`), so the very next token request sees a change.
+    const store = await openStore({ dataDir: config.DATA_DIR, databaseUrl: config.DATABASE_URL });
     let output: Output;
     try {
       output = await work(store);
@@ -128,8 +130,8 @@ export function usage(): string {
     ...commands.map(commandUsage),
     '',
     '--json prints the result (or the error, on stderr) as JSON.',
-    'The store: DATABASE_URL when set, else the embedded store under DATA_DIR (default .data). While the',
-    'worker (make start) holds the embedded store, commands go through it.',
+    'The store: DATABASE_URL when set, else the embedded store under DATA_DIR (default .data). While',
+    '`make start` runs, commands go through its store process, over the PostgreSQL wire protocol.',
     'Exit codes: 0 done, 1 failed (unknown account or key, store unavailable), 2 bad input (nothing written).',
   ].join('\n');
 }

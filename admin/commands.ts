@@ -1,7 +1,6 @@
 import { type ParseArgsConfig } from 'node:util';
 import { WEBCHAT_SECURITY_FLAG, fingerprintSensitivities } from '../domain/contracts';
-import { type AccountAdmin } from '../store/accountAdmin';
-import { generateDeploymentKey } from '../store/accountStore';
+import { type AccountAdmin, generateDeploymentKey } from '../store/accountAdmin';
 import {
   accountSid,
   type CreateAccountInput,

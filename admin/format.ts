@@ -1,5 +1,5 @@
 import { WEBCHAT_SECURITY_FLAG } from '../domain/contracts';
-import { type AccountRecord, type DeploymentKeyInfo, type NewDeploymentKey } from '../store/accountStore';
+import { type AccountRecord, type DeploymentKeyInfo, type NewDeploymentKey } from '../store/accountRecords';
 
 /** An account as `--json` prints it: the record, plus the flag operators ask about most. */
 export const accountJson = (account: AccountRecord) => ({

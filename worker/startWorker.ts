@@ -6,10 +6,8 @@ import { type CodecKeyRing, loadCodecKeys } from '../lib/secrets/codecKeys';
 import { loadSecret } from '../lib/secrets/secret';
 import { loadServiceCredentials, type ServiceCredentials } from '../lib/serviceAuth';
 import { temporalLogger } from '../lib/temporalLogger';
-import { storeSocketPath } from '../store/accountAdmin';
 import { openStore } from '../store/openStore';
 import { seedDemoAccounts } from '../store/seed';
-import { serveStore } from '../store/serveStore';
 import type { WorkerConfig } from './config';
 import { createWorker } from './createWorker';
 
@@ -60,9 +58,10 @@ export interface OpenedActivityDeps {
 }
 
 /**
- * Everything the activities need: the account store (served to the admin CLI while it is the embedded one),
- * the demo accounts, the FAS client with its service credential and the fingerprint secret. Used by the worker
- * and by the benchmark's direct baseline, which runs the same activities without Temporal.
+ * Everything the activities need: the account store (the embedded one through whichever process serves it, see
+ * `store/embeddedClient.ts`), the demo accounts, the FAS client with its service credential and the fingerprint
+ * secret. Used by the worker and by the benchmark's direct baseline, which runs the same activities without
+ * Temporal.
  */
 export async function openActivityDeps(
   config: WorkerConfig,
@@ -76,14 +75,6 @@ export async function openActivityDeps(
     for (const closeOne of [...closers].reverse()) await closeOne();
   };
   try {
-    // The embedded store is locked to this process: serve it to the admin CLI while the worker runs.
-    if (!config.DATABASE_URL) {
-      const storeServer = await serveStore(store, storeSocketPath(config.DATA_DIR)).catch((err: unknown) => {
-        log.warn({ err }, 'the admin CLI cannot reach the store while the worker runs');
-        return null;
-      });
-      if (storeServer) closers.push(() => storeServer.close());
-    }
     if (config.SEED_DEMO_ACCOUNTS) {
       const seeded = await seedDemoAccounts(store);
       if (seeded.created.length > 0) log.info('seeded the demo accounts');

@@ -1,6 +1,6 @@
 /**
- * Starts the whole product as separate processes: the Temporal dev server (SQLite file, UI), SAS, FAS, the
- * worker, the API and the edge. `make start` uses it with the default ports; the end-to-end tests use it with
+ * Starts the whole product as separate processes: the Temporal dev server (SQLite file, UI), the embedded store
+ * (without DATABASE_URL), SAS, FAS, the worker, the API and the edge. `make start` uses it with the default ports; the end-to-end tests use it with
  * free ports and a temporary data folder.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -9,8 +9,9 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { temporalCliPath } from '../../lib/temporalBinaries';
+import { embeddedSocketDir } from '../../store/embeddedSocket';
 import { type StackPorts, webPorts } from './ports';
-import { terminate, waitForHttp, waitForTemporal, waitForWorker } from './readiness';
+import { terminate, waitForHttp, waitForStore, waitForTemporal, waitForWorker } from './readiness';
 import { temporalDevServerArgs } from './temporalDevServer';
 
 const root = resolve(__dirname, '..', '..');
@@ -139,13 +140,18 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         ? waitForTemporal(temporalAddress, 60_000)
         : name === 'worker'
           ? waitForWorker(child, temporalAddress)
-          : waitForHttp(readyUrl(name), child);
+          : name === 'store'
+            ? waitForStore(storeSocketDir, child)
+            : waitForHttp(readyUrl(name), child);
     await Promise.all([ready, stopped]);
   };
 
   const stop = async () => {
     for (const { child } of started.reverse()) await terminate(child);
   };
+
+  // Without a PostgreSQL server, one process serves the embedded store to all the others (store/main.ts).
+  const storeSocketDir = env.DATABASE_URL ? undefined : embeddedSocketDir(dataDir);
 
   try {
     if (!opts.temporalAddress) {
@@ -161,10 +167,14 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         }),
       );
     }
+    const store = storeSocketDir && node('store', 'store/main.ts');
     const sas = node('sas', 'services/scoped-auth/main.ts');
     const fas = node('fas', 'services/federated-auth/main.ts');
     const codec = node('codec', 'services/codec-server/main.ts');
-    await waitForTemporal(temporalAddress, 60_000);
+    await Promise.all([
+      waitForTemporal(temporalAddress, 60_000),
+      ...(store ? [waitForStore(storeSocketDir, store)] : []),
+    ]);
     const worker = opts.workerInApi ? undefined : node('worker', 'worker/main.ts');
     const api = node('api', 'api/main.ts');
     const edge = node('edge', 'edge/main.ts');

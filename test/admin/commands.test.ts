@@ -4,10 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { WEBCHAT_SECURITY_FLAG } from '../../domain/contracts';
-import { storeSocketPath } from '../../store/accountAdmin';
 import { type AccountStore } from '../../store/accountStore';
 import { openStore } from '../../store/openStore';
-import { serveStore, type StoreServer } from '../../store/serveStore';
 import { createTestSchema, postgresUnavailable, type TestSchema } from '../helpers/testDatabase';
 import { json, runCli } from './runCli';
 
@@ -286,16 +284,14 @@ function commandSuite(
   });
 }
 
-commandSuite('the CLI while a worker holds the embedded store (through its socket)', async () => {
+commandSuite('the CLI while another process serves the embedded store (through its socket)', async () => {
   const dataDir = await mkdtemp(join(tmpdir(), 'admin-cli-'));
-  // What the worker does: hold the store and serve it.
+  // The first opener serves the embedded store, as the store process of `make start` does; the CLI connects.
   const store = await openStore({ dataDir });
-  const server: StoreServer = await serveStore(store, storeSocketPath(dataDir));
   return {
     env: { DATA_DIR: dataDir },
     store,
     stop: async () => {
-      await server.close();
       await store.close();
       await rm(dataDir, { recursive: true, force: true });
     },

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { openStore } from '../../store/openStore';
 import { spawnCli } from './runCli';
 
 // `npm run admin -- ...` as a process of its own: exit codes, stdout and stderr as a shell sees them.
@@ -73,23 +72,18 @@ void test('help prints every command and exits 0', { timeout }, async () => {
 });
 
 void test(
-  'a store held by a process that does not serve it: exit 1 and what to do',
+  'a store locked by a process that does not serve it: exit 1 and what to do',
   { timeout },
   async () => {
     const dataDir = join(root, 'held');
-    const store = await openStore({ dataDir });
-    try {
-      const run = await spawnCli(['account', 'list'], { DATA_DIR: dataDir });
-      assert.equal(run.code, 1);
-      assert.equal(run.stdout, '');
-      assert.match(run.stderr, new RegExp(`already open in process ${process.pid}`));
-      assert.match(
-        run.stderr,
-        /does not serve the store at .*accounts\.sock \(ENOENT\)\. Stop it .* DATABASE_URL/,
-      );
-    } finally {
-      await store.close();
-    }
+    await mkdir(dataDir, { recursive: true });
+    // This test's pid: a live process that holds the lock but serves nothing (the CLI is its child).
+    await writeFile(join(dataDir, 'accounts.lock'), `${process.pid}\n`);
+    const run = await spawnCli(['account', 'list'], { DATA_DIR: dataDir });
+    assert.equal(run.code, 1);
+    assert.equal(run.stdout, '');
+    assert.match(run.stderr, new RegExp(`already open in process ${process.pid}`));
+    assert.match(run.stderr, /does not serve the store at .*run \(ENOENT\)\. Stop it .* DATABASE_URL/);
   },
 );
 

@@ -8,6 +8,7 @@ import { loadEdgeConfig } from '../../edge/config';
 import { loadCodecServerConfig } from '../../services/codec-server/config';
 import { loadFederatedAuthConfig } from '../../services/federated-auth/config';
 import { loadScopedAuthConfig } from '../../services/scoped-auth/config';
+import { loadStoreConfig } from '../../store/config';
 import { loadWebConfig } from '../../web/config';
 import { loadWorkerConfig } from '../../worker/config';
 
@@ -53,6 +54,7 @@ const loaders: Record<string, (env: NodeJS.ProcessEnv) => unknown> = {
   'codec-server': loadCodecServerConfig,
   web: loadWebConfig,
   admin: loadAdminConfig,
+  store: loadStoreConfig,
 };
 
 describe('.env.example', () => {

@@ -4,13 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { defaultPorts, freePorts, startStack, type Stack, type StackPorts } from '../../scripts/stack';
+import { demoAccounts } from '../../store/seed';
 import { spawnCli } from '../admin/runCli';
 import { createTestSchema, postgresUnavailable, type TestSchema } from '../helpers/testDatabase';
 
 /**
  * The operator's loop on a running product: the admin CLI (a process of its own) creates an account, its new
  * key gets a token through the edge, and once the CLI revokes the key the very next request is refused. Once
- * with the store on PostgreSQL (DATABASE_URL), once on the embedded store that the running worker holds.
+ * with the store on PostgreSQL (DATABASE_URL), once on the embedded store, which the stack's store process serves
+ * to the worker and the CLI alike over the PostgreSQL wire protocol.
  */
 function operatorLoop(
   title: string,
@@ -76,6 +78,24 @@ function operatorLoop(
       const refused = await token(key.key);
       assert.equal(refused.status, 403);
       assert.equal(((await refused.json()) as { code: string }).code, 'invalid_deployment_key');
+
+      const listed = await spawnCli(['account', 'list', '--json'], env);
+      assert.equal(listed.code, 0, listed.stderr);
+      const { accounts } = JSON.parse(listed.stdout) as { accounts: { accountSid: string }[] };
+      const sids = accounts.map((a) => a.accountSid);
+      assert.deepEqual(sids, [...demoAccounts.map((d) => d.accountSid), account.accountSid]);
+    });
+
+    void test('after a worker restart, the CLI and the token path still share one store', async () => {
+      await stack?.restart('worker');
+      const created = await spawnCli(['account', 'create', '--name', 'After restart', '--json'], env);
+      assert.equal(created.code, 0, created.stderr);
+      const { keys } = JSON.parse(created.stdout) as { keys: { key: string }[] };
+      const issued = await token(keys[0]?.key ?? '');
+      assert.equal(issued.status, 200, await issued.clone().text());
+      const listed = await spawnCli(['account', 'list'], env);
+      assert.equal(listed.code, 0, listed.stderr);
+      assert.match(listed.stdout, /After restart/);
     });
   });
 }
@@ -96,6 +116,6 @@ operatorLoop(
   },
 );
 
-operatorLoop('the admin CLI against make start on the embedded store, through the worker', false, () =>
+operatorLoop('the admin CLI against make start on the embedded store, through its store process', false, () =>
   Promise.resolve({ env: {}, drop: async () => {} }),
 );

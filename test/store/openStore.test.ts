@@ -6,7 +6,8 @@ import { after, before, test } from 'node:test';
 import { WEBCHAT_SECURITY_FLAG } from '../../domain/contracts';
 import { migrate } from '../../store/migrate';
 import { openStore } from '../../store/openStore';
-import { createPgliteClient } from '../../store/pgliteClient';
+import { openEmbeddedClient } from '../../store/embeddedClient';
+import { embeddedSocketDir, probeEmbeddedStore } from '../../store/embeddedSocket';
 import { forEachBackend } from './backends';
 
 let dataDir: string;
@@ -51,8 +52,7 @@ forEachBackend('openStore', (db) => {
     }
 
     // Opened twice, migrated once: the migration table has one row per file and a third run applies nothing.
-    const client =
-      db.name === 'PGlite' ? await createPgliteClient(join(dir, 'accounts')) : await db.connect();
+    const client = db.name === 'PGlite' ? await openEmbeddedClient(dir) : await db.connect();
     try {
       const { rows } = await client.query<{ version: number; name: string }>(
         'SELECT version, name FROM schema_migrations ORDER BY version',
@@ -73,21 +73,44 @@ void test('an unreachable DATABASE_URL fails fast with the driver’s error', { 
 });
 
 void test(
-  'a second opener of the same folder is refused while the first is open, and admitted after',
+  'a second opener of the same folder goes through the first one’s socket; the first one’s close ends it',
   { timeout },
   async () => {
     const first = await openStore({ dataDir });
+    let second: Awaited<ReturnType<typeof openStore>> | undefined;
+    try {
+      // The first opener found nobody serving the folder, so it serves it; the second one connects.
+      second = await openStore({ dataDir });
+      const { account } = await second.createAccount({ friendlyName: 'through the socket' });
+      assert.equal((await first.getAccount(account.accountSid))?.friendlyName, 'through the socket');
+    } finally {
+      await second?.close();
+      await first.close();
+    }
+    assert.deepEqual(await probeEmbeddedStore(embeddedSocketDir(dataDir)), { ok: false, reason: 'ENOENT' });
+    const again = await openStore({ dataDir });
+    await again.close();
+  },
+);
+
+void test(
+  'a folder locked by a live process that does not serve it: store_locked, saying what to do',
+  { timeout },
+  async () => {
+    const lockPath = join(dataDir, 'accounts.lock');
+    // The parent's pid: a live process, which holds the lock but never listens.
+    await writeFile(lockPath, `${process.ppid}\n`);
     try {
       await assert.rejects(openStore({ dataDir }), {
         name: 'StoreError',
         code: 'store_locked',
-        message: new RegExp(`already open in process ${process.pid}`),
+        message: new RegExp(
+          `already open in process ${process.ppid}.* does not serve the store at .*run \\(ENOENT\\)`,
+        ),
       });
     } finally {
-      await first.close();
+      await rm(lockPath, { force: true });
     }
-    const again = await openStore({ dataDir });
-    await again.close();
   },
 );
 

@@ -1,0 +1,179 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { WEBCHAT_SECURITY_FLAG } from '../../domain/contracts';
+import { isOriginPattern } from '../../domain/cors';
+import { forEachBackend, suiteStore } from './backends';
+
+// The token path's reads (store/accountReader.ts), on accounts made through the admin half.
+forEachBackend('account reads', (db) => {
+  // One database per backend (PGlite takes about a second to start); every test makes its own accounts.
+  const suite = suiteStore(db);
+
+  const sid = (prefix: 'AC' | 'AD', n: number) => prefix + n.toString(16).padStart(32, '0');
+
+  void describe('resolveDeploymentKey', () => {
+    void test('a live key resolves to its account', async () => {
+      const { account } = await suite.store.createAccount({ deploymentKeys: ['resolve-live-key-1'] });
+      assert.equal(await suite.store.resolveDeploymentKey('resolve-live-key-1'), account.accountSid);
+    });
+
+    void test('an unknown key, an empty key and a near miss resolve to null', async () => {
+      await suite.store.createAccount({ deploymentKeys: ['resolve-near-miss'] });
+      assert.equal(await suite.store.resolveDeploymentKey('never-issued-key'), null);
+      assert.equal(await suite.store.resolveDeploymentKey(''), null);
+      assert.equal(await suite.store.resolveDeploymentKey('resolve-near-mis'), null);
+      assert.equal(await suite.store.resolveDeploymentKey('RESOLVE-NEAR-MISS'), null);
+    });
+
+    void test('a revoked key resolves to null while the account’s other keys keep working', async () => {
+      const { account } = await suite.store.createAccount();
+      const revoked = await suite.store.addDeploymentKey(account.accountSid);
+      const kept = await suite.store.addDeploymentKey(account.accountSid);
+
+      const info = await suite.store.revokeDeploymentKey(revoked.keyId);
+      assert.equal(info.keyId, revoked.keyId);
+      assert.ok(info.revokedAt instanceof Date);
+
+      assert.equal(await suite.store.resolveDeploymentKey(revoked.key), null);
+      assert.equal(await suite.store.resolveDeploymentKey(kept.key), account.accountSid);
+      assert.deepEqual((await suite.store.getAccountConfig(account.accountSid))?.deploymentKeys, [
+        kept.keyId,
+      ]);
+    });
+
+    void test('revoking twice keeps the first revocation time', async () => {
+      const { account } = await suite.store.createAccount();
+      const { keyId } = await suite.store.addDeploymentKey(account.accountSid);
+      const first = await suite.store.revokeDeploymentKey(keyId);
+      const second = await suite.store.revokeDeploymentKey(keyId);
+      assert.deepEqual(second.revokedAt, first.revokedAt);
+    });
+  });
+
+  void describe('by deployment key (the three reads of a run, side by side)', () => {
+    void test('configuration and flag by deployment key: a live key only, as getAccountConfig and getFeatureFlag', async () => {
+      const store = suite.store;
+      const { account } = await store.createAccount();
+      const live = await store.addDeploymentKey(account.accountSid);
+      const revoked = await store.addDeploymentKey(account.accountSid);
+      await store.revokeDeploymentKey(revoked.keyId);
+      await store.setFeatureFlag(account.accountSid, WEBCHAT_SECURITY_FLAG, true);
+
+      assert.deepEqual(
+        await store.getAccountConfigByDeploymentKey(live.key),
+        await store.getAccountConfig(account.accountSid),
+      );
+      assert.equal(await store.getFeatureFlagByDeploymentKey(live.key, WEBCHAT_SECURITY_FLAG), true);
+      assert.equal(await store.getFeatureFlagByDeploymentKey(live.key, 'never-set'), false);
+      for (const key of [revoked.key, 'never-issued-key', '']) {
+        assert.equal(await store.getAccountConfigByDeploymentKey(key), null, `config of "${key}"`);
+        assert.equal(
+          await store.getFeatureFlagByDeploymentKey(key, WEBCHAT_SECURITY_FLAG),
+          false,
+          `flag of "${key}"`,
+        );
+      }
+    });
+  });
+
+  void describe('getAccountConfig', () => {
+    void test('returns exactly the contract fields, with the ids of live keys only', async () => {
+      const { account, keys } = await suite.store.createAccount({
+        accountSid: sid('AC', 0xc0f1),
+        addressSid: sid('AD', 0xc0f1),
+        friendlyName: 'Config test',
+        allowedOrigins: ['https://shop.example.com', 'https://*.example.org'],
+        fingerprintSensitivity: 'high',
+        tokenTtlSeconds: 900,
+        deploymentKeys: ['config-key-one', 'config-key-two'],
+      });
+      assert.equal(keys.length, 2);
+      const [one, two] = keys;
+      assert.ok(one && two);
+      await suite.store.revokeDeploymentKey(one.keyId);
+
+      assert.deepEqual(await suite.store.getAccountConfig(account.accountSid), {
+        accountSid: sid('AC', 0xc0f1),
+        allowedOrigins: ['https://shop.example.com', 'https://*.example.org'],
+        addressSid: sid('AD', 0xc0f1),
+        deploymentKeys: [two.keyId],
+        fingerprintSensitivity: 'high',
+        tokenTtlSeconds: 900,
+      });
+    });
+
+    void test('defaults: generated SIDs, no origins, medium sensitivity, one hour TTL, no keys', async () => {
+      const { account, keys } = await suite.store.createAccount();
+      assert.deepEqual(keys, []);
+      assert.match(account.accountSid, /^AC[0-9a-f]{32}$/);
+      assert.match(account.addressSid, /^AD[0-9a-f]{32}$/);
+      assert.deepEqual(await suite.store.getAccountConfig(account.accountSid), {
+        accountSid: account.accountSid,
+        allowedOrigins: [],
+        addressSid: account.addressSid,
+        deploymentKeys: [],
+        fingerprintSensitivity: 'medium',
+        tokenTtlSeconds: 3600,
+      });
+    });
+
+    void test('an unknown or malformed account SID gives null', async () => {
+      assert.equal(await suite.store.getAccountConfig(sid('AC', 0xdead)), null);
+      assert.equal(await suite.store.getAccountConfig('not-a-sid'), null);
+    });
+
+    void test('allowed origins are stored the way browsers send them, without duplicates', async () => {
+      const { account } = await suite.store.createAccount({
+        allowedOrigins: [
+          'https://Shop.Example.com:443/',
+          'http://localhost:8081',
+          'https://shop.example.com',
+        ],
+      });
+      assert.deepEqual(account.allowedOrigins, ['https://shop.example.com', 'http://localhost:8081']);
+    });
+
+    void test('every stored origin is one the CORS matcher accepts (one rule for both)', async () => {
+      const { account } = await suite.store.createAccount({
+        allowedOrigins: ['https://*.Example.COM:443', 'https://bücher.example', 'http://[::1]:3000/'],
+      });
+      assert.deepEqual(account.allowedOrigins, [
+        'https://*.example.com',
+        'https://xn--bcher-kva.example',
+        'http://[::1]:3000',
+      ]);
+      assert.ok(account.allowedOrigins.every(isOriginPattern));
+    });
+  });
+
+  void describe('feature flags', () => {
+    void test('a flag never set reads as off', async () => {
+      const { account } = await suite.store.createAccount();
+      assert.equal(await suite.store.getFeatureFlag(account.accountSid, WEBCHAT_SECURITY_FLAG), false);
+      assert.equal(await suite.store.getFeatureFlag(sid('AC', 0xf1a9), WEBCHAT_SECURITY_FLAG), false);
+    });
+
+    void test('set on, then off, per account', async () => {
+      const { account: a } = await suite.store.createAccount();
+      const { account: b } = await suite.store.createAccount();
+      await suite.store.setFeatureFlag(a.accountSid, WEBCHAT_SECURITY_FLAG, true);
+      assert.equal(await suite.store.getFeatureFlag(a.accountSid, WEBCHAT_SECURITY_FLAG), true);
+      assert.equal(await suite.store.getFeatureFlag(b.accountSid, WEBCHAT_SECURITY_FLAG), false);
+      assert.equal(await suite.store.getFeatureFlag(a.accountSid, 'some-other-flag'), false);
+
+      await suite.store.setFeatureFlag(a.accountSid, WEBCHAT_SECURITY_FLAG, false);
+      assert.equal(await suite.store.getFeatureFlag(a.accountSid, WEBCHAT_SECURITY_FLAG), false);
+      assert.deepEqual((await suite.store.getAccount(a.accountSid))?.featureFlags, {
+        [WEBCHAT_SECURITY_FLAG]: false,
+      });
+    });
+
+    void test('flags given at creation are set with the account', async () => {
+      const { account } = await suite.store.createAccount({
+        featureFlags: { [WEBCHAT_SECURITY_FLAG]: true },
+      });
+      assert.equal(await suite.store.getFeatureFlag(account.accountSid, WEBCHAT_SECURITY_FLAG), true);
+      assert.deepEqual(account.featureFlags, { [WEBCHAT_SECURITY_FLAG]: true });
+    });
+  });
+});
