@@ -1,12 +1,18 @@
 import type { Context, Middleware } from 'koa';
 import type { CorsDecision } from '../domain/contracts';
 
-/** Headers the widget sends; the preflight must allow them. */
+/**
+ * Headers the widget sends; the preflight must allow every one, or the browser never sends the POST. The shipped
+ * widget (twilio-webchat-react-app, `src/utils/generateHeaders.ts`) adds its `ui-version` and `webchat-version`
+ * to every request besides the three `x-twilio-sec-*` fingerprint headers.
+ */
 export const widgetHeaders = [
   'Content-Type',
   'X-Twilio-Sec-Usersettings',
   'X-Twilio-Sec-Decoders',
   'X-Twilio-Sec-Webchatinfo',
+  'Ui-Version',
+  'Webchat-Version',
   'X-Request-Id',
   'Idempotency-Key',
 ];

@@ -114,7 +114,8 @@ export function openApiDocument(): ReturnType<typeof createDocument> {
           responses: {
             '200': issued('Issued.'),
             '403': error(
-              'Unknown or revoked deployment key, or the fingerprint could not be generated.',
+              'Unknown or revoked deployment key, an Origin the account does not allow, or the fingerprint could ' +
+                'not be generated.',
               403,
             ),
             ...sharedResponses,
@@ -133,7 +134,7 @@ export function openApiDocument(): ReturnType<typeof createDocument> {
             '403': {
               description:
                 'Refused: the token is invalid, expired, already refreshed or for another deployment key, or ' +
-                'it belongs to another browser.',
+                'it belongs to another browser, or the page is on an origin the account does not allow.',
               headers: z.object(publicResponseHeaders),
               ...json(refreshRefusalBodySchema),
             },
@@ -141,6 +142,26 @@ export function openApiDocument(): ReturnType<typeof createDocument> {
           },
         },
         options: { ...preflight, operationId: 'refreshTokenPreflight' },
+      },
+      '/v2/Webchat/Tokens/Refresh': {
+        post: {
+          operationId: 'refreshTokens',
+          summary: 'The same refresh, on the path the shipped widget uses',
+          requestParams: { header: z.object(widgetRequestHeaders) },
+          requestBody: body(refreshRequestJsonSchema, refreshRequestFormSchema),
+          responses: {
+            '200': issued('Refreshed: same identity, new expiration.'),
+            '403': {
+              description:
+                'Refused: the token is invalid, expired, already refreshed or for another deployment key, or ' +
+                'it belongs to another browser, or the page is on an origin the account does not allow.',
+              headers: z.object(publicResponseHeaders),
+              ...json(refreshRefusalBodySchema),
+            },
+            ...sharedResponses,
+          },
+        },
+        options: { ...preflight, operationId: 'refreshTokensPreflight' },
       },
       '/healthz': {
         get: {

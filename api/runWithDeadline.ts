@@ -1,5 +1,10 @@
 import type { Workflow, WorkflowResultType } from '@temporalio/common';
-import { type Client, type WorkflowHandle, WorkflowFailedError } from '@temporalio/client';
+import {
+  type Client,
+  type WorkflowHandle,
+  type WorkflowHandleWithFirstExecutionRunId,
+  WorkflowFailedError,
+} from '@temporalio/client';
 import { AppError } from '../domain/errors';
 import type { Logger } from '../lib/logger';
 import { rejectOnAbort } from './rejectOnAbort';
@@ -22,17 +27,22 @@ export async function runWithDeadline<W extends Workflow>(
 ): Promise<WorkflowResultType<W>> {
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), deadlineMs);
-  let started = false;
+  /** The run this call started: the deadline cancels exactly that run, never a later one with the same id. */
+  let runId: string | undefined;
   const cancelQuietly = (): void => {
+    if (runId === undefined) return;
     client.workflow
-      .getHandle(workflowId)
+      .getHandle(workflowId, runId)
       .cancel()
-      .catch((e: unknown) => log.warn({ workflowId, err: e }, 'could not cancel a timed-out workflow'));
+      .catch((e: unknown) =>
+        log.warn({ workflowId, runId, err: e }, 'could not cancel a timed-out workflow'),
+      );
   };
   try {
     const run = client.withAbortSignal(abort.signal, async () => {
       const handle = await start(client);
-      started = true;
+      // A run this call started has its run id; a handle found by id alone (an idempotent retry) has none.
+      runId = (handle as Partial<WorkflowHandleWithFirstExecutionRunId>).firstExecutionRunId;
       // Started only after the deadline answered 503 (the race below): nobody waits for this run now.
       if (abort.signal.aborted && cancelOnDeadline) cancelQuietly();
       return handle.result();
@@ -40,8 +50,8 @@ export async function runWithDeadline<W extends Workflow>(
     return await Promise.race([run, rejectOnAbort(abort.signal)]);
   } catch (err) {
     if (abort.signal.aborted) {
-      log.warn({ workflowId, deadlineMs }, 'request passed its deadline');
-      if (started && cancelOnDeadline) cancelQuietly();
+      log.warn({ workflowId, runId, deadlineMs }, 'request passed its deadline');
+      if (cancelOnDeadline) cancelQuietly();
     } else if (err instanceof WorkflowFailedError) {
       log.error({ workflowId, err: err.cause }, 'workflow failed');
     } else {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   Client,
   type ConnectionLike,
@@ -15,6 +16,7 @@ import {
   type RefreshWebchatTokenInput,
   type RefreshWebchatTokenResult,
 } from '../domain/contracts';
+import * as sa from '../domain/searchAttributes';
 import type { Logger } from '../lib/logger';
 import { temporalPlugins } from '../lib/temporalTracing';
 import { idempotentWorkflowId, startIdempotent } from './idempotency';
@@ -22,11 +24,15 @@ import { rejectOnAbort } from './rejectOnAbort';
 import { runWithDeadline } from './runWithDeadline';
 import type { TokenRuns } from './tokenRuns';
 
-/** Workflow id of the issuance for one request: findable in the UI from the X-Request-Id the client saw. */
-export const workflowIdFor = (requestId: string) => `webchat-token-${requestId}`;
+/**
+ * Workflow id of an issuance without an idempotency key: server-side randomness, never a client value, so no
+ * client can pick an id, collide with another request's or reach into the `webchat-token-idem-` namespace (a
+ * UUID is hex and dashes). The run is found from the X-Request-Id by its `WebchatRequestId` search attribute.
+ */
+export const newWorkflowId = () => `webchat-token-${randomUUID()}`;
 
-/** Workflow id of the refresh for one request. */
-export const refreshWorkflowIdFor = (requestId: string) => `webchat-refresh-${requestId}`;
+/** Workflow id of a refresh: server-side randomness, like an issuance's. */
+export const newRefreshWorkflowId = () => `webchat-refresh-${randomUUID()}`;
 
 /** How long a completed issuance answers retries with the same `Idempotency-Key`. */
 export const DEFAULT_IDEMPOTENCY_WINDOW_MS = 10 * 60_000;
@@ -68,22 +74,28 @@ export function temporalTokenRuns(opts: TemporalTokenRunsOptions): TokenRuns {
   const idempotencyWindowMs = opts.idempotencyWindowMs ?? DEFAULT_IDEMPOTENCY_WINDOW_MS;
 
   /**
-   * What every token run starts with: its timeouts, the UI's summary line, and eager start when this process
-   * runs the worker. No search attribute: a run writes all of them once, when it ends (workflows/steps.ts);
-   * the runs still going are the UI's "Running" ones.
+   * What every token run starts with: its timeouts, the UI's summary line, eager start when this process runs
+   * the worker, and one search attribute, the request id (`WebchatRequestId`, a correlation id): the others a
+   * run writes once, when it ends (workflows/steps.ts), but a run that never ends well (cancelled at the
+   * deadline, failed) must be found from its request id too.
    *
    * The execution timeout outlives the HTTP deadline, so retries ride out short FAS or SAS blips. A run is one
    * workflow task whose local activities (the FAS call with its first retries) run inside it; the worker
    * heartbeats that task at 80 % of its timeout, and only then learns that the run was cancelled or
    * terminated, so the task timeout is short: such a run stops calling FAS within about 3 s.
    */
-  const startOptions = <A>(workflowId: string, input: A, staticSummary: string) =>
+  const startOptions = <A extends { requestId: string }>(
+    workflowId: string,
+    input: A,
+    staticSummary: string,
+  ) =>
     ({
       taskQueue,
       workflowId,
       args: [input] as [A],
       workflowExecutionTimeout: '3m',
       workflowTaskTimeout: '4s',
+      typedSearchAttributes: [{ key: sa.RequestId, value: input.requestId }],
       staticSummary,
       requestEagerStart: opts.eagerStart,
     }) satisfies Partial<WorkflowStartOptions>;
@@ -93,13 +105,13 @@ export function temporalTokenRuns(opts: TemporalTokenRunsOptions): TokenRuns {
       const key = options.idempotencyKey;
       const workflowId = key
         ? idempotentWorkflowId('webchat-token', input.deploymentKey, key, [input.origin, input.signals])
-        : workflowIdFor(input.requestId);
+        : newWorkflowId();
       const start = startOptions(workflowId, input, 'Webchat token issuance');
       return runWithDeadline(
         client,
         workflowId,
         deadlineMs,
-        log,
+        log.child({ requestId: input.requestId }),
         (c) =>
           key
             ? startIdempotent<CreateWorkflow>(c, CREATE_WORKFLOW_TYPE, start, idempotencyWindowMs)
@@ -109,9 +121,9 @@ export function temporalTokenRuns(opts: TemporalTokenRunsOptions): TokenRuns {
     },
 
     refreshToken(input, deadlineMs) {
-      const workflowId = refreshWorkflowIdFor(input.requestId);
+      const workflowId = newRefreshWorkflowId();
       const start = startOptions(workflowId, input, 'Webchat token refresh');
-      return runWithDeadline(client, workflowId, deadlineMs, log, (c) =>
+      return runWithDeadline(client, workflowId, deadlineMs, log.child({ requestId: input.requestId }), (c) =>
         c.workflow.start<RefreshWorkflow>(REFRESH_WORKFLOW_TYPE, start),
       );
     },

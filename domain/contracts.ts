@@ -108,7 +108,7 @@ export const issuedTokenSchema = z.object({
 });
 export type IssuedToken = z.infer<typeof issuedTokenSchema>;
 
-export type DenyReason = 'invalid_deployment_key' | 'fingerprint_generation_failed';
+export type DenyReason = 'invalid_deployment_key' | 'origin_not_allowed' | 'fingerprint_generation_failed';
 
 export type CreateWebchatTokenResult =
   | ({ outcome: 'issued'; accountSid: string; cors: CorsDecision } & IssuedToken)
@@ -203,6 +203,9 @@ export const sasRefreshResponseSchema = z.discriminatedUnion('outcome', [
 ]);
 export type SasRefreshResponse = z.infer<typeof sasRefreshResponseSchema>;
 
+/** Why a `RefreshWebchatToken` run refused: FAS's reasons, or a page on an origin the account does not allow. */
+export type RefreshDenyCode = RefreshRefusalCode | 'origin_not_allowed';
+
 /** What `FasClient.refreshToken` resolves to: a 403 refusal is an answer, not an error. */
 export type FasRefreshResult =
   | ({ outcome: 'refreshed' } & IssuedToken)
@@ -221,7 +224,7 @@ export type RefreshWebchatTokenResult =
   | ({ outcome: 'refreshed'; accountSid: string; cors: CorsDecision } & IssuedToken)
   | {
       outcome: 'refused';
-      code: RefreshRefusalCode;
+      code: RefreshDenyCode;
       message: string;
       accountSid: string | null;
       cors: CorsDecision;

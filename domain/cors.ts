@@ -25,6 +25,17 @@ export function corsFor(
 }
 
 /**
+ * Whether a request may be served for an account: no `Origin` (a server, not a browser page), an account that
+ * allows any origin, or an `Origin` that one of its entries matches. The same rule as `corsFor`, so a request
+ * this refuses is one whose reply no browser would hand to its page anyway; refusing it means nothing is minted.
+ */
+export function isOriginAllowed(allowedOrigins: readonly string[], requestOrigin: string | null): boolean {
+  if (requestOrigin === null || allowedOrigins.length === 0) return true;
+  const origin = parseOrigin(requestOrigin);
+  return origin !== null && allowedOrigins.some((entry) => entryMatches(entry, origin));
+}
+
+/**
  * Whether `entry` may stand in an account's `allowedOrigins`:
  * - an exact origin in its serialized form (`https://shop.example.com`, `http://localhost:8081`,
  *   `http://[::1]:3000`): http or https, lower-case, no default port, no trailing slash, path, query,

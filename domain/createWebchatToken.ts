@@ -7,12 +7,13 @@ import type {
 import { FINGERPRINT_FAILURE, isActivityFailureOfType } from './failureTypes';
 import { deniedResult, fasTokenRequest, issuedResult } from './issuance';
 import { loadAccount } from './loadAccount';
+import { refusesOrigin } from './originCheck';
 import type { RunObserver, TokenSteps } from './tokenSteps';
 
 /**
  * One token issuance, as in the source design: resolve the account, load its configuration (held until the
- * run ends), read the webchat-security flag, fingerprint the browser when it is on, and have FAS mint the
- * token. Business denials are typed results, so the API can map them to 403 with the right CORS headers.
+ * run ends), read the webchat-security flag, refuse a page on an origin the account does not allow,
+ * fingerprint the browser when the flag is on, and have FAS mint the token. Business denials are typed results, so the API can map them to 403 with the right CORS headers.
  */
 export async function createWebchatToken(
   input: CreateWebchatTokenInput,
@@ -22,6 +23,9 @@ export async function createWebchatToken(
   const account = await loadAccount(input.deploymentKey, steps, observer);
   if (account === null) return deny('invalid_deployment_key', null, []);
   const { accountSid, config, security } = account;
+  if (refusesOrigin(config.allowedOrigins, input.origin, observer)) {
+    return deny('origin_not_allowed', accountSid, config.allowedOrigins);
+  }
 
   let fingerprint: { fingerprint: string; level: FingerprintSensitivity } | undefined;
   if (security) {

@@ -7,6 +7,8 @@ export const errorStatus = {
   unauthorized: 401,
   invalid_deployment_key: 403,
   fingerprint_generation_failed: 403,
+  origin_not_allowed: 403,
+  host_not_allowed: 403,
   not_found: 404,
   method_not_allowed: 405,
   request_timeout: 408,

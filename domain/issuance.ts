@@ -15,6 +15,7 @@ import { corsFor } from './cors';
 
 export const denyMessages: Record<DenyReason, string> = {
   invalid_deployment_key: 'The deployment key is unknown or revoked.',
+  origin_not_allowed: "This page's origin is not one the account allows.",
   fingerprint_generation_failed: 'The browser fingerprint could not be generated from this request.',
 };
 

@@ -5,12 +5,7 @@
  * schemas into the OpenAPI document, so the contract is written once.
  */
 import { z } from 'zod';
-import {
-  type FasRefreshRefusal,
-  type IssuedToken,
-  issuedTokenSchema,
-  refreshRefusalSchema,
-} from './contracts';
+import { type IssuedToken, issuedTokenSchema, refreshRefusalSchema } from './contracts';
 import { type ErrorCode, errorStatus } from './errors';
 
 // --- Request fields ---------------------------------------------------------------------------------------
@@ -44,7 +39,11 @@ export const idempotencyKeySchema = z
 export const requestIdSchema = z
   .string()
   .regex(/^[A-Za-z0-9._-]{8,64}$/)
-  .meta({ description: 'Correlation id of the request, in every log line and in the workflow id.' });
+  .meta({
+    description:
+      'Correlation id of the request, in log lines and the `WebchatRequestId` search attribute; never the ' +
+      'workflow id, so requests that share one still get a run each.',
+  });
 
 /** Form fields the shipped widget may send besides the deployment key; accepted and ignored. */
 const widgetFormFields = {
@@ -83,6 +82,8 @@ export const widgetRequestHeaders = {
     .string()
     .optional()
     .meta({ description: 'JSON `{loginTimestamp}` (fingerprint signal).' }),
+  'Ui-Version': z.string().optional().meta({ description: "The shipped widget's version; not used." }),
+  'Webchat-Version': z.string().optional().meta({ description: "The widget's Webchat version; not used." }),
 };
 
 // --- Response bodies --------------------------------------------------------------------------------------
@@ -101,9 +102,11 @@ export const errorBodySchema = (codes: readonly [ErrorCode, ...ErrorCode[]] = er
   z.object({ code: z.enum(codes), message: z.string().min(1) });
 export type ErrorBody = z.infer<ReturnType<typeof errorBodySchema>>;
 
-/** A refused refresh (403): FAS's refusal, which the API answers as it is. */
-export const refreshRefusalBodySchema = refreshRefusalSchema.meta({ id: 'RefreshRefusal' });
-export type RefreshRefusalBody = FasRefreshRefusal;
+/** A refused refresh (403): FAS's refusal, answered as it is, or the run's own refusal of a disallowed Origin. */
+export const refreshRefusalBodySchema = refreshRefusalSchema
+  .extend({ code: z.enum([...refreshRefusalSchema.shape.code.options, 'origin_not_allowed']) })
+  .meta({ id: 'RefreshRefusal' });
+export type RefreshRefusalBody = z.infer<typeof refreshRefusalBodySchema>;
 
 export const healthSchema = z.object({ status: z.literal('ok') });
 export const readySchema = z.object({ status: z.literal('ready') });

@@ -1,24 +1,27 @@
 import type {
   FasRefreshRequest,
-  RefreshRefusalCode,
+  RefreshDenyCode,
   RefreshWebchatTokenInput,
   RefreshWebchatTokenResult,
 } from './contracts';
 import { corsFor } from './cors';
 import { FINGERPRINT_FAILURE, isActivityFailureOfType } from './failureTypes';
 import { loadAccount } from './loadAccount';
+import { refusesOrigin } from './originCheck';
 import type { RunObserver, TokenSteps } from './tokenSteps';
 
-export const refusalMessages: Record<RefreshRefusalCode, string> = {
+export const refusalMessages: Record<RefreshDenyCode, string> = {
   invalid_token: 'The token is invalid, expired or not for this deployment key.',
   fingerprint_validation_failed: 'The token belongs to another browser.',
+  origin_not_allowed: "This page's origin is not one the account allows.",
 };
 
 /**
  * Refreshes a visitor's token: the same account lookup as an issuance (configuration held until the run
- * ends), a fingerprint of the refreshing browser when webchat-security is on, then FAS has SAS refresh the old
- * token: SAS checks it, its binding, its revocation and its session's maximum age, and rotates it (a token
- * refreshes once; a retry within the grace window gets the same successor). Refusals are typed results.
+ * ends) and the same refusal of a page on an origin the account does not allow, a fingerprint of the
+ * refreshing browser when webchat-security is on, then FAS has SAS refresh the old token: SAS checks it, its
+ * binding, its revocation and its session's maximum age, and rotates it (a token refreshes once; a retry within
+ * the grace window gets the same successor). Refusals are typed results.
  */
 export async function refreshWebchatToken(
   input: RefreshWebchatTokenInput,
@@ -28,6 +31,9 @@ export async function refreshWebchatToken(
   const account = await loadAccount(input.deploymentKey, steps, observer);
   if (account === null) return refuse('invalid_token', null, []);
   const { accountSid, config, security } = account;
+  if (refusesOrigin(config.allowedOrigins, input.origin, observer)) {
+    return refuse('origin_not_allowed', accountSid, config.allowedOrigins);
+  }
 
   const request: FasRefreshRequest = {
     token: input.token,
@@ -66,7 +72,7 @@ export async function refreshWebchatToken(
   };
 
   function refuse(
-    code: RefreshRefusalCode,
+    code: RefreshDenyCode,
     sid: string | null,
     allowedOrigins: readonly string[],
   ): RefreshWebchatTokenResult {

@@ -8,8 +8,13 @@ export const AccountSid = defineSearchAttributeKey('WebchatAccountSid', SearchAt
 export const Outcome = defineSearchAttributeKey('WebchatOutcome', SearchAttributeType.KEYWORD);
 export const DenyReason = defineSearchAttributeKey('WebchatDenyReason', SearchAttributeType.KEYWORD);
 export const Security = defineSearchAttributeKey('WebchatSecurity', SearchAttributeType.BOOL);
+/**
+ * The request's `X-Request-Id` (the client's when well formed, else the edge's): a correlation id to find a
+ * request's run by. Never the workflow id, so clients cannot pick or collide with workflow ids.
+ */
+export const RequestId = defineSearchAttributeKey('WebchatRequestId', SearchAttributeType.KEYWORD);
 
-export const searchAttributeKeys = [AccountSid, Outcome, DenyReason, Security];
+export const searchAttributeKeys = [AccountSid, Outcome, DenyReason, Security, RequestId];
 
 /** `--search-attribute Name=Type` arguments for `temporal server start-dev`. */
 export const devServerSearchAttributeArgs = [
@@ -21,4 +26,6 @@ export const devServerSearchAttributeArgs = [
   'WebchatDenyReason=Keyword',
   '--search-attribute',
   'WebchatSecurity=Bool',
+  '--search-attribute',
+  'WebchatRequestId=Keyword',
 ];

@@ -38,7 +38,12 @@ export interface TokenSteps {
 export interface RunObserver {
   accountLoaded(accountSid: string, security: boolean): void;
   finished(outcome: string, reason: string | null, details: string): void;
+  /**
+   * Whether a change to the decisions (e.g. `ORIGIN_CHECK`) applies to this run: always, in-process; in a
+   * workflow, `patched(change)`, so that runs recorded before the change replay as they ran.
+   */
+  applies(change: string): boolean;
 }
 
-/** An observer for runs nobody watches (the direct path). */
-export const unobserved: RunObserver = { accountLoaded: () => {}, finished: () => {} };
+/** An observer for runs nobody watches (the direct path): every change applies. */
+export const unobserved: RunObserver = { accountLoaded: () => {}, finished: () => {}, applies: () => true };

@@ -1,4 +1,4 @@
-import { setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
+import { patched, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
 import * as sa from '../domain/searchAttributes';
 import type { RunObserver, TokenSteps } from '../domain/tokenSteps';
 import { auth, fingerprinting, store } from './proxies';
@@ -40,5 +40,6 @@ export function runObserver(): RunObserver {
       ]);
       setCurrentDetails(details);
     },
+    applies: (change) => patched(change),
   };
 }

@@ -6,9 +6,12 @@ import type { RateLimits } from '../rateLimit';
 import type { TokenRuns } from '../tokenRuns';
 import { perClientIp, readToken, readTokenRequest, tokenBody } from '../tokenRequest';
 
+/** The shipped widget refreshes on `Tokens/Refresh`; `Token/Refresh` is the route this API has always had. */
+const refreshPaths = ['/Token/Refresh', '/Tokens/Refresh'];
+
 /**
- * `POST /v2/Webchat/Token/Refresh`: a new token for the same identity when the old one is valid and, for a
- * bound token, presented by the same browser. Same input rules, limits and CORS as issuance; a refusal is
+ * `POST /v2/Webchat/Token/Refresh` (and `/v2/Webchat/Tokens/Refresh`, the same route): a new token for the
+ * same identity when the old one is valid and, for a bound token, presented by the same browser. Same input rules, limits and CORS as issuance; a refusal is
  * 403 `{valid: false, code, message}`.
  */
 export function refreshRouter({
@@ -21,9 +24,9 @@ export function refreshRouter({
   rateLimits?: RateLimits;
 }): Router {
   const router = new Router({ prefix: '/v2/Webchat' });
-  router.options('/Token/Refresh', preflight());
+  router.options(refreshPaths, preflight());
 
-  router.post('/Token/Refresh', perClientIp(rateLimits), tokenBody(), async (ctx: Context) => {
+  router.post(refreshPaths, perClientIp(rateLimits), tokenBody(), async (ctx: Context) => {
     const input = await readTokenRequest(ctx, rateLimits, (c) => ({ token: readToken(c) }));
     const result = await runs.refreshToken(input, deadlineMs);
     applyCors(ctx, result.cors);

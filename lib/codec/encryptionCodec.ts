@@ -18,7 +18,16 @@ const decoder = new TextDecoder();
  * histories stay readable after rotation. Runs outside the workflow sandbox (client, worker, codec server).
  */
 export class EncryptionCodec implements PayloadCodec {
-  constructor(private readonly ring: CodecKeyRing) {}
+  constructor(
+    private readonly ring: CodecKeyRing,
+    /**
+     * `refuse` (the API's client and the worker): a payload that is not encrypted fails to decode, so a run
+     * started around the API (e.g. `temporal workflow start --input '{...}'`) fails its workflow task and
+     * mints nothing, and no hand-made signal or result is believed. `pass` (the codec server): plain payloads
+     * are shown as they are, so an operator can read what such a run was given.
+     */
+    private readonly plaintext: 'refuse' | 'pass' = 'refuse',
+  ) {}
 
   encode(payloads: Payload[]): Promise<Payload[]> {
     const kid = this.ring.current;
@@ -45,7 +54,11 @@ export class EncryptionCodec implements PayloadCodec {
     return Promise.resolve().then(() =>
       payloads.map((payload) => {
         const encoding = payload.metadata?.[METADATA_ENCODING_KEY];
-        if (!encoding || decoder.decode(encoding) !== ENCRYPTED_ENCODING) return payload;
+        if (!encoding || decoder.decode(encoding) !== ENCRYPTED_ENCODING) {
+          if (this.plaintext === 'pass') return payload;
+          // Never the payload itself in the message: it lands in worker logs and workflow task failures.
+          throw new UnencryptedPayloadError();
+        }
         const kidBytes = payload.metadata?.[KEY_ID_METADATA];
         const kid = kidBytes ? decoder.decode(kidBytes) : '';
         const key = this.ring.keys.get(kid);
@@ -61,5 +74,13 @@ export class EncryptionCodec implements PayloadCodec {
         return temporal.api.common.v1.Payload.decode(plain);
       }),
     );
+  }
+}
+
+/** A payload reached a strict codec unencrypted: it did not come from the API or a worker of this service. */
+export class UnencryptedPayloadError extends Error {
+  override readonly name = 'UnencryptedPayloadError';
+  constructor() {
+    super('refused an unencrypted payload: runs must be started through the API');
   }
 }

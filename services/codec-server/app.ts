@@ -6,23 +6,38 @@ import { AppError } from '../../domain/errors';
 import { accessLog } from '../../lib/http/accessLog';
 import { errorHandler } from '../../lib/http/errorHandler';
 import { jsonBody } from '../../lib/http/jsonBody';
+import { ServiceMetrics } from '../../lib/http/metrics';
 import { requestId } from '../../lib/http/requestId';
 import type { Logger } from '../../lib/logger';
+import { requestGuard } from './requestGuard';
+
+export interface CodecServerDeps {
+  codec: PayloadCodec;
+  /** Origins of the Temporal UI: the only pages that may call, and the only ones CORS answers. */
+  corsOrigins: string[];
+  /** `Host` values (name:port) the server answers to (`CODEC_ALLOWED_HOSTS`). */
+  allowedHosts: string[];
+  /** `CODEC_AUTH_TOKEN`: when set, calls must carry `Authorization: Bearer <token>`. */
+  authToken?: string;
+  logger: Logger;
+  /** Serves `GET /metrics` (requests, and refusals by reason); a fresh registry when absent. */
+  metrics?: ServiceMetrics;
+}
 
 /**
  * The codec server the Temporal UI (and `temporal --codec-endpoint`) calls to show decrypted payloads to an
- * operator: `POST /decode` and `POST /encode` with `{payloads: [...]}` in proto3 JSON. Browsers reach it from the
- * UI's origin, so it answers CORS for the configured UI origins only.
+ * operator: `POST /decode` and `POST /encode` with `{payloads: [...]}` in proto3 JSON. What it decrypts holds
+ * live tokens, so `requestGuard` refuses any other host name, any other page and, with a token configured, any
+ * caller without it; CORS answers the UI's origins only.
  */
 export function createCodecServerApp({
   codec,
   corsOrigins,
+  allowedHosts,
+  authToken,
   logger,
-}: {
-  codec: PayloadCodec;
-  corsOrigins: string[];
-  logger: Logger;
-}): Koa {
+  metrics = new ServiceMetrics('codec-server'),
+}: CodecServerDeps): Koa {
   const app = new Koa();
   app.silent = true;
   const router = new Router();
@@ -49,11 +64,22 @@ export function createCodecServerApp({
   router.get('/healthz', (ctx) => {
     ctx.body = { status: 'ok' };
   });
+  metrics.route(router);
 
   app
+    .use(metrics.middleware())
+    .use(requestId())
+    .use(accessLog(logger))
+    .use(errorHandler(logger))
     .use(async (ctx, next) => {
+      ctx.set('Cache-Control', 'no-store');
+      await next();
+    })
+    .use(requestGuard({ allowedHosts, corsOrigins, authToken, logger, registry: metrics.registry }))
+    .use(async (ctx, next) => {
+      // Past the guard, an Origin is one of the UI's.
       const origin = ctx.get('origin');
-      if (origin && corsOrigins.includes(origin)) {
+      if (origin) {
         ctx.set('Access-Control-Allow-Origin', origin);
         ctx.set('Access-Control-Allow-Credentials', 'true');
         ctx.vary('Origin');
@@ -65,12 +91,8 @@ export function createCodecServerApp({
           return;
         }
       }
-      ctx.set('Cache-Control', 'no-store');
       await next();
     })
-    .use(requestId())
-    .use(accessLog(logger))
-    .use(errorHandler(logger))
     .use(jsonBody('4mb'))
     .use(router.routes())
     .use(router.allowedMethods());

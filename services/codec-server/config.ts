@@ -2,6 +2,12 @@ import { z } from 'zod';
 import { dataDir, logLevel, nodeEnv, parseEnv, port } from '../../lib/config';
 import { codecKeysSource, codecKeysVariables } from '../../lib/secrets/secretConfig';
 
+const list = (s: string) =>
+  s
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
+
 const schema = z
   .object({
     HOST: z.string().min(1).default('127.0.0.1'),
@@ -11,21 +17,31 @@ const schema = z
     /** The same keys as the API's and the workers' (lib/secrets/secretConfig.ts). */
     ...codecKeysVariables,
     /** Origins of the Temporal UI allowed to call the codec server from the browser. */
-    CODEC_CORS_ORIGINS: z
-      .string()
-      .default('http://localhost:8233,http://127.0.0.1:8233')
-      .transform((s) =>
-        s
-          .split(',')
-          .map((o) => o.trim())
-          .filter(Boolean),
-      ),
+    CODEC_CORS_ORIGINS: z.string().default('http://localhost:8233,http://127.0.0.1:8233').transform(list),
+    /** `Host` values the server answers to; unset: its own loopback names with its port. */
+    CODEC_ALLOWED_HOSTS: z.string().optional(),
+    /** When set, every decode and encode must carry `Authorization: Bearer <token>`. */
+    CODEC_AUTH_TOKEN: z.preprocess(
+      (v) => (v === '' ? undefined : v),
+      z
+        .string()
+        .min(16, 'CODEC_AUTH_TOKEN must be at least 16 characters')
+        .regex(/^[\x21-\x7e]+$/, 'CODEC_AUTH_TOKEN must be printable ASCII without spaces')
+        .optional(),
+    ),
     LOG_LEVEL: logLevel,
   })
   .transform((env) => ({
     ...env,
     codecKeys: codecKeysSource(env),
+    CODEC_ALLOWED_HOSTS: env.CODEC_ALLOWED_HOSTS
+      ? list(env.CODEC_ALLOWED_HOSTS.toLowerCase())
+      : defaultAllowedHosts(env.CODEC_PORT),
   }));
+
+/** The names a browser or the CLI uses for a codec server on this machine: `localhost`, IPv4 and IPv6 loopback. */
+export const defaultAllowedHosts = (codecPort: number) =>
+  ['localhost', '127.0.0.1', '[::1]'].map((h) => `${h}:${codecPort}`);
 
 export type CodecServerConfig = z.infer<typeof schema>;
 

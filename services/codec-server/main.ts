@@ -10,13 +10,21 @@ async function main() {
   const logger = createLogger('codec-server', config.LOG_LEVEL);
   const ring = await loadCodecKeys(config.codecKeys);
   const app = createCodecServerApp({
-    codec: new EncryptionCodec(ring),
+    codec: new EncryptionCodec(ring, 'pass'),
     corsOrigins: config.CODEC_CORS_ORIGINS,
+    allowedHosts: config.CODEC_ALLOWED_HOSTS,
+    authToken: config.CODEC_AUTH_TOKEN,
     logger,
   });
   const served = await serve(app, config.CODEC_PORT, config.HOST);
   logger.info(
-    { url: served.url, keyIds: [...ring.keys.keys()], current: ring.current },
+    {
+      url: served.url,
+      keyIds: [...ring.keys.keys()],
+      current: ring.current,
+      allowedHosts: config.CODEC_ALLOWED_HOSTS,
+      bearerRequired: Boolean(config.CODEC_AUTH_TOKEN),
+    },
     'codec server listening',
   );
   onShutdown(logger, () => served.close());

@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { createApp } from '../../api/app';
+import { runWithDeadline } from '../../api/runWithDeadline';
 import { temporalTokenRuns } from '../../api/temporalTokenRuns';
 import type { FasTokenRequest, IssuedToken } from '../../domain/contracts';
 import { createLogger } from '../../lib/logger';
@@ -214,6 +215,60 @@ describe('Idempotency-Key on POST /v2/Webchat/Token (dev server, real worker)', 
       assert.match(retried.token, /^token-\d+$/);
     } finally {
       fas.delayMs = 0;
+    }
+  });
+
+  test('past the API deadline a run without a key is cancelled: the very run that was started', async () => {
+    const requestId = `deadline-${randomUUID()}`;
+    fas.delayMs = 6000; // longer than the 500 ms deadline and the ~3 s the cancel takes to reach the task
+    try {
+      const late = await post(undefined, 'dk_demo_open', shortDeadline, { 'x-request-id': requestId });
+      assert.equal(late.status, 503);
+      let run: { workflowId: string; runId: string } | undefined;
+      await waitFor(async () => {
+        for await (const r of env.client.workflow.list({ query: `WebchatRequestId="${requestId}"` })) {
+          run = { workflowId: r.workflowId, runId: r.runId };
+        }
+        return run !== undefined;
+      });
+      assert.match(run!.workflowId, /^webchat-token-[0-9a-f-]{36}$/);
+      const handle = env.client.workflow.getHandle(run!.workflowId, run!.runId);
+      await waitFor(async () => (await handle.describe()).status.name === 'CANCELLED', 15_000);
+      const events = (await handle.fetchHistory()).events ?? [];
+      assert.equal(events.filter((e) => e.workflowExecutionCancelRequestedEventAttributes).length, 1);
+    } finally {
+      fas.delayMs = 0;
+    }
+  });
+
+  test('the deadline cancels the run that was started, never a later run with the same workflow id', async () => {
+    const workflowId = `exact-run-${randomUUID()}`;
+    const idle = `no-worker-${randomUUID()}`; // nobody polls it: both runs stay open
+    const start = { taskQueue: idle, workflowId, args: [{}] };
+    let later: { workflowId: string; runId: string } | undefined;
+    await assert.rejects(
+      runWithDeadline(env.client, workflowId, 300, logger, async (c) => {
+        const first = await c.workflow.start('CreateWebchatToken', start);
+        // Behind this call's back the id gets a new run: the first one ends and another takes the id.
+        await c.workflow.getHandle(workflowId, first.firstExecutionRunId).terminate('test: replaced');
+        const second = await c.workflow.start('CreateWebchatToken', start);
+        later = { workflowId, runId: second.firstExecutionRunId };
+        // The first run's result, still awaited when the deadline passes.
+        return { ...first, result: () => new Promise<never>(() => undefined) };
+      }),
+      { code: 'unavailable' },
+    );
+    const handle = env.client.workflow.getHandle(later!.workflowId, later!.runId);
+    try {
+      await new Promise((r) => setTimeout(r, 1000)); // the cancel is sent without waiting for it
+      const events = (await handle.fetchHistory()).events ?? [];
+      assert.ok(
+        !events.some((e) => e.workflowExecutionCancelRequestedEventAttributes),
+        'the later run was not asked to cancel',
+      );
+      assert.equal((await handle.describe()).status.name, 'RUNNING');
+    } finally {
+      await handle.terminate('test: done');
     }
   });
 

@@ -3,7 +3,12 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import { createApp } from '../../api/app';
 import type { TokenRuns } from '../../api/tokenRuns';
 import { noRefresh } from '../helpers/tokenRuns';
-import type { CreateWebchatTokenInput, CreateWebchatTokenResult } from '../../domain/contracts';
+import type {
+  CreateWebchatTokenInput,
+  CreateWebchatTokenResult,
+  RefreshWebchatTokenInput,
+  RefreshWebchatTokenResult,
+} from '../../domain/contracts';
 import { AppError } from '../../domain/errors';
 import { createLogger } from '../../lib/logger';
 import { serve, type Served } from '../../lib/http/serve';
@@ -251,6 +256,43 @@ describe('POST /v2/Webchat/Token', () => {
     assert.equal(await res.text(), '');
   });
 
+  test('preflight allows the headers the shipped widget sends: ui-version and webchat-version too', async () => {
+    const res = await fetch(url(), {
+      method: 'OPTIONS',
+      headers: {
+        origin: 'http://localhost:8081',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers':
+          'ui-version,webchat-version,x-twilio-sec-decoders,x-twilio-sec-usersettings,x-twilio-sec-webchatinfo',
+      },
+    });
+    assert.equal(res.status, 204);
+    const allowed = (res.headers.get('access-control-allow-headers') ?? '')
+      .toLowerCase()
+      .split(',')
+      .map((h) => h.trim());
+    for (const h of ['ui-version', 'webchat-version']) assert.ok(allowed.includes(h), `${h} allowed`);
+  });
+
+  test('an Origin the account does not allow: 403 origin_not_allowed with the account ACAO', async () => {
+    issuer.next = () =>
+      Promise.resolve({
+        outcome: 'denied',
+        reason: 'origin_not_allowed',
+        message: "This page's origin is not one the account allows.",
+        accountSid: 'AC' + '0'.repeat(32),
+        cors: { allowOrigin: 'https://shop.example.com', vary: true },
+      });
+    const res = await postJson({ deploymentKey: 'dk_demo_secure' }, { origin: 'https://evil.test' });
+    assert.equal(res.status, 403);
+    assert.deepEqual(await res.json(), {
+      code: 'origin_not_allowed',
+      message: "This page's origin is not one the account allows.",
+    });
+    assert.equal(res.headers.get('access-control-allow-origin'), 'https://shop.example.com');
+    assert.equal(issuer.inputs[0]?.origin, 'https://evil.test');
+  });
+
   test('other methods: 405 JSON', async () => {
     const res = await fetch(url());
     assert.equal(res.status, 405);
@@ -271,5 +313,112 @@ describe('POST /v2/Webchat/Token', () => {
     assert.equal(res.status, 503);
     assert.deepEqual(await res.json(), { status: 'not_ready' });
     issuer.isReady = true;
+  });
+});
+
+/** A refresher that answers from a script and records what it was asked. */
+class ScriptedRefresher implements Pick<TokenRuns, 'refreshToken'> {
+  inputs: RefreshWebchatTokenInput[] = [];
+  next: () => Promise<RefreshWebchatTokenResult> = () =>
+    Promise.resolve({
+      outcome: 'refreshed',
+      accountSid: 'AC' + '0'.repeat(32),
+      token: 'tok2',
+      identity: 'c0ffee00-0000-4000-8000-000000000000',
+      expiration: '2030-01-01T01:00:00.000Z',
+      cors: { allowOrigin: 'http://localhost:8081', vary: true },
+    });
+  refreshToken(input: RefreshWebchatTokenInput): Promise<RefreshWebchatTokenResult> {
+    this.inputs.push(input);
+    return this.next();
+  }
+}
+
+describe('POST /v2/Webchat/Token/Refresh and /v2/Webchat/Tokens/Refresh (the shipped widget)', () => {
+  const refresher = new ScriptedRefresher();
+  let served: Served;
+
+  before(async () => {
+    const issuer = new ScriptedIssuer();
+    const runs: TokenRuns = {
+      createToken: (input) => issuer.createToken(input),
+      refreshToken: (input) => refresher.refreshToken(input),
+      ready: () => issuer.ready(),
+    };
+    const app = createApp({
+      runs,
+      logger: createLogger('api-test', 'silent'),
+      deadlineMs: 1000,
+    });
+    served = await serve(app, 0);
+  });
+  after(() => served.close());
+
+  const refresh = (path: string, headers: Record<string, string> = {}) =>
+    fetch(`${served.url}${path}`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        origin: 'http://localhost:8081',
+        ...widgetHeaders(),
+        ...headers,
+      },
+      body: new URLSearchParams({ DeploymentKey: 'dk_demo_secure', Token: 'abc.def' }).toString(),
+    });
+
+  test('both paths serve the same refresh: same answer, same input to the workflow', async () => {
+    refresher.inputs = [];
+    const answers = [];
+    for (const path of ['/v2/Webchat/Token/Refresh', '/v2/Webchat/Tokens/Refresh']) {
+      const res = await refresh(path, { 'x-request-id': 'refresh-request-1' });
+      assert.equal(res.status, 200, path);
+      assert.equal(res.headers.get('access-control-allow-origin'), 'http://localhost:8081');
+      answers.push(await res.json());
+    }
+    assert.deepEqual(answers[1], answers[0]);
+    assert.deepEqual(answers[0], {
+      token: 'tok2',
+      identity: 'c0ffee00-0000-4000-8000-000000000000',
+      expiration: '2030-01-01T01:00:00.000Z',
+    });
+    assert.equal(refresher.inputs.length, 2);
+    assert.deepEqual(refresher.inputs[1], refresher.inputs[0]);
+    assert.equal(refresher.inputs[0]?.token, 'abc.def');
+  });
+
+  test('both paths answer the preflight with the widget headers', async () => {
+    for (const path of ['/v2/Webchat/Token/Refresh', '/v2/Webchat/Tokens/Refresh']) {
+      const res = await fetch(`${served.url}${path}`, {
+        method: 'OPTIONS',
+        headers: {
+          origin: 'http://localhost:8081',
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'ui-version,webchat-version,x-twilio-sec-usersettings',
+        },
+      });
+      assert.equal(res.status, 204, path);
+      const allowed = (res.headers.get('access-control-allow-headers') ?? '').toLowerCase();
+      for (const h of ['ui-version', 'webchat-version', 'x-twilio-sec-usersettings']) {
+        assert.ok(allowed.includes(h), `${path}: ${h}`);
+      }
+    }
+  });
+
+  test('a refusal for a disallowed origin: 403 {valid: false, code: origin_not_allowed}', async () => {
+    refresher.next = () =>
+      Promise.resolve({
+        outcome: 'refused',
+        code: 'origin_not_allowed',
+        message: "This page's origin is not one the account allows.",
+        accountSid: 'AC' + '0'.repeat(32),
+        cors: { allowOrigin: 'http://localhost:8081', vary: true },
+      });
+    const res = await refresh('/v2/Webchat/Tokens/Refresh', { origin: 'https://evil.test' });
+    assert.equal(res.status, 403);
+    assert.deepEqual(await res.json(), {
+      valid: false,
+      code: 'origin_not_allowed',
+      message: "This page's origin is not one the account allows.",
+    });
   });
 });

@@ -81,14 +81,28 @@ describe('directTokenRuns', () => {
 
   test('dk_demo_secure without the widget headers: denied fingerprint_generation_failed, FAS not called', async () => {
     fresh();
+    // No Origin (a server's request): a disallowed one is refused before fingerprinting (next test).
+    const result = await issuer.createToken(input({ deploymentKey: 'dk_demo_secure', origin: null }), 5000);
+    assert.deepEqual(result, {
+      outcome: 'denied',
+      reason: 'fingerprint_generation_failed',
+      message: 'The browser fingerprint could not be generated from this request.',
+      accountSid: 'AC00000000000000000000000000000002',
+      cors: { allowOrigin: 'http://localhost:8081,https://*.example.com', vary: true },
+    });
+    assert.equal(fas.calls.length, 0);
+  });
+
+  test('dk_demo_secure from an origin it does not allow: denied origin_not_allowed, FAS not called', async () => {
+    fresh();
     const result = await issuer.createToken(
       input({ deploymentKey: 'dk_demo_secure', origin: 'https://evil.test' }),
       5000,
     );
     assert.deepEqual(result, {
       outcome: 'denied',
-      reason: 'fingerprint_generation_failed',
-      message: 'The browser fingerprint could not be generated from this request.',
+      reason: 'origin_not_allowed',
+      message: "This page's origin is not one the account allows.",
       accountSid: 'AC00000000000000000000000000000002',
       cors: { allowOrigin: 'http://localhost:8081,https://*.example.com', vary: true },
     });

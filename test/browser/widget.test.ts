@@ -77,6 +77,19 @@ describe('the demo widget in Chromium', { skip }, () => {
   const screenshot = (page: Page, name: string) =>
     page.screenshot({ path: join(screenshotDir, `${name}.png`), fullPage: true });
 
+  /** Access-log lines of the API for one method and path: what the server answered, seen from its side. */
+  const apiRequests = (method: string, path: string) =>
+    logs
+      .filter((l) => l.startsWith('[api] '))
+      .map((l) => {
+        try {
+          return JSON.parse(l.slice('[api] '.length)) as Record<string, unknown>;
+        } catch {
+          return {};
+        }
+      })
+      .filter((e) => e.msg === 'request' && e.method === method && e.path === path);
+
   /** POST /v2/Webchat/Token lines in the API's access log: what the server answered, seen from its side. */
   const apiTokenPosts = () =>
     logs
@@ -143,6 +156,17 @@ describe('the demo widget in Chromium', { skip }, () => {
     assert.match(call.headers['content-type'] ?? '', /^application\/x-www-form-urlencoded/);
     assert.equal(call.postData, 'DeploymentKey=dk_demo_secure');
     assert.equal(call.headers.accept, 'application/json');
+    // Exactly the shipped widget's own headers (generateHeaders.ts): none is CORS-safelisted, so Chromium sent
+    // a preflight for them, which the API answered 204; a header it did not allow would have blocked the POST.
+    assert.deepEqual(ownHeaders(call.headers), [
+      'ui-version',
+      'webchat-version',
+      'x-twilio-sec-decoders',
+      'x-twilio-sec-usersettings',
+      'x-twilio-sec-webchatinfo',
+    ]);
+    const preflights = await eventually(() => apiRequests('OPTIONS', '/v2/Webchat/Token'));
+    assert.ok(preflights.length > 0 && preflights.every((e) => e.status === 204), 'preflight answered 204');
     assert.deepEqual(JSON.parse(call.headers['x-twilio-sec-usersettings'] ?? 'null'), {
       language: 'en-US',
       cookieEnabled: true,
@@ -202,11 +226,11 @@ describe('the demo widget in Chromium', { skip }, () => {
         ),
         `Chromium reported the CORS refusal: ${JSON.stringify(consoleErrors)}`,
       );
-      // And the API's access log shows the same request answered 200: the token was issued, only unreadable.
+      // And the API's access log shows the same request refused 403 (origin_not_allowed): nothing was minted.
       const answered = await eventually(() => apiTokenPosts().slice(answeredBefore));
       assert.deepEqual(
         answered.map((e) => e.status),
-        [200],
+        [403],
       );
     } finally {
       await context.close();
@@ -296,7 +320,7 @@ describe('the demo widget in Chromium', { skip }, () => {
   test("a session copied into another visitor's browser is refused on resume (where the edge has refresh)", async (t) => {
     assert.ok(allowed, 'the allowed-origin case ran first');
     if (!(await hasRefreshRoute(stack.urls.edge))) {
-      t.skip('the edge has no POST /v2/Webchat/Token/Refresh yet');
+      t.skip('the edge has no POST /v2/Webchat/Tokens/Refresh yet');
       return;
     }
     const stolen = await storedSession(allowed.page);
@@ -319,7 +343,7 @@ describe('the demo widget in Chromium', { skip }, () => {
       const { page, calls } = await openWidget(context, stack.urls.web!);
       assert.equal(await settled(page), 'error');
       await screenshot(page, 'copied-session-other-visitor');
-      const refresh = await postTo(calls, '/v2/Webchat/Token/Refresh');
+      const refresh = await postTo(calls, '/v2/Webchat/Tokens/Refresh');
       assert.equal(refresh?.status, 403);
       assert.equal(await page.locator('#widget').getAttribute('data-refresh'), 'refused');
       assert.equal(await page.locator('#error-title').textContent(), 'Session not resumed');
@@ -342,8 +366,8 @@ describe('the demo widget in Chromium', { skip }, () => {
     const refreshExists = await hasRefreshRoute(stack.urls.edge);
     t.diagnostic(
       refreshExists
-        ? 'the edge has POST /v2/Webchat/Token/Refresh: the reload must refresh the token'
-        : 'the edge has no POST /v2/Webchat/Token/Refresh yet: the reload keeps the stored session',
+        ? 'the edge has POST /v2/Webchat/Tokens/Refresh: the reload must refresh the token'
+        : 'the edge has no POST /v2/Webchat/Tokens/Refresh yet: the reload keeps the stored session',
     );
     const callsBefore = calls.length;
 
@@ -363,8 +387,19 @@ describe('the demo widget in Chromium', { skip }, () => {
 
     if (refreshExists) {
       assert.equal(await page.locator('#widget').getAttribute('data-refresh'), 'refreshed');
-      const refresh = await postTo(during, '/v2/Webchat/Token/Refresh');
+      // The shipped widget's refresh path, its headers and form body, preflight included: a readable answer.
+      const refresh = await postTo(during, '/v2/Webchat/Tokens/Refresh');
       assert.equal(refresh?.status, 200);
+      assert.equal(refresh.responseHeaders?.['access-control-allow-origin'], 'http://localhost:8081');
+      assert.deepEqual(
+        ownHeaders(refresh.headers),
+        ownHeaders((await postTo(calls, '/v2/Webchat/Token'))!.headers),
+      );
+      const refreshPreflights = await eventually(() => apiRequests('OPTIONS', '/v2/Webchat/Tokens/Refresh'));
+      assert.ok(
+        refreshPreflights.length > 0 && refreshPreflights.every((e) => e.status === 204),
+        'refresh preflight answered 204',
+      );
       assert.equal(
         refresh.postData,
         new URLSearchParams({ DeploymentKey: 'dk_demo_secure', Token: before.token }).toString(),
@@ -373,7 +408,7 @@ describe('the demo widget in Chromium', { skip }, () => {
       assert.ok(Date.parse(after.expiration) >= Date.parse(before.expiration));
       assert.equal(await page.locator('#expiration').getAttribute('datetime'), after.expiration);
     } else {
-      // Until the edge has POST /v2/Webchat/Token/Refresh, the page keeps the stored, unexpired session.
+      // Until the edge has POST /v2/Webchat/Tokens/Refresh, the page keeps the stored, unexpired session.
       assert.equal(await page.locator('#widget').getAttribute('data-refresh'), 'unavailable');
       assert.deepEqual(after, before);
       assert.match((await page.locator('#status').textContent()) ?? '', /resumed .* from storage/);
@@ -457,8 +492,21 @@ async function settled(page: Page): Promise<string> {
 }
 
 /** Until refresh exists, the edge forwards the path to an API that has no such route: 404. */
+/**
+ * The request headers a page set itself: everything but what Chromium adds (client hints, fetch metadata, ...)
+ * and the CORS-safelisted `accept` and `content-type`. Sorted, so the set compares whole.
+ */
+function ownHeaders(headers: Record<string, string>): string[] {
+  const browserSet =
+    /^(accept|accept-encoding|accept-language|connection|content-length|content-type|host|origin|referer|user-agent|sec-.*)$/;
+  return Object.keys(headers)
+    .map((h) => h.toLowerCase())
+    .filter((h) => !browserSet.test(h))
+    .sort();
+}
+
 async function hasRefreshRoute(edgeUrl: string): Promise<boolean> {
-  const res = await fetch(`${edgeUrl}/v2/Webchat/Token/Refresh`, {
+  const res = await fetch(`${edgeUrl}/v2/Webchat/Tokens/Refresh`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: '',

@@ -13,6 +13,8 @@ import { collectSignals } from '../../lib/fingerprint';
 import { createLogger } from '../../lib/logger';
 import { serve, type Served } from '../../lib/http/serve';
 import { createCodecServerApp } from '../../services/codec-server/app';
+import { defaultAllowedHosts } from '../../services/codec-server/config';
+import { freePorts } from '../../scripts/stack';
 import type { AccountStore } from '../../store/accountStore';
 import { openStore } from '../../store/openStore';
 import { seedDemoAccounts } from '../../store/seed';
@@ -45,14 +47,17 @@ describe('encrypted history', () => {
       workflowBundle(),
     ]);
     await seedDemoAccounts(store);
-    codec = new EncryptionCodec(await loadCodecKeys({ file: join(dir, 'codec-keys.json') }));
+    // The codec server's codec shows plain payloads (search attributes, a hand-started run's input) as they are.
+    codec = new EncryptionCodec(await loadCodecKeys({ file: join(dir, 'codec-keys.json') }), 'pass');
+    const [port] = (await freePorts(1)) as [number];
     codecServer = await serve(
       createCodecServerApp({
         codec,
         corsOrigins: ['http://localhost:8233'],
+        allowedHosts: defaultAllowedHosts(port),
         logger: createLogger('codec', 'silent'),
       }),
-      0,
+      port,
     );
   });
   after(async () => {
@@ -122,15 +127,39 @@ describe('encrypted history', () => {
     await assert.rejects(codec.decode([unknown]), /unknown codec key id/);
   });
 
-  test('the codec server refuses malformed input with a JSON error and no CORS for other origins', async () => {
+  test('the codec server refuses malformed input with a JSON error, and other origins with no CORS', async () => {
     const res = await fetch(`${codecServer.url}/decode`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', origin: 'https://evil.test' },
+      headers: { 'content-type': 'application/json', origin: 'http://localhost:8233' },
       body: '{"nope":1}',
     });
     assert.equal(res.status, 400);
     assert.equal(((await res.json()) as { code: string }).code, 'invalid_request');
-    assert.equal(res.headers.get('access-control-allow-origin'), null);
+    const evil = await fetch(`${codecServer.url}/decode`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: 'https://evil.test' },
+      body: '{"payloads":[]}',
+    });
+    assert.equal(evil.status, 403);
+    assert.equal(((await evil.json()) as { code: string }).code, 'origin_not_allowed');
+    assert.equal(evil.headers.get('access-control-allow-origin'), null);
+  });
+
+  test('the data converter of the API and the worker refuses a plain payload; the codec server shows it', async () => {
+    const ring = await loadCodecKeys({ file: join(dir, 'codec-keys.json') });
+    const strict = encryptedDataConverter(ring).payloadCodecs![0]!;
+    const plain = { metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from('{"a":1}') };
+    await assert.rejects(strict.decode([plain]), {
+      name: 'UnencryptedPayloadError',
+      message: 'refused an unencrypted payload: runs must be started through the API',
+    });
+    await assert.rejects(strict.decode([{ data: Buffer.from('{"a":1}') }]), {
+      name: 'UnencryptedPayloadError',
+    });
+    const [sealed] = await strict.encode([plain]);
+    const [opened] = await strict.decode([sealed!]);
+    assert.equal(Buffer.from(opened!.data!).toString(), '{"a":1}');
+    assert.deepEqual(await codec.decode([plain]), [plain]);
   });
 });
 

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { Connection, Client } from '@temporalio/client';
 import { temporalCliPath } from '../../lib/temporalBinaries';
@@ -39,6 +40,37 @@ describe('end to end, through the edge', () => {
 
   const token = (body: string, headers: Record<string, string>) =>
     fetch(`${stack.urls.edge}/v2/Webchat/Token`, { method: 'POST', headers, body });
+
+  /** A client of the stack's Temporal, for the duration of `fn`. */
+  const withTemporal = async <T>(fn: (client: Client) => Promise<T>): Promise<T> => {
+    const connection = await Connection.connect({ address: stack.urls.temporal });
+    try {
+      return await fn(new Client({ connection }));
+    } finally {
+      await connection.close();
+    }
+  };
+
+  /** The runs that served requests with this X-Request-Id, found by their search attribute. */
+  const runsOf = (client: Client, requestId: string, count = 1) =>
+    eventually(async () => {
+      const runs: { workflowId: string; runId: string }[] = [];
+      for await (const run of client.workflow.list({ query: `WebchatRequestId="${requestId}"` })) {
+        runs.push({ workflowId: run.workflowId, runId: run.runId });
+      }
+      return runs.length >= count ? runs : undefined;
+    });
+
+  /** FAS's count of token requests it answered: what a run must never reach to mint nothing. */
+  const fasTokenRequests = async () => {
+    const text = await (await fetch(`${stack.urls.fas}/metrics`)).text();
+    return text
+      .split('\n')
+      .filter(
+        (l) => l.startsWith('http_requests_total{') && l.includes('route="/v1/Accounts/:accountSid/Tokens"'),
+      )
+      .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+  };
 
   const validate = async (tokenValue: string, fingerprintOf?: Record<string, string>) => {
     // SAS is internal: validation goes to it directly, as FAS would.
@@ -116,12 +148,16 @@ describe('end to end, through the edge', () => {
     });
   });
 
-  test('dk_demo_secure from a disallowed origin: the joined list, which no browser accepts', async () => {
+  test('dk_demo_secure from a disallowed origin: 403 origin_not_allowed, nothing minted, the joined list', async () => {
+    const before = await fasTokenRequests();
     const res = await token(new URLSearchParams({ DeploymentKey: 'dk_demo_secure' }).toString(), {
       'content-type': 'application/x-www-form-urlencoded',
       origin: 'https://evil.test',
       ...widgetHeaders(),
     });
+    assert.equal(res.status, 403);
+    assert.equal(((await res.json()) as { code: string }).code, 'origin_not_allowed');
+    assert.equal(await fasTokenRequests(), before, 'FAS was never asked');
     assert.equal(
       res.headers.get('access-control-allow-origin'),
       'http://localhost:8081,https://*.example.com',
@@ -134,18 +170,23 @@ describe('end to end, through the edge', () => {
     assert.equal(((await res.json()) as { code: string }).code, 'invalid_deployment_key');
   });
 
-  test('each issuance is a CreateWebchatToken run named after the request id, with search attributes', async () => {
+  test('each issuance is a CreateWebchatToken run with a server-made id, found by its request id', async () => {
     const res = await token(JSON.stringify({ deploymentKey: 'dk_demo_open' }), {
       'content-type': 'application/json',
     });
     assert.equal(res.status, 200);
     const requestId = res.headers.get('x-request-id');
     assert.ok(requestId);
-    const connection = await Connection.connect({ address: stack.urls.temporal });
-    try {
-      const client = new Client({ connection });
-      const handle = client.workflow.getHandle(`webchat-token-${requestId}`);
+    await withTemporal(async (client) => {
+      const [run] = await runsOf(client, requestId);
+      assert.match(
+        run!.workflowId,
+        /^webchat-token-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+      );
+      assert.ok(!run!.workflowId.includes(requestId), 'the request id is not the workflow id');
+      const handle = client.workflow.getHandle(run!.workflowId, run!.runId);
       const description = await handle.describe();
+      assert.equal(description.typedSearchAttributes.get(sa.RequestId), requestId);
       assert.equal(description.type, 'CreateWebchatToken');
       assert.equal(description.status.name, 'COMPLETED');
       assert.equal(description.typedSearchAttributes.get(sa.Outcome), 'issued');
@@ -164,9 +205,79 @@ describe('end to end, through the edge', () => {
       assert.ok(!events.some((e) => e.activityTaskScheduledEventAttributes), 'no regular activity');
       const workflowTasks = events.filter((e) => e.workflowTaskCompletedEventAttributes);
       assert.equal(workflowTasks.length, 1);
-    } finally {
-      await connection.close();
-    }
+    });
+  });
+
+  test('five concurrent requests with one X-Request-Id all succeed, each in its own run', async () => {
+    const requestId = `client-chosen-${randomUUID().slice(0, 8)}`;
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        token(JSON.stringify({ deploymentKey: 'dk_demo_open' }), {
+          'content-type': 'application/json',
+          'x-request-id': requestId,
+        }),
+      ),
+    );
+    assert.deepEqual(
+      answers.map((r) => r.status),
+      [200, 200, 200, 200, 200],
+    );
+    for (const r of answers) assert.equal(r.headers.get('x-request-id'), requestId, 'kept as correlation id');
+    const tokens = await Promise.all(answers.map(async (r) => ((await r.json()) as { token: string }).token));
+    assert.equal(new Set(tokens).size, 5);
+    await withTemporal(async (client) => {
+      const runs = await runsOf(client, requestId, 5);
+      assert.equal(new Set(runs.map((r) => r.workflowId)).size, 5);
+      for (const run of runs) assert.ok(!run.workflowId.includes(requestId));
+    });
+    // A client id shaped like the idempotency namespace stays a correlation id too.
+    const idemLike = await token(JSON.stringify({ deploymentKey: 'dk_demo_open' }), {
+      'content-type': 'application/json',
+      'x-request-id': 'idem-0000000000000000000000000000000000000000',
+    });
+    assert.equal(idemLike.status, 200);
+  });
+
+  test('a run started by hand with the Temporal CLI and plain input fails its workflow task and mints nothing', async () => {
+    const before = await fasTokenRequests();
+    const workflowId = `hand-started-${randomUUID()}`;
+    const input = { requestId: 'by-hand-0001', deploymentKey: 'dk_demo_open', origin: null, signals: {} };
+    await execFileAsync(temporalCliPath(), [
+      'workflow',
+      'start',
+      '--address',
+      stack.urls.temporal,
+      '--task-queue',
+      'webchat-token',
+      '--type',
+      'CreateWebchatToken',
+      '--workflow-id',
+      workflowId,
+      '--execution-timeout',
+      '1m',
+      '--input',
+      JSON.stringify(input),
+    ]);
+    await withTemporal(async (client) => {
+      const handle = client.workflow.getHandle(workflowId);
+      try {
+        const failed = await eventually(async () => {
+          const events = (await handle.fetchHistory()).events ?? [];
+          return (
+            events.find((e) => e.workflowTaskFailedEventAttributes)?.workflowTaskFailedEventAttributes ??
+            undefined
+          );
+        });
+        assert.match(failed.failure?.message ?? '', /unencrypted payload/);
+        const events = (await handle.fetchHistory()).events ?? [];
+        assert.ok(!events.some((e) => e.markerRecordedEventAttributes), 'no step ran');
+        assert.ok(!events.some((e) => e.workflowTaskCompletedEventAttributes), 'no workflow task completed');
+        assert.equal((await handle.describe()).status.name, 'RUNNING', 'no result, only failed tasks');
+        assert.equal(await fasTokenRequests(), before, 'FAS was never asked for a token');
+      } finally {
+        await handle.terminate('test: a hand-started run');
+      }
+    });
   });
 
   test('refresh: same browser keeps its identity; another browser or a tampered token is refused', async () => {
@@ -226,7 +337,9 @@ describe('end to end, through the edge', () => {
       '--address',
       stack.urls.temporal,
       '--workflow-id',
-      `webchat-token-${res.headers.get('x-request-id')}`,
+      await withTemporal(
+        async (client) => (await runsOf(client, res.headers.get('x-request-id')!))[0]!.workflowId,
+      ),
       '--output',
       'json',
     ]);
@@ -277,3 +390,14 @@ describe('end to end, through the edge', () => {
     }
   });
 });
+
+/** Polls until `check` gives a value, for state that Temporal's visibility or a worker makes true shortly. */
+async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -68,9 +68,16 @@ describe('end to end, the worker inside the API (eager workflow start)', () => {
 
     const connection = await Connection.connect({ address: stack.urls.temporal });
     try {
-      const handle = new Client({ connection }).workflow.getHandle(
-        `webchat-token-${res.headers.get('x-request-id')}`,
-      );
+      // The run's id is the API's own; the request id finds it through its search attribute.
+      const client = new Client({ connection });
+      const query = `WebchatRequestId="${res.headers.get('x-request-id')}"`;
+      let workflowId: string | undefined;
+      for (let i = 0; i < 100 && workflowId === undefined; i++) {
+        for await (const run of client.workflow.list({ query })) workflowId = run.workflowId;
+        if (workflowId === undefined) await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.ok(workflowId, 'the run is found by its WebchatRequestId');
+      const handle = client.workflow.getHandle(workflowId);
       const events = (await handle.fetchHistory()).events ?? [];
       assert.equal(events.filter((e) => e.workflowTaskCompletedEventAttributes).length, 1);
       const markers = events.filter(

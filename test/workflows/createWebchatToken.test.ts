@@ -62,9 +62,10 @@ describe('CreateWebchatToken on the time-skipping test server', () => {
   });
 
   test('flag on, fingerprint generation fails: denied, no token requested, ACAO is the joined list', async () => {
+    // No Origin (a server's request): a disallowed one is refused before fingerprinting (next test).
     const { result, fas } = await issue({
       deploymentKey: 'dk_demo_secure',
-      origin: 'https://evil.test',
+      origin: null,
       signals: collectSignals({ 'user-agent': 'curl/8.5.0' }, '203.0.113.7'),
     });
     assert.deepEqual(result, {
@@ -76,6 +77,47 @@ describe('CreateWebchatToken on the time-skipping test server', () => {
     });
     assert.match(result.accountSid ?? '', /^AC/);
     assert.equal(fas.calls.length, 0);
+  });
+
+  test('an Origin the account does not allow: denied as origin_not_allowed before fingerprint or FAS', async () => {
+    for (const origin of ['https://evil.test', 'https://example.com', 'http://shop.example.com', 'null']) {
+      const { result, fas, workflowId } = await issue({
+        deploymentKey: 'dk_demo_secure',
+        origin,
+        signals: collectSignals(widgetHeaders(), '203.0.113.7'),
+      });
+      assert.deepEqual(
+        result,
+        {
+          outcome: 'denied',
+          reason: 'origin_not_allowed',
+          message: "This page's origin is not one the account allows.",
+          accountSid: result.accountSid,
+          cors: { allowOrigin: 'http://localhost:8081,https://*.example.com', vary: true },
+        },
+        origin,
+      );
+      assert.equal(fas.calls.length, 0);
+      const handle = env.client.workflow.getHandle(workflowId);
+      assert.equal((await handle.describe()).typedSearchAttributes.get(sa.DenyReason), 'origin_not_allowed');
+      // resolveAccount, fetchAccountConfig, readFeatureFlag: no fingerprint step, no FAS call.
+      const steps = ((await handle.fetchHistory()).events ?? []).filter(
+        (e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity',
+      );
+      assert.equal(steps.length, 3, origin);
+    }
+  });
+
+  test('an allowed Origin (a wildcard subdomain) or none at all is served as before', async () => {
+    const signals = collectSignals(widgetHeaders(), '203.0.113.7');
+    const sub = await issue({ deploymentKey: 'dk_demo_secure', origin: 'https://shop.example.com', signals });
+    assert.equal(sub.result.outcome, 'issued');
+    assert.deepEqual(sub.result.cors, { allowOrigin: 'https://shop.example.com', vary: true });
+    const none = await issue({ deploymentKey: 'dk_demo_secure', origin: null, signals });
+    assert.equal(none.result.outcome, 'issued');
+    // An account without allowed origins serves any page.
+    const open = await issue({ deploymentKey: 'dk_demo_open', origin: 'https://evil.test' });
+    assert.equal(open.result.outcome, 'issued');
   });
 
   test('unknown deployment key: denied as invalid_deployment_key without touching FAS', async () => {

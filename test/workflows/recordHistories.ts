@@ -3,6 +3,8 @@
  * for the replay test (./replay.test.ts).
  * Run it (`npm run record-histories`) only when a workflow change is meant to be incompatible with runs
  * already in flight; otherwise the replay test is what tells you that a change broke them.
+ * `other-origin-issued-before-origin-check.json` is not recorded here: it is a run of the workflow before
+ * the origin check, kept so that the replay test proves such runs still replay (workflows/originCheck.ts).
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -38,6 +40,12 @@ async function main() {
     'flag-on-fingerprint-failed': () =>
       runIssuance(ctx, { deploymentKey: 'dk_demo_secure', signals: collectSignals({}, '203.0.113.7') }),
     'unknown-key': () => runIssuance(ctx, { deploymentKey: 'dk_unknown' }),
+    'origin-not-allowed': () =>
+      runIssuance(ctx, {
+        deploymentKey: 'dk_demo_secure',
+        origin: 'https://evil.test',
+        signals: collectSignals(widgetHeaders(), '203.0.113.7'),
+      }),
     'fas-outage-recovered': () => runIssuance(ctx, { deploymentKey: 'dk_demo_open' }, outage),
     'refresh-refreshed': async () => {
       const fas = new FakeFas();

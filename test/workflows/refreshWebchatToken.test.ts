@@ -89,6 +89,26 @@ describe('RefreshWebchatToken on the time-skipping test server', () => {
     assert.equal(attrs.get(sa.DenyReason), 'fingerprint_validation_failed');
   });
 
+  test('an Origin the account does not allow: refused as origin_not_allowed without asking FAS', async () => {
+    const fas = new FakeFas();
+    const issued = await boundToken(fas);
+    const { result, workflowId } = await runRefresh(
+      ctx,
+      { deploymentKey: 'dk_demo_secure', token: issued.token, signals: browser, origin: 'https://evil.test' },
+      fas,
+    );
+    assert.deepEqual(result, {
+      outcome: 'refused',
+      code: 'origin_not_allowed',
+      message: "This page's origin is not one the account allows.",
+      accountSid: issued.accountSid,
+      cors: { allowOrigin: 'http://localhost:8081,https://*.example.com', vary: true },
+    });
+    assert.equal(fas.refreshCalls.length, 0);
+    const attrs = (await env.client.workflow.getHandle(workflowId).describe()).typedSearchAttributes;
+    assert.equal(attrs.get(sa.DenyReason), 'origin_not_allowed');
+  });
+
   test('a browser that cannot be fingerprinted: refused without asking FAS', async () => {
     const fas = new FakeFas();
     const issued = await boundToken(fas);

@@ -20,6 +20,12 @@ export class TokenRequestError extends Error {
   }
 }
 
+/**
+ * The shipped widget (twilio-webchat-react-app) adds its own version and its Webchat version to every request.
+ * Neither is a CORS-safelisted header, so the browser sends a preflight first, and the edge must allow both.
+ */
+const versionHeaders = { 'ui-version': '0.1.0', 'webchat-version': '3.0.0' };
+
 /** Longest wait for the edge: the widget must say something rather than spin forever. */
 const timeoutMs = 20_000;
 
@@ -31,7 +37,11 @@ const timeoutMs = 20_000;
  * @returns {Promise<{token: string, identity: string, expiration: string}>}
  */
 async function post(url, fields, loginTimestamp) {
-  const headers = { Accept: 'application/json', ...(await securityHeaders(loginTimestamp)) };
+  const headers = {
+    Accept: 'application/json',
+    ...versionHeaders,
+    ...(await securityHeaders(loginTimestamp)),
+  };
   let res;
   try {
     res = await fetch(url, {
@@ -89,7 +99,8 @@ export function requestToken(edgeUrl, deploymentKey, loginTimestamp) {
 }
 
 /**
- * A fresh token for the same identity: `POST /v2/Webchat/Token/Refresh`. Refusals are 403
+ * A fresh token for the same identity: `POST /v2/Webchat/Tokens/Refresh`, the path the shipped widget uses (the
+ * edge serves `Token/Refresh` alike). Refusals are 403
  * `{valid: false, code, message}`.
  * @param {string} edgeUrl
  * @param {string} deploymentKey
@@ -98,7 +109,7 @@ export function requestToken(edgeUrl, deploymentKey, loginTimestamp) {
  */
 export function refreshToken(edgeUrl, deploymentKey, token, loginTimestamp) {
   return post(
-    `${edgeUrl}/v2/Webchat/Token/Refresh`,
+    `${edgeUrl}/v2/Webchat/Tokens/Refresh`,
     { DeploymentKey: deploymentKey, Token: token },
     loginTimestamp,
   );
