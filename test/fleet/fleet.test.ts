@@ -163,6 +163,8 @@ void describe(
             SAS_KEYS_DIR: keysDir,
             SAS_KEYS_RELOAD_MS: String(RELOAD_MS),
             SAS_AUTH_SECRET: secrets.SAS_AUTH_SECRET,
+            // Refresh rotation and revocation are state every SAS of a deployment must share.
+            DATABASE_URL: schema.url,
           },
           httpReady('/healthz'),
         );
