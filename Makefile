@@ -15,7 +15,7 @@ test: deps typecheck lint chromium prometheus
 chromium:
 	./scripts/install-chromium.sh
 
-# Debian's Prometheus (server and promtool) for the rule checks and the live-alert test (test/prometheus);
+# Debian's Prometheus (server and promtool) for the rule checks and the live-alert test (test/deploy/prometheus);
 # where apt cannot install it, those tests skip and say why.
 prometheus:
 	./scripts/install-prometheus.sh

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs Debian's Prometheus (the `prometheus` package: the prometheus server and promtool) for the rule checks
-# (test/prometheus/rules.test.ts) and the live-alert test (test/prometheus/liveAlerts.test.ts), when they are
+# (test/deploy/prometheus/rules.test.ts) and the live-alert test (test/deploy/prometheus/liveAlerts.test.ts), when they are
 # missing and apt can install them. Never fails the build: where they cannot be installed, those tests skip
 # themselves and say why, so this script only explains and exits 0. The tests run their own Prometheus on a
 # free port; on a machine with systemd the package also starts its own service on :9090, which they never use.
@@ -14,7 +14,7 @@ if [ -x "$prometheus_path" ] && [ -x "$promtool_path" ]; then
 fi
 
 skip() {
-  echo "install-prometheus: $1; the Prometheus rule and alert tests (test/prometheus) will be skipped." >&2
+  echo "install-prometheus: $1; the Prometheus rule and alert tests (test/deploy/prometheus) will be skipped." >&2
   exit 0
 }
 

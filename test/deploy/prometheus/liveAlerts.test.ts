@@ -3,8 +3,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { freePorts, randomPorts, startStack, type Stack } from '../../scripts/stack';
-import { startFaultProxy, type FaultProxy } from '../../scripts/faults/faultProxy';
+import { freePorts, randomPorts, startStack, type Stack } from '../../../scripts/stack';
+import { startFaultProxy, type FaultProxy } from '../../../scripts/faults/faultProxy';
 import {
   prometheusBinaries,
   ruleFiles,
@@ -12,7 +12,7 @@ import {
   startPrometheus,
   type AlertState,
   type RunningPrometheus,
-} from '../helpers/prometheus';
+} from '../../helpers/prometheus';
 
 const binaries = prometheusBinaries();
 const skip = 'skip' in binaries ? binaries.skip : false;

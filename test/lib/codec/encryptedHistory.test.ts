@@ -6,21 +6,21 @@ import { after, before, describe, test } from 'node:test';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { loadCodecKeys, rotateCodecKeys } from '../../lib/secrets/codecKeys';
-import { EncryptionCodec } from '../../lib/codec/encryptionCodec';
-import { encryptedDataConverter } from '../../lib/codec/loadCodec';
-import { collectSignals } from '../../lib/fingerprint';
-import { createLogger } from '../../lib/logger';
-import { serve, type Served } from '../../lib/http/serve';
-import { createCodecServerApp } from '../../services/codec-server/app';
-import { defaultAllowedHosts } from '../../services/codec-server/config';
-import { freePorts } from '../../scripts/stack';
-import type { AccountStore } from '../../store/accountStore';
-import { openStore } from '../../store/openStore';
-import { seedDemoAccounts } from '../../store/seed';
-import { runIssuance } from '../helpers/runIssuance';
-import { timeSkippingEnv, workflowBundle } from '../helpers/temporal';
-import { widgetHeaders } from '../helpers/widget';
+import { loadCodecKeys, rotateCodecKeys } from '../../../lib/secrets/codecKeys';
+import { EncryptionCodec } from '../../../lib/codec/encryptionCodec';
+import { encryptedDataConverter } from '../../../lib/codec/loadCodec';
+import { collectSignals } from '../../../lib/fingerprint';
+import { createLogger } from '../../../lib/logger';
+import { serve, type Served } from '../../../lib/http/serve';
+import { createCodecServerApp } from '../../../services/codec-server/app';
+import { defaultAllowedHosts } from '../../../services/codec-server/config';
+import { freePorts } from '../../../scripts/stack';
+import type { AccountStore } from '../../../store/accountStore';
+import { openStore } from '../../../store/openStore';
+import { seedDemoAccounts } from '../../../store/seed';
+import { runIssuance } from '../../helpers/runIssuance';
+import { timeSkippingEnv, workflowBundle } from '../../helpers/temporal';
+import { widgetHeaders } from '../../helpers/widget';
 
 /** What must never be readable in Temporal's history: the token, the deployment key, the raw signals. */
 const secretsOf = (token: string) => [

@@ -7,9 +7,9 @@ import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { decodeProtectedHeader } from 'jose';
-import { createServiceCredentials } from '../../lib/serviceAuth';
-import { freePorts, terminate, waitForHttp } from '../../scripts/stack';
-import { createTestSchema, postgresUnavailable, type TestSchema } from '../helpers/testDatabase';
+import { createServiceCredentials } from '../../../lib/serviceAuth';
+import { freePorts, terminate, waitForHttp } from '../../../scripts/stack';
+import { createTestSchema, postgresUnavailable, type TestSchema } from '../../helpers/testDatabase';
 
 /**
  * Two SAS processes of one deployment (NODE_ENV=production, secrets by value) share one key folder, which only
@@ -18,7 +18,7 @@ import { createTestSchema, postgresUnavailable, type TestSchema } from '../helpe
  * a refresh recorded by one holds at the other.
  */
 
-const root = resolve(__dirname, '../..');
+const root = resolve(__dirname, '../../..');
 const RELOAD_MS = 300;
 const accountSid = 'AC0123456789abcdef0123456789abcdef';
 const grants = { webchat: { addressSid: 'IS0123456789abcdef0123456789abcdef' } };

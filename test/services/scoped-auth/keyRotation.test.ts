@@ -7,13 +7,13 @@ import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { decodeProtectedHeader, type JWK } from 'jose';
-import { createLogger } from '../../lib/logger';
-import { createServiceCredentials } from '../../lib/serviceAuth';
-import type { ScopedAuthConfig } from '../../services/scoped-auth/config';
-import { loadOrCreateKeys } from '../../services/scoped-auth/keys';
-import { retireKeys, rotateKeys } from '../../services/scoped-auth/rotateKeys';
-import { startScopedAuth, type ScopedAuthService } from '../../services/scoped-auth/start';
-import { inMemorySessions } from '../helpers/sessions';
+import { createLogger } from '../../../lib/logger';
+import { createServiceCredentials } from '../../../lib/serviceAuth';
+import type { ScopedAuthConfig } from '../../../services/scoped-auth/config';
+import { loadOrCreateKeys } from '../../../services/scoped-auth/keys';
+import { retireKeys, rotateKeys } from '../../../services/scoped-auth/rotateKeys';
+import { startScopedAuth, type ScopedAuthService } from '../../../services/scoped-auth/start';
+import { inMemorySessions } from '../../helpers/sessions';
 
 const accountSid = 'AC0123456789abcdef0123456789abcdef';
 const grants = { webchat: { addressSid: 'IS0123456789abcdef0123456789abcdef' } };
@@ -23,7 +23,7 @@ const asFas = createServiceCredentials({
   audience: 'scoped-auth',
   secret: Buffer.from(authSecret, 'base64url'),
 });
-const root = resolve(__dirname, '../..');
+const root = resolve(__dirname, '../../..');
 
 function config(keysDir: string, keysReloadMs = 0): ScopedAuthConfig {
   return {
@@ -234,7 +234,7 @@ void describe('key ring file', () => {
       await writeFile(join(keysDir, 'encryption.jwk.json'), JSON.stringify(ring.encryption[0]), {
         mode: 0o600,
       });
-      const { mintToken } = await import('../../services/scoped-auth/tokens');
+      const { mintToken } = await import('../../../services/scoped-auth/tokens');
       const policy = { issuer: 'urn:webchat:scoped-auth', audience: 'urn:webchat:widget' };
       const { token, identity } = await mintToken(made, { accountSid, grants, ttl: 600 }, policy);
 

@@ -15,13 +15,13 @@ import {
   UnsecuredJWT,
   type JSONWebKeySet,
 } from 'jose';
-import { createLogger } from '../../lib/logger';
-import { createServiceCredentials } from '../../lib/serviceAuth';
-import type { ScopedAuthConfig } from '../../services/scoped-auth/config';
-import { loadOrCreateKeys, type KeyRing } from '../../services/scoped-auth/keys';
-import { startScopedAuth, type ScopedAuthService } from '../../services/scoped-auth/start';
-import { mintToken, type MintRequest } from '../../services/scoped-auth/tokens';
-import { inMemorySessions } from '../helpers/sessions';
+import { createLogger } from '../../../lib/logger';
+import { createServiceCredentials } from '../../../lib/serviceAuth';
+import type { ScopedAuthConfig } from '../../../services/scoped-auth/config';
+import { loadOrCreateKeys, type KeyRing } from '../../../services/scoped-auth/keys';
+import { startScopedAuth, type ScopedAuthService } from '../../../services/scoped-auth/start';
+import { mintToken, type MintRequest } from '../../../services/scoped-auth/tokens';
+import { inMemorySessions } from '../../helpers/sessions';
 
 const issuer = 'urn:webchat:scoped-auth';
 const audience = 'urn:webchat:widget';

@@ -4,15 +4,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { FingerprintSensitivity } from '../../domain/contracts';
-import type { Served } from '../../lib/http/serve';
-import { createLogger } from '../../lib/logger';
-import { createServiceCredentials } from '../../lib/serviceAuth';
-import { startFederatedAuth } from '../../services/federated-auth/start';
-import { loadOrCreateKeys } from '../../services/scoped-auth/keys';
-import { startScopedAuth, type ScopedAuthService } from '../../services/scoped-auth/start';
-import { mintToken } from '../../services/scoped-auth/tokens';
-import { inMemorySessions } from '../helpers/sessions';
+import type { FingerprintSensitivity } from '../../../domain/contracts';
+import type { Served } from '../../../lib/http/serve';
+import { createLogger } from '../../../lib/logger';
+import { createServiceCredentials } from '../../../lib/serviceAuth';
+import { startFederatedAuth } from '../../../services/federated-auth/start';
+import { loadOrCreateKeys } from '../../../services/scoped-auth/keys';
+import { startScopedAuth, type ScopedAuthService } from '../../../services/scoped-auth/start';
+import { mintToken } from '../../../services/scoped-auth/tokens';
+import { inMemorySessions } from '../../helpers/sessions';
 
 /** FAS `POST /v1/Accounts/{accountSid}/Tokens/refresh` against a real SAS. */
 const accountSid = 'AC0123456789abcdef0123456789abcdef';

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { execFileAsync, prometheusBinaries, ruleFiles, rulesDir } from '../helpers/prometheus';
+import { execFileAsync, prometheusBinaries, ruleFiles, rulesDir } from '../../helpers/prometheus';
 
 const binaries = prometheusBinaries();
 const skip = 'skip' in binaries ? binaries.skip : false;

@@ -4,12 +4,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { createLogger } from '../../lib/logger';
-import { createServiceCredentials } from '../../lib/serviceAuth';
-import type { ScopedAuthConfig } from '../../services/scoped-auth/config';
-import { startScopedAuth, type ScopedAuthService } from '../../services/scoped-auth/start';
-import { forEachBackend } from '../store/backends';
-import { inMemorySessions } from '../helpers/sessions';
+import { createLogger } from '../../../lib/logger';
+import { createServiceCredentials } from '../../../lib/serviceAuth';
+import type { ScopedAuthConfig } from '../../../services/scoped-auth/config';
+import { startScopedAuth, type ScopedAuthService } from '../../../services/scoped-auth/start';
+import { forEachBackend } from '../../store/backends';
+import { inMemorySessions } from '../../helpers/sessions';
 
 /**
  * Sessions at SAS over HTTP, as FAS uses it: refresh rotation with reuse detection, the session's maximum age,

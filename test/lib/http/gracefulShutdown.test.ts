@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { describe, test } from 'node:test';
-import { createApp } from '../../api/app';
-import type { TokenRuns } from '../../api/tokenRuns';
-import { noRefresh } from '../helpers/tokenRuns';
-import { createLogger } from '../../lib/logger';
-import { serve } from '../../lib/http/serve';
+import { createApp } from '../../../api/app';
+import type { TokenRuns } from '../../../api/tokenRuns';
+import { noRefresh } from '../../helpers/tokenRuns';
+import { createLogger } from '../../../lib/logger';
+import { serve } from '../../../lib/http/serve';
 
 /** An issuer that answers once released, so a request can be held in flight while the server closes. */
 function heldIssuer() {

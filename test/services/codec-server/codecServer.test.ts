@@ -4,9 +4,9 @@ import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { payloadToJSON } from '@temporalio/common/lib/proto-utils';
-import { parseCodecKeys } from '../../lib/secrets/codecKeys';
-import { EncryptionCodec } from '../../lib/codec/encryptionCodec';
-import { freePorts } from '../../scripts/stack';
+import { parseCodecKeys } from '../../../lib/secrets/codecKeys';
+import { EncryptionCodec } from '../../../lib/codec/encryptionCodec';
+import { freePorts } from '../../../scripts/stack';
 
 const ui = 'http://localhost:8233';
 const authToken = randomBytes(24).toString('base64url');
