@@ -10,7 +10,6 @@ import { countIssuances } from './issuanceMetrics';
 import type { RateLimits } from './rateLimit';
 import { limitInFlight } from './inFlightLimit';
 import { openApiDocument } from './openApi';
-import { refreshRouter } from './routes/refresh';
 import { tokenRouter } from './routes/token';
 import type { TokenRuns } from './tokenRuns';
 
@@ -62,7 +61,6 @@ export function createApp({
   });
 
   const tokens = tokenRouter({ runs, deadlineMs, ...(rateLimits ? { rateLimits } : {}) });
-  const refresh = refreshRouter({ runs, deadlineMs, ...(rateLimits ? { rateLimits } : {}) });
 
   if (metrics) app.use(metrics.middleware());
   app
@@ -71,7 +69,6 @@ export function createApp({
     .use(accessLog(logger))
     .use(errorHandler(logger))
     .use(health.routes())
-    .use(refresh.routes())
     .use(tokens.routes())
     .use(tokens.allowedMethods({ throw: true }));
   return app;

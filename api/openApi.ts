@@ -92,6 +92,28 @@ const body = (jsonSchema: z.ZodType, formSchema: z.ZodType) => ({
  * The OpenAPI 3.1 document of the public API, rendered from the zod schemas the API validates requests with
  * and types its responses with (domain/publicContract.ts). Served at `GET /openapi.json`, through the edge too.
  */
+/** Both refresh paths: the same route, documented once. */
+const refreshPath = (operationId: string, summary: string) => ({
+  post: {
+    operationId,
+    summary,
+    requestParams: { header: z.object(widgetRequestHeaders) },
+    requestBody: body(refreshRequestJsonSchema, refreshRequestFormSchema),
+    responses: {
+      '200': issued('Refreshed: same identity, new expiration.'),
+      '403': {
+        description:
+          'Refused: the token is invalid, expired, already refreshed or for another deployment key, or ' +
+          'it belongs to another browser, or the page is on an origin the account does not allow.',
+        headers: z.object(publicResponseHeaders),
+        ...json(refreshRefusalBodySchema),
+      },
+      ...sharedResponses,
+    },
+  },
+  options: { ...preflight, operationId: `${operationId}Preflight` },
+});
+
 export function openApiDocument(): ReturnType<typeof createDocument> {
   return createDocument({
     openapi: '3.1.0',
@@ -123,46 +145,14 @@ export function openApiDocument(): ReturnType<typeof createDocument> {
         },
         options: { ...preflight, operationId: 'createTokenPreflight' },
       },
-      '/v2/Webchat/Token/Refresh': {
-        post: {
-          operationId: 'refreshToken',
-          summary: 'A new token for the same identity, once per token',
-          requestParams: { header: z.object(widgetRequestHeaders) },
-          requestBody: body(refreshRequestJsonSchema, refreshRequestFormSchema),
-          responses: {
-            '200': issued('Refreshed: same identity, new expiration.'),
-            '403': {
-              description:
-                'Refused: the token is invalid, expired, already refreshed or for another deployment key, or ' +
-                'it belongs to another browser, or the page is on an origin the account does not allow.',
-              headers: z.object(publicResponseHeaders),
-              ...json(refreshRefusalBodySchema),
-            },
-            ...sharedResponses,
-          },
-        },
-        options: { ...preflight, operationId: 'refreshTokenPreflight' },
-      },
-      '/v2/Webchat/Tokens/Refresh': {
-        post: {
-          operationId: 'refreshTokens',
-          summary: 'The same refresh, on the path the shipped widget uses',
-          requestParams: { header: z.object(widgetRequestHeaders) },
-          requestBody: body(refreshRequestJsonSchema, refreshRequestFormSchema),
-          responses: {
-            '200': issued('Refreshed: same identity, new expiration.'),
-            '403': {
-              description:
-                'Refused: the token is invalid, expired, already refreshed or for another deployment key, or ' +
-                'it belongs to another browser, or the page is on an origin the account does not allow.',
-              headers: z.object(publicResponseHeaders),
-              ...json(refreshRefusalBodySchema),
-            },
-            ...sharedResponses,
-          },
-        },
-        options: { ...preflight, operationId: 'refreshTokensPreflight' },
-      },
+      '/v2/Webchat/Token/Refresh': refreshPath(
+        'refreshToken',
+        'A new token for the same identity, once per token',
+      ),
+      '/v2/Webchat/Tokens/Refresh': refreshPath(
+        'refreshTokens',
+        'The same refresh, on the path the shipped widget uses',
+      ),
       '/healthz': {
         get: {
           operationId: 'health',

@@ -1,8 +1,5 @@
-import { openEmbeddedClient } from './embeddedClient';
-import { migrate } from './migrate';
-import { createPgClient } from './pgClient';
+import { openMigratedClient } from './openStore';
 import { SessionStore } from './sessionStore';
-import { type SqlClient } from './sqlClient';
 
 export interface OpenSessionStoreOptions {
   /** `DATABASE_URL`: the PostgreSQL server every SAS instance and the admin CLI share. */
@@ -17,16 +14,6 @@ export interface OpenSessionStoreOptions {
  * PostgreSQL wire protocol like every other process does (store/embeddedClient.ts), so SAS and the admin CLI
  * share it while `make start` runs.
  */
-export async function openSessionStore({
-  databaseUrl,
-  dataDir,
-}: OpenSessionStoreOptions): Promise<SessionStore> {
-  const client: SqlClient = databaseUrl ? createPgClient(databaseUrl) : await openEmbeddedClient(dataDir);
-  try {
-    await migrate(client);
-  } catch (err) {
-    await client.close();
-    throw err;
-  }
-  return new SessionStore(client);
+export async function openSessionStore(options: OpenSessionStoreOptions): Promise<SessionStore> {
+  return new SessionStore(await openMigratedClient(options));
 }

@@ -16,11 +16,11 @@ export interface OpenStoreOptions {
 }
 
 /**
- * Opens the account store, on PostgreSQL when `databaseUrl` is given and on the embedded store otherwise, in
- * both cases through `pg` (see `embeddedClient.ts` for who serves the embedded one), and brings its schema up to
- * date. Close it with `store.close()`. Any number of processes may have it open at once.
+ * A client of the store's database with its schema up to date: on PostgreSQL when `databaseUrl` is given and
+ * on the embedded store otherwise, in both cases through `pg` (see `embeddedClient.ts` for who serves the
+ * embedded one). Any number of processes may have it open at once.
  */
-export async function openStore({ dataDir, databaseUrl }: OpenStoreOptions): Promise<AccountStore> {
+export async function openMigratedClient({ dataDir, databaseUrl }: OpenStoreOptions): Promise<SqlClient> {
   const client: SqlClient = databaseUrl ? createPgClient(databaseUrl) : await openEmbeddedClient(dataDir);
   try {
     await migrate(client);
@@ -28,5 +28,10 @@ export async function openStore({ dataDir, databaseUrl }: OpenStoreOptions): Pro
     await client.close();
     throw err;
   }
-  return new AccountStore(client);
+  return client;
+}
+
+/** Opens the account store (`openMigratedClient`). Close it with `store.close()`. */
+export async function openStore(options: OpenStoreOptions): Promise<AccountStore> {
+  return new AccountStore(await openMigratedClient(options));
 }

@@ -86,26 +86,21 @@ export function createScopedAuthApp({
     ctx.body = issued;
   });
 
-  router.post('/v1/ScopedAuthTokens/validate', async (ctx) => {
-    const { token, fingerprint } = parseRequest(sasValidateRequestSchema, ctx.request.body);
-    ctx.set('Cache-Control', 'no-store');
-    ctx.body = await validateToken(keys, token, fingerprint, {
-      ...policy,
-      isRevoked,
-      log: logger.child({ requestId: ctx.state.requestId }),
+  // validate, and validate/internal: the same checks plus the token's binding level (FAS and operators' tooling).
+  for (const [path, check] of [
+    ['/v1/ScopedAuthTokens/validate', validateToken],
+    ['/v1/ScopedAuthTokens/validate/internal', inspectToken],
+  ] as const) {
+    router.post(path, async (ctx) => {
+      const { token, fingerprint } = parseRequest(sasValidateRequestSchema, ctx.request.body);
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = await check(keys, token, fingerprint, {
+        ...policy,
+        isRevoked,
+        log: logger.child({ requestId: ctx.state.requestId }),
+      });
     });
-  });
-
-  // The same checks as validate, plus the token's binding level (FAS and operators' tooling).
-  router.post('/v1/ScopedAuthTokens/validate/internal', async (ctx) => {
-    const { token, fingerprint } = parseRequest(sasValidateRequestSchema, ctx.request.body);
-    ctx.set('Cache-Control', 'no-store');
-    ctx.body = await inspectToken(keys, token, fingerprint, {
-      ...policy,
-      isRevoked,
-      log: logger.child({ requestId: ctx.state.requestId }),
-    });
-  });
+  }
 
   // FAS's refresh: a refusal is a 200 with `outcome: 'refused'`, which FAS turns into its 403.
   router.post('/v1/ScopedAuthTokens/refresh/internal', async (ctx) => {

@@ -36,6 +36,7 @@ describe('the OpenAPI document', () => {
       '/readyz',
       '/v2/Webchat/Token',
       '/v2/Webchat/Token/Refresh',
+      '/v2/Webchat/Tokens/Refresh',
     ]);
     const create = document.paths?.['/v2/Webchat/Token']?.post;
     assert.deepEqual(Object.keys(create?.responses ?? {}).sort(), [

@@ -15,6 +15,9 @@ import { widgetHeaders } from '../helpers/widget';
 
 const tokenPath = '/v2/Webchat/Token';
 const refreshPath = '/v2/Webchat/Token/Refresh';
+/** The same refresh on the path the shipped widget uses. */
+const widgetRefreshPath = '/v2/Webchat/Tokens/Refresh';
+const refreshPaths = [refreshPath, widgetRefreshPath];
 /** The per-deployment-key limit of this stack: low enough for the 429 case, above what the other cases use. */
 const keyLimit = 10;
 
@@ -124,7 +127,7 @@ describe('OpenAPI conformance, through the edge', () => {
     assert.equal(noSignals.headers.get('access-control-allow-origin'), 'http://localhost:8081');
   });
 
-  for (const path of [tokenPath, refreshPath]) {
+  for (const path of [tokenPath, ...refreshPaths]) {
     test(`${path}: 400, 413 and 415`, async () => {
       const missing = await post(path, json({}));
       assert.deepEqual([missing.status, codeOf(missing)], [400, 'invalid_request']);
@@ -154,19 +157,18 @@ describe('OpenAPI conformance, through the edge', () => {
     assert.deepEqual([res.status, codeOf(res)], [400, 'invalid_request']);
   });
 
-  test('refresh: 200 for the same identity, 403 refusal for a token it never issued', async () => {
-    const issued = await post(tokenPath, json({ deploymentKey: 'dk_demo_open' }));
-    const { token, identity } = issued.body as { token: string; identity: string };
-    const refreshed = await post(refreshPath, json({ deploymentKey: 'dk_demo_open', token }));
-    assert.equal(refreshed.status, 200);
-    assert.equal((refreshed.body as { identity: string }).identity, identity);
-    const refused = await post(
-      refreshPath,
-      json({ deploymentKey: 'dk_demo_open', token: 'abc.def.ghi.jkl.mno' }),
-    );
-    assert.equal(refused.status, 403);
-    assert.equal((refused.body as { valid: boolean; code: string }).code, 'invalid_token');
-  });
+  for (const path of refreshPaths) {
+    test(`${path}: 200 for the same identity, 403 refusal for a token it never issued`, async () => {
+      const issued = await post(tokenPath, json({ deploymentKey: 'dk_demo_open' }));
+      const { token, identity } = issued.body as { token: string; identity: string };
+      const refreshed = await post(path, json({ deploymentKey: 'dk_demo_open', token }));
+      assert.equal(refreshed.status, 200);
+      assert.equal((refreshed.body as { identity: string }).identity, identity);
+      const refused = await post(path, json({ deploymentKey: 'dk_demo_open', token: 'abc.def.ghi.jkl.mno' }));
+      assert.equal(refused.status, 403);
+      assert.equal((refused.body as { valid: boolean; code: string }).code, 'invalid_token');
+    });
+  }
 
   test('429 + Retry-After once a deployment key has used its window', async () => {
     let last: ReceivedResponse | undefined;
@@ -174,8 +176,10 @@ describe('OpenAPI conformance, through the edge', () => {
       last = await post(tokenPath, json({ deploymentKey: 'dk_flood_test' }));
     assert.deepEqual([last?.status, last && codeOf(last)], [429, 'rate_limited']);
     assert.ok(Number(last?.headers.get('retry-after')) >= 1);
-    const refresh = await post(refreshPath, json({ deploymentKey: 'dk_flood_test', token: 'abc.def' }));
-    assert.equal(refresh.status, 429);
+    for (const path of refreshPaths) {
+      const refresh = await post(path, json({ deploymentKey: 'dk_flood_test', token: 'abc.def' }));
+      assert.equal(refresh.status, 429);
+    }
   });
 
   test('GET /healthz of the edge and of the API, GET /readyz of the API: 200', async () => {
@@ -194,11 +198,10 @@ describe('OpenAPI conformance, through the edge', () => {
       [create.status, codeOf(create), create.headers.get('retry-after')],
       [503, 'unavailable', '2'],
     );
-    const refresh = await post(
-      refreshPath,
-      json({ deploymentKey: 'dk_demo_open', token: 'abc.def.ghi.jkl.mno' }),
-    );
-    assert.equal(refresh.status, 503);
+    for (const path of refreshPaths) {
+      const refresh = await post(path, json({ deploymentKey: 'dk_demo_open', token: 'abc.def.ghi.jkl.mno' }));
+      assert.equal(refresh.status, 503);
+    }
 
     await terminate(stack.processes.get('temporal')!);
     const notReady = conforms('GET', '/readyz', await receive(await fetch(`${stack.urls.api}/readyz`)));
