@@ -59,17 +59,17 @@ export class AccountReader {
   }
 }
 
-/** Exactly the contract's fields: the workflow keeps this in its history. */
+/**
+ * Exactly the contract's fields, since the workflow keeps this in its history: the record less what only an
+ * operator sees (a field added to AccountRecord must be listed here, or it reaches history).
+ */
 function toAccountConfig(account: AccountRecord): AccountConfig {
-  return {
-    accountSid: account.accountSid,
-    allowedOrigins: account.allowedOrigins,
-    addressSid: account.addressSid,
-    deploymentKeys: account.deploymentKeys,
-    fingerprintSensitivity: account.fingerprintSensitivity,
-    tokenTtlSeconds: account.tokenTtlSeconds,
-    ...(account.sessionMaxAgeSeconds === undefined
-      ? {}
-      : { sessionMaxAgeSeconds: account.sessionMaxAgeSeconds }),
-  };
+  const {
+    friendlyName: _name,
+    featureFlags: _flags,
+    createdAt: _created,
+    updatedAt: _updated,
+    ...config
+  } = account;
+  return config;
 }
