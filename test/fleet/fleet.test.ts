@@ -300,8 +300,22 @@ void describe(
       body: new URLSearchParams(fields).toString(),
     });
 
-    /** The identity (`<pid>@<host>`) of the worker that completed the run's workflow tasks. */
-    const workerOfRun = async (workflowId: string): Promise<string[]> => {
+    /**
+     * The identity (`<pid>@<host>`) of the worker that completed the workflow tasks of the run a request started.
+     * Workflow ids are random; the request's `X-Request-Id` is the run's `WebchatRequestId` search attribute
+     * (visibility may lag the answer by a moment).
+     */
+    const workerOfRun = async (requestId: string | null): Promise<string[]> => {
+      let workflowId: string | undefined;
+      for (let attempt = 0; workflowId === undefined; attempt++) {
+        for await (const run of client.workflow.list({ query: `WebchatRequestId="${requestId}"` })) {
+          workflowId = run.workflowId;
+        }
+        if (workflowId === undefined) {
+          if (attempt >= 50) throw new Error(`no run has WebchatRequestId ${requestId}`);
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+      }
       const history = await client.workflow.getHandle(workflowId).fetchHistory();
       return (history.events ?? []).flatMap((e) => e.workflowTaskCompletedEventAttributes?.identity ?? []);
     };
@@ -340,7 +354,7 @@ void describe(
         );
         issued += answers.length;
         for (const requestId of answers) {
-          for (const identity of await workerOfRun(`webchat-token-${requestId}`)) seen.add(pidOf(identity));
+          for (const identity of await workerOfRun(requestId)) seen.add(pidOf(identity));
         }
       }
       assert.deepEqual([...seen].sort(), [...workerPids()].sort(), 'both workers completed runs');
@@ -359,7 +373,7 @@ void describe(
         assert.equal(res.status, 200, await res.clone().text());
         assert.equal(res.headers.get('access-control-allow-origin'), SECURE_ORIGIN);
         const body = (await res.json()) as { token: string; identity: string };
-        const [identity] = await workerOfRun(`webchat-token-${res.headers.get('x-request-id')}`);
+        const [identity] = await workerOfRun(res.headers.get('x-request-id'));
         bound.push({ ...body, clientIp, pid: pidOf(identity!) });
       }
     });
@@ -491,7 +505,7 @@ void describe(
         assert.equal(res.status, 200, await res.clone().text());
         const refreshed = (await res.json()) as { token: string; identity: string };
         assert.equal(refreshed.identity, b.identity);
-        const identities = await workerOfRun(`webchat-refresh-${res.headers.get('x-request-id')}`);
+        const identities = await workerOfRun(res.headers.get('x-request-id'));
         assert.ok(
           identities.length > 0 && identities.every((id) => pidOf(id) === survivorPid),
           'the survivor',

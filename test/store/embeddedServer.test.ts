@@ -42,7 +42,7 @@ void test('any PostgreSQL client can use it: plain pg, simple and extended proto
   await client.connect();
   try {
     const { rows } = await client.query<{ n: number }>(
-      'SELECT count(*)::int AS n FROM schema_migrations WHERE version >= $1',
+      'SELECT count(*)::int AS n FROM schema_migrations WHERE version = $1',
       [1],
     );
     assert.deepEqual(rows, [{ n: 1 }]);
