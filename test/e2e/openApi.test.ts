@@ -19,7 +19,7 @@ const refreshPath = '/v2/Webchat/Token/Refresh';
 const widgetRefreshPath = '/v2/Webchat/Tokens/Refresh';
 const refreshPaths = [refreshPath, widgetRefreshPath];
 /** The per-deployment-key limit of this stack: low enough for the 429 case, above what the other cases use. */
-const keyLimit = 10;
+const keyLimit = 40;
 
 /**
  * The OpenAPI document against the running product: every status it documents is produced by a real request
