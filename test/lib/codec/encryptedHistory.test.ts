@@ -118,7 +118,10 @@ describe('encrypted history', () => {
 
   test('a tampered payload or an unknown key id fails to decode', async () => {
     const [sealed] = await codec.encode([{ metadata: {}, data: Buffer.from('"secret"') }]);
-    const tampered = { ...sealed!, data: Buffer.from(sealed!.data!).fill(0, 20, 21) };
+    // Flip every bit of one ciphertext byte: setting it to 0 did nothing when it already was 0 (1 run in 256).
+    const data = Buffer.from(sealed!.data!);
+    data[20] = data[20]! ^ 0xff;
+    const tampered = { ...sealed!, data };
     await assert.rejects(codec.decode([tampered]));
     const unknown = {
       ...sealed!,
