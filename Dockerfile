@@ -10,6 +10,9 @@
 # workflow bundle built once, so no service compiles TypeScript and the worker starts without webpack.
 FROM node:20.20.2-bookworm-slim AS build
 WORKDIR /app
+# better-sqlite3 (the single-box store) is native: npm fetches its prebuilt binary, or builds it with these.
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ \
+    && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
@@ -26,6 +29,8 @@ COPY admin ./admin
 COPY web ./web
 COPY scripts ./scripts
 RUN npm run build
+# What the services need at run time, native binaries included, without the compilers of this stage.
+RUN npm prune --omit=dev
 
 FROM node:20.20.2-bookworm-slim
 
@@ -36,18 +41,18 @@ ENV NODE_ENV=production \
 
 WORKDIR /app
 
-# Dependencies first, so this layer is rebuilt only when the lockfile changes; --omit=dev drops compilers,
-# linters and test tools.
+# The production dependencies of the build stage (--omit=dev drops compilers, linters and test tools), so the
+# native ones are not built twice.
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev && npm cache clean --force
+COPY --from=build /app/node_modules ./node_modules
 
 # Only the compiled services: sources, tests, scripts, benchmarks and local data stay out of the image.
 COPY --from=build /app/dist ./dist
 
-# The data folder (SAS keys, fingerprint secret, embedded account store) and /keys (SAS's shared key ring, which
-# `docker compose run --rm sas-keys` writes with dist/scripts/rotate-keys.js) are the writable places; compose
-# mounts named volumes there, which Docker seeds with these folders' owner. The code stays owned by root, so the
-# unprivileged process cannot rewrite it.
+# The data folder (SAS keys, fingerprint secret, the SQLite store when there is no DATABASE_URL) and /keys
+# (SAS's shared key ring, which `docker compose run --rm sas-keys` writes with dist/scripts/rotate-keys.js) are
+# the writable places; compose mounts named volumes there, which Docker seeds with these folders' owner. The code
+# stays owned by root, so the unprivileged process cannot rewrite it.
 RUN mkdir -p /data /keys && chown node:node /data /keys
 
 # A container that listened on 127.0.0.1 (the laptop default) would be unreachable from its neighbours.

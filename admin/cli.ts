@@ -70,8 +70,8 @@ async function run(
     }
   }
   const work = command.prepare(values, positionals);
-  // The store the worker uses: DATABASE_URL, else the embedded store under DATA_DIR, through whichever process
-  // serves it (the store process of `make start`), so the very next token request sees a change.
+  // The store the worker uses: DATABASE_URL, else the SQLite file under DATA_DIR, which the running services
+  // have open too, so the very next token request sees a change.
   const store = await openStore({ dataDir: config.DATA_DIR, databaseUrl: config.DATABASE_URL });
   try {
     return await work(store);
@@ -149,8 +149,8 @@ export function usage(): string {
     ...commands.map(commandUsage),
     '',
     '--json prints the result (or the error, on stderr) as JSON.',
-    'The store: DATABASE_URL when set, else the embedded store under DATA_DIR (default .data). While',
-    '`make start` runs, commands go through its store process, over the PostgreSQL wire protocol.',
+    'The store: DATABASE_URL when set, else the SQLite file DATA_DIR/store.sqlite (DATA_DIR: .data), which',
+    'the running services share: commands work while `make start` runs and while it does not.',
     '`token revoke` writes the revocations SAS reads there.',
     'Exit codes: 0 done, 1 failed (unknown account or key, store unavailable), 2 bad input (nothing written).',
   ].join('\n');

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { type ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
 import { WEBCHAT_SECURITY_FLAG, fingerprintSensitivities } from '../domain/contracts';
@@ -235,6 +236,22 @@ export const commands: readonly (Command | SessionCommand)[] = [
       };
     },
   })),
+  {
+    name: 'store backup',
+    args: ['<file>'],
+    options: {},
+    optionHelp: [],
+    summary:
+      'Copy the embedded store (SQLite) into <file> while the services keep running: SQLite’s online backup.',
+    prepare(_values, [file]) {
+      if (!file) throw new UsageError('store backup: give the file to write');
+      const destination = resolve(file);
+      return async (store) => {
+        await store.backup(destination);
+        return { json: { backup: destination }, text: `Backed up the store into ${destination}.` };
+      };
+    },
+  },
   {
     name: 'token revoke',
     store: 'sessions',

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { dataDir, parseEnv } from '../lib/config';
 import { databaseUrl } from '../store/databaseUrl';
 
-/** The CLI finds the store exactly as the worker does: `DATABASE_URL`, else the embedded store under DATA_DIR. */
+/** The CLI finds the store exactly as the worker does: `DATABASE_URL`, else the SQLite file under DATA_DIR. */
 const schema = z.object({
   DATA_DIR: dataDir,
   DATABASE_URL: databaseUrl,

@@ -48,9 +48,8 @@ const schema = z
     /**
      * Run the token workflows' worker in this process too, on the client's connection, and start runs eagerly
      * (the server hands a run's first task straight back; bench/README.md). The worker reads the worker's
-     * variables (FAS_URL, DATABASE_URL, WORKER_METRICS_ADDRESS, ...). With the embedded store (no DATABASE_URL)
-     * it must be the only worker: the store belongs to one process. With DATABASE_URL, separate workers may run
-     * beside it (each with its own WORKER_METRICS_ADDRESS).
+     * variables (FAS_URL, DATABASE_URL, WORKER_METRICS_ADDRESS, ...). Separate workers may run beside it (each
+     * with its own WORKER_METRICS_ADDRESS), on the same store: the SQLite file of one box, or DATABASE_URL.
      */
     API_RUN_WORKER: z.stringbool().default(false),
     DATA_DIR: dataDir,

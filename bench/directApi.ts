@@ -1,7 +1,7 @@
 /**
  * The benchmark's direct baseline as a process: the API's start-up (`startApi`: the same Koa app, limits and
  * metrics) over `directTokenRuns` in place of Temporal, and the activities built by the worker's start-up
- * (`openActivityDeps`: its own embedded store under DATA_DIR with the demo accounts, the real FAS at FAS_URL
+ * (`openActivityDeps`: its own SQLite store under DATA_DIR with the demo accounts, the real FAS at FAS_URL
  * with the worker's credential). The benchmark puts an edge in front.
  */
 import { createActivities } from '../activities';

@@ -1,7 +1,7 @@
 /**
  * `npm run build`: the production build in dist/ (or the folder given as the first argument). The services'
- * TypeScript compiled to CommonJS by tsc (tsconfig.build.json), the files they read at run time (SQL
- * migrations, the demo page), and the workflow bundle, built once here so that a worker starts without webpack:
+ * TypeScript compiled to CommonJS by tsc (tsconfig.build.json), the files they read at run time (the demo
+ * page), and the workflow bundle, built once here so that a worker starts without webpack:
  * `workflow-bundle.js`, and `workflow-bundle-traced.js` with the OpenTelemetry workflow interceptors for a
  * worker that runs with tracing on (lib/temporalTracing.ts). `npm run start:*` and the container image run it
  * when NODE_ENV=production (scripts/service.js).
@@ -22,7 +22,6 @@ async function main() {
     [require.resolve('typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json'), '--outDir', outDir],
     { stdio: 'inherit' },
   );
-  await cp(join(root, 'store', 'migrations'), join(outDir, 'store', 'migrations'), { recursive: true });
   await cp(join(root, 'web', 'public'), join(outDir, 'web', 'public'), { recursive: true });
   const tracing = require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors');
   for (const [file, workflowInterceptorModules] of [

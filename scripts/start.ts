@@ -3,7 +3,7 @@ import { defaultPorts, startStack } from './stack';
 
 async function main() {
   const dataDir = process.env.DATA_DIR ?? '.data';
-  console.log('Starting the Temporal dev server, the store, SAS, FAS, the worker, the API and the edge...');
+  console.log('Starting the Temporal dev server, SAS, FAS, the worker, the API and the edge...');
   const stack = await startStack({ ports: defaultPorts, dataDir });
   console.log(`
 Webchat token service is up.

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import {
   accountSid as accountSidSchema,
@@ -16,33 +17,34 @@ import {
   type CreatedAccount,
   type DeploymentKeyInfo,
   hashKey,
-  type KeyRow,
+  keyColumns,
   type NewDeploymentKey,
   selectAccount,
   selectAccounts,
   toKeyInfo,
 } from './accountRecords';
-import { type SqlClient, type SqlExecutor } from './sqlClient';
+import type { StoreDatabase } from './database';
+import type { StoreSchema } from './schema';
 import { StoreError } from './storeError';
 
 const KEY_PREFIX_LENGTH = 8;
 
 /**
  * What an operator does with the account store (the admin CLI): reads and writes of accounts, deployment keys
- * and feature flags. Writes validate their input first, throwing `StoreError` with a stable code; every
- * multi-statement write runs in one transaction.
+ * and feature flags. Writes validate their input first, throwing `StoreError` with a stable code; every write
+ * is one transaction, its times from the database's clock.
  */
 export class AccountAdmin {
-  constructor(private readonly sql: SqlClient) {}
+  constructor(protected readonly database: StoreDatabase) {}
 
   async getAccount(accountSid: string): Promise<AccountRecord | null> {
     if (!accountSidSchema.safeParse(accountSid).success) return null;
-    return selectAccount(this.sql, accountSid);
+    return selectAccount(this.database.db, accountSid);
   }
 
   /** Every account, oldest first. */
   listAccounts(): Promise<AccountRecord[]> {
-    return selectAccounts(this.sql);
+    return selectAccounts(this.database.db);
   }
 
   /**
@@ -52,29 +54,29 @@ export class AccountAdmin {
   async createAccount(input: CreateAccountInput = {}): Promise<CreatedAccount> {
     const data = parseInput(createAccountInput, input, 'account');
     const accountSid = data.accountSid ?? randomSid('AC');
-    return this.sql.transaction(async (tx) => {
-      const { rows } = await tx.query<{ account_sid: string }>(
-        `INSERT INTO accounts
-           (account_sid, friendly_name, address_sid, allowed_origins, fingerprint_sensitivity, token_ttl_seconds,
-            session_max_age_seconds)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
-         ON CONFLICT (account_sid) DO NOTHING
-         RETURNING account_sid`,
-        [
-          accountSid,
-          data.friendlyName,
-          data.addressSid ?? randomSid('AD'),
-          data.allowedOrigins,
-          data.fingerprintSensitivity,
-          data.tokenTtlSeconds,
-          data.sessionMaxAgeSeconds ?? null,
-        ],
-      );
-      if (rows.length === 0) throw new StoreError('account_exists', `Account ${accountSid} already exists`);
+    const { now } = this.database;
+    return this.write(async (tx) => {
+      const inserted = await tx
+        .insertInto('accounts')
+        .values({
+          account_sid: accountSid,
+          friendly_name: data.friendlyName,
+          address_sid: data.addressSid ?? randomSid('AD'),
+          allowed_origins: JSON.stringify(data.allowedOrigins),
+          fingerprint_sensitivity: data.fingerprintSensitivity,
+          token_ttl_seconds: data.tokenTtlSeconds,
+          session_max_age_seconds: data.sessionMaxAgeSeconds ?? null,
+          created_at: now,
+          updated_at: now,
+        })
+        .onConflict((oc) => oc.column('account_sid').doNothing())
+        .returning('account_sid')
+        .executeTakeFirst();
+      if (!inserted) throw new StoreError('account_exists', `Account ${accountSid} already exists`);
       const keys: NewDeploymentKey[] = [];
-      for (const key of data.deploymentKeys) keys.push(await insertKey(tx, accountSid, key));
+      for (const key of data.deploymentKeys) keys.push(await this.insertKey(tx, accountSid, key));
       for (const [flag, enabled] of Object.entries(data.featureFlags)) {
-        await upsertFlag(tx, accountSid, flag, enabled);
+        await this.upsertFlag(tx, accountSid, flag, enabled);
       }
       return { account: await mustSelectAccount(tx, accountSid), keys };
     });
@@ -84,32 +86,27 @@ export class AccountAdmin {
   async updateAccount(accountSid: string, patch: UpdateAccountInput): Promise<AccountRecord> {
     const sid = parseInput(accountSidSchema, accountSid, 'accountSid');
     const data = parseInput(updateAccountInput, patch, 'account update');
-    return this.sql.transaction(async (tx) => {
-      // COALESCE keeps a column when its parameter is null, i.e. the field was not in the patch.
-      const { rows } = await tx.query(
-        `UPDATE accounts SET
-           friendly_name = COALESCE($2, friendly_name),
-           address_sid = COALESCE($3, address_sid),
-           allowed_origins = COALESCE($4::text[], allowed_origins),
-           fingerprint_sensitivity = COALESCE($5, fingerprint_sensitivity),
-           token_ttl_seconds = COALESCE($6::integer, token_ttl_seconds),
-           session_max_age_seconds = CASE WHEN $7::boolean THEN $8::integer ELSE session_max_age_seconds END,
-           updated_at = now()
-         WHERE account_sid = $1
-         RETURNING account_sid`,
-        [
-          sid,
-          data.friendlyName ?? null,
-          data.addressSid ?? null,
-          data.allowedOrigins ?? null,
-          data.fingerprintSensitivity ?? null,
-          data.tokenTtlSeconds ?? null,
-          // Null is a value here (back to the default), so whether the field was given travels apart.
-          data.sessionMaxAgeSeconds !== undefined,
-          data.sessionMaxAgeSeconds ?? null,
-        ],
-      );
-      if (rows.length === 0) throw notFound(sid);
+    return this.write(async (tx) => {
+      const updated = await tx
+        .updateTable('accounts')
+        .set({
+          ...(data.friendlyName !== undefined && { friendly_name: data.friendlyName }),
+          ...(data.addressSid !== undefined && { address_sid: data.addressSid }),
+          ...(data.allowedOrigins !== undefined && { allowed_origins: JSON.stringify(data.allowedOrigins) }),
+          ...(data.fingerprintSensitivity !== undefined && {
+            fingerprint_sensitivity: data.fingerprintSensitivity,
+          }),
+          ...(data.tokenTtlSeconds !== undefined && { token_ttl_seconds: data.tokenTtlSeconds }),
+          // null is a value here: back to the service default.
+          ...(data.sessionMaxAgeSeconds !== undefined && {
+            session_max_age_seconds: data.sessionMaxAgeSeconds,
+          }),
+          updated_at: this.database.now,
+        })
+        .where('account_sid', '=', sid)
+        .returning('account_sid')
+        .executeTakeFirst();
+      if (!updated) throw notFound(sid);
       return mustSelectAccount(tx, sid);
     });
   }
@@ -122,22 +119,23 @@ export class AccountAdmin {
     const sid = parseInput(accountSidSchema, accountSid, 'accountSid');
     const plaintext =
       key === undefined ? generateDeploymentKey() : parseInput(deploymentKeySchema, key, 'key');
-    return this.sql.transaction(async (tx) => {
+    return this.write(async (tx) => {
       await assertAccountExists(tx, sid);
-      return insertKey(tx, sid, plaintext);
+      return this.insertKey(tx, sid, plaintext);
     });
   }
 
   /** Revokes a key; revoking it again keeps the first revocation time. Throws `deployment_key_not_found`. */
   async revokeDeploymentKey(keyId: string): Promise<DeploymentKeyInfo> {
     const id = parseInput(keyIdSchema, keyId, 'keyId');
-    const { rows } = await this.sql.query<KeyRow>(
-      `UPDATE deployment_keys SET revoked_at = COALESCE(revoked_at, now())
-       WHERE key_id = $1
-       RETURNING key_id, account_sid, key_prefix, created_at, revoked_at`,
-      [id],
+    const row = await this.write((tx) =>
+      tx
+        .updateTable('deployment_keys')
+        .set((eb) => ({ revoked_at: eb.fn.coalesce('revoked_at', this.database.now) }))
+        .where('key_id', '=', id)
+        .returning(keyColumns)
+        .executeTakeFirst(),
     );
-    const row = rows[0];
     if (!row) throw new StoreError('deployment_key_not_found', `Deployment key ${id} not found`);
     return toKeyInfo(row);
   }
@@ -145,15 +143,16 @@ export class AccountAdmin {
   /** An account's deployment keys, revoked ones included, oldest first. Throws `account_not_found`. */
   async listDeploymentKeys(accountSid: string): Promise<DeploymentKeyInfo[]> {
     const sid = parseInput(accountSidSchema, accountSid, 'accountSid');
-    return this.sql.transaction(async (tx) => {
-      await assertAccountExists(tx, sid);
-      const { rows } = await tx.query<KeyRow>(
-        `SELECT key_id, account_sid, key_prefix, created_at, revoked_at FROM deployment_keys
-         WHERE account_sid = $1 ORDER BY created_at, key_id`,
-        [sid],
-      );
-      return rows.map(toKeyInfo);
-    });
+    const { db } = this.database;
+    await assertAccountExists(db, sid);
+    const rows = await db
+      .selectFrom('deployment_keys')
+      .select(keyColumns)
+      .where('account_sid', '=', sid)
+      .orderBy('created_at')
+      .orderBy('key_id')
+      .execute();
+    return rows.map(toKeyInfo);
   }
 
   /** Sets a flag on an account. Throws `invalid_input` or `account_not_found`. */
@@ -161,15 +160,68 @@ export class AccountAdmin {
     const sid = parseInput(accountSidSchema, accountSid, 'accountSid');
     const name = parseInput(featureFlagSchema, flag, 'flag');
     const on = parseInput(z.boolean(), enabled, 'enabled');
-    await this.sql.transaction(async (tx) => {
+    await this.write(async (tx) => {
       await assertAccountExists(tx, sid);
-      await upsertFlag(tx, sid, name, on);
+      await this.upsertFlag(tx, sid, name, on);
     });
   }
 
-  /** Closes the underlying client. */
+  /** An online backup of the whole store into `destination` (store/database.ts). */
+  backup(destination: string): Promise<void> {
+    return this.database.backup(destination);
+  }
+
+  /** Closes the database. */
   close(): Promise<void> {
-    return this.sql.close();
+    return this.database.close();
+  }
+
+  /** One write transaction (store/database.ts: on SQLite it holds the file's write lock from its start). */
+  private write<T>(work: (tx: Kysely<StoreSchema>) => Promise<T>): Promise<T> {
+    return this.database.db.transaction().execute(work);
+  }
+
+  private async insertKey(
+    tx: Kysely<StoreSchema>,
+    accountSid: string,
+    key: string,
+  ): Promise<NewDeploymentKey> {
+    const keyId = randomSid('DK');
+    const inserted = await tx
+      .insertInto('deployment_keys')
+      .values({
+        key_id: keyId,
+        account_sid: accountSid,
+        key_hash: hashKey(key),
+        key_prefix: key.slice(0, KEY_PREFIX_LENGTH),
+        created_at: this.database.now,
+      })
+      .onConflict((oc) => oc.doNothing())
+      .returning('key_id')
+      .executeTakeFirst();
+    if (!inserted) {
+      throw new StoreError('deployment_key_exists', 'This deployment key is already in use; choose another');
+    }
+    return { keyId, key };
+  }
+
+  private async upsertFlag(
+    tx: Kysely<StoreSchema>,
+    accountSid: string,
+    flag: string,
+    enabled: boolean,
+  ): Promise<void> {
+    const { now } = this.database;
+    await tx
+      .insertInto('feature_flags')
+      .values({ account_sid: accountSid, flag, enabled: enabled ? 1 : 0, updated_at: now })
+      .onConflict((oc) =>
+        oc.columns(['account_sid', 'flag']).doUpdateSet((eb) => ({
+          enabled: eb.ref('excluded.enabled'),
+          updated_at: now,
+        })),
+      )
+      .execute();
   }
 }
 
@@ -186,40 +238,17 @@ function notFound(accountSid: string): StoreError {
   return new StoreError('account_not_found', `Account ${accountSid} not found`);
 }
 
-async function assertAccountExists(tx: SqlExecutor, accountSid: string): Promise<void> {
-  // FOR SHARE: the account cannot vanish between this check and the caller's insert.
-  const { rows } = await tx.query('SELECT 1 FROM accounts WHERE account_sid = $1 FOR SHARE', [accountSid]);
-  if (rows.length === 0) throw notFound(accountSid);
+async function assertAccountExists(db: Kysely<StoreSchema>, accountSid: string): Promise<void> {
+  const row = await db
+    .selectFrom('accounts')
+    .select('account_sid')
+    .where('account_sid', '=', accountSid)
+    .executeTakeFirst();
+  if (!row) throw notFound(accountSid);
 }
 
-async function insertKey(tx: SqlExecutor, accountSid: string, key: string): Promise<NewDeploymentKey> {
-  const keyId = randomSid('DK');
-  const { rows } = await tx.query(
-    `INSERT INTO deployment_keys (key_id, account_sid, key_hash, key_prefix) VALUES ($1, $2, $3, $4)
-     ON CONFLICT DO NOTHING RETURNING key_id`,
-    [keyId, accountSid, hashKey(key), key.slice(0, KEY_PREFIX_LENGTH)],
-  );
-  if (rows.length === 0) {
-    throw new StoreError('deployment_key_exists', 'This deployment key is already in use; choose another');
-  }
-  return { keyId, key };
-}
-
-async function upsertFlag(
-  tx: SqlExecutor,
-  accountSid: string,
-  flag: string,
-  enabled: boolean,
-): Promise<void> {
-  await tx.query(
-    `INSERT INTO feature_flags (account_sid, flag, enabled) VALUES ($1, $2, $3)
-     ON CONFLICT (account_sid, flag) DO UPDATE SET enabled = EXCLUDED.enabled, updated_at = now()`,
-    [accountSid, flag, enabled],
-  );
-}
-
-async function mustSelectAccount(sql: SqlExecutor, accountSid: string): Promise<AccountRecord> {
-  const account = await selectAccount(sql, accountSid);
+async function mustSelectAccount(db: Kysely<StoreSchema>, accountSid: string): Promise<AccountRecord> {
+  const account = await selectAccount(db, accountSid);
   if (!account) throw notFound(accountSid);
   return account;
 }

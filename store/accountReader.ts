@@ -1,61 +1,67 @@
-import { type AccountConfig } from '../domain/contracts';
+import type { Kysely } from 'kysely';
+import type { AccountConfig } from '../domain/contracts';
 import { accountSid as accountSidSchema, deploymentKey as deploymentKeySchema } from './accountInput';
 import { type AccountRecord, hashKey, selectAccount, selectAccountByKeyHash } from './accountRecords';
-import { type SqlExecutor } from './sqlClient';
+import type { StoreSchema } from './schema';
+
+/** What an issuance reads of the account behind a deployment key: its configuration and one flag. */
+export interface AccountByKey {
+  config: AccountConfig;
+  /** Whether the flag asked for is on; false when it was never set. */
+  flagEnabled: boolean;
+}
 
 /**
  * The token path's reads (the activities): a deployment key's account, an account's configuration, a flag.
  * Never throws for an unknown input: it reads as absent.
  */
 export class AccountReader {
-  constructor(private readonly sql: SqlExecutor) {}
+  constructor(private readonly db: Kysely<StoreSchema>) {}
+
+  /**
+   * The account behind a live deployment key, its configuration and `flag`, in one query (one round trip on
+   * PostgreSQL, microseconds on SQLite). Null for an unknown or revoked key.
+   */
+  async readByDeploymentKey(key: string, flag: string): Promise<AccountByKey | null> {
+    if (!deploymentKeySchema.safeParse(key).success) return null;
+    const account = await selectAccountByKeyHash(this.db, hashKey(key), flag);
+    return account
+      ? { config: toAccountConfig(account), flagEnabled: account.featureFlags[flag] ?? false }
+      : null;
+  }
 
   /** The account SID behind a live deployment key; null for an unknown or revoked key. */
   async resolveDeploymentKey(key: string): Promise<string | null> {
-    if (!deploymentKeySchema.safeParse(key).success) return null;
-    const { rows } = await this.sql.query<{ account_sid: string }>(
-      'SELECT account_sid FROM deployment_keys WHERE key_hash = $1 AND revoked_at IS NULL',
-      [hashKey(key)],
-    );
-    return rows[0]?.account_sid ?? null;
+    return (await this.readByDeploymentKey(key, ''))?.config.accountSid ?? null;
+  }
+
+  /** `getAccountConfig` for the account behind a live deployment key; null for an unknown or revoked key. */
+  async getAccountConfigByDeploymentKey(key: string): Promise<AccountConfig | null> {
+    return (await this.readByDeploymentKey(key, ''))?.config ?? null;
+  }
+
+  /** `getFeatureFlag` for the account behind a live deployment key; false for an unknown or revoked key. */
+  async getFeatureFlagByDeploymentKey(key: string, flag: string): Promise<boolean> {
+    return (await this.readByDeploymentKey(key, flag))?.flagEnabled ?? false;
   }
 
   /** The configuration the token workflow holds for one execution, or null for an unknown account. */
   async getAccountConfig(accountSid: string): Promise<AccountConfig | null> {
     if (!accountSidSchema.safeParse(accountSid).success) return null;
-    const account = await selectAccount(this.sql, accountSid);
-    return account ? toAccountConfig(account) : null;
-  }
-
-  /**
-   * `getAccountConfig` for the account behind a live deployment key, in one query: the token workflow reads the
-   * account, its configuration and its flag side by side, each keyed by the deployment key. Null for an unknown
-   * or revoked key.
-   */
-  async getAccountConfigByDeploymentKey(key: string): Promise<AccountConfig | null> {
-    if (!deploymentKeySchema.safeParse(key).success) return null;
-    const account = await selectAccountByKeyHash(this.sql, hashKey(key));
+    const account = await selectAccount(this.db, accountSid);
     return account ? toAccountConfig(account) : null;
   }
 
   /** Whether `flag` is on for the account; false when it was never set. */
   async getFeatureFlag(accountSid: string, flag: string): Promise<boolean> {
-    const { rows } = await this.sql.query<{ enabled: boolean }>(
-      'SELECT enabled FROM feature_flags WHERE account_sid = $1 AND flag = $2',
-      [accountSid, flag],
-    );
-    return rows[0]?.enabled ?? false;
-  }
-
-  /** `getFeatureFlag` for the account behind a live deployment key; false for an unknown or revoked key. */
-  async getFeatureFlagByDeploymentKey(key: string, flag: string): Promise<boolean> {
-    if (!deploymentKeySchema.safeParse(key).success) return false;
-    const { rows } = await this.sql.query<{ enabled: boolean }>(
-      `SELECT f.enabled FROM feature_flags f JOIN deployment_keys k ON k.account_sid = f.account_sid
-       WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND f.flag = $2`,
-      [hashKey(key), flag],
-    );
-    return rows[0]?.enabled ?? false;
+    if (!accountSidSchema.safeParse(accountSid).success) return false;
+    const row = await this.db
+      .selectFrom('feature_flags')
+      .select('enabled')
+      .where('account_sid', '=', accountSid)
+      .where('flag', '=', flag)
+      .executeTakeFirst();
+    return row?.enabled === 1;
   }
 }
 

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
+import type { Kysely } from 'kysely';
 import {
   type AccountConfig,
   type FingerprintSensitivity,
   fingerprintSensitivities,
 } from '../domain/contracts';
-import { type SqlExecutor } from './sqlClient';
+import type { StoreSchema } from './schema';
 
 /** How accounts and keys are read from their rows: shared by the token path's reads and the admin half. */
 
@@ -43,60 +44,90 @@ export function hashKey(key: string): Buffer {
   return createHash('sha256').update(key, 'utf8').digest();
 }
 
-interface AccountRow {
-  account_sid: string;
-  friendly_name: string;
-  address_sid: string;
-  allowed_origins: string[];
-  fingerprint_sensitivity: string;
-  token_ttl_seconds: number;
-  session_max_age_seconds: number | null;
-  created_at: Date;
-  updated_at: Date;
-  deployment_keys: string[];
-  feature_flags: Record<string, boolean>;
+type Db = Kysely<StoreSchema>;
+
+/**
+ * Accounts with their live keys and their flags (only `flag`, when given), in one statement and so from one
+ * snapshot: a row per (account, live key, flag), folded by `foldAccounts`. Accounts oldest first, keys oldest
+ * first, for stable output.
+ */
+function accountRows(db: Db, flag?: string) {
+  return db
+    .selectFrom('accounts as a')
+    .leftJoin('deployment_keys as k', (join) =>
+      join.onRef('k.account_sid', '=', 'a.account_sid').on('k.revoked_at', 'is', null),
+    )
+    .leftJoin('feature_flags as f', (join) => {
+      const onAccount = join.onRef('f.account_sid', '=', 'a.account_sid');
+      return flag === undefined ? onAccount : onAccount.on('f.flag', '=', flag);
+    })
+    .select([
+      'a.account_sid',
+      'a.friendly_name',
+      'a.address_sid',
+      'a.allowed_origins',
+      'a.fingerprint_sensitivity',
+      'a.token_ttl_seconds',
+      'a.session_max_age_seconds',
+      'a.created_at',
+      'a.updated_at',
+      'k.key_id',
+      'f.flag',
+      'f.enabled',
+    ])
+    .orderBy('a.created_at')
+    .orderBy('a.account_sid')
+    .orderBy('k.created_at')
+    .orderBy('k.key_id');
 }
 
-export interface KeyRow {
-  key_id: string;
-  account_sid: string;
-  key_prefix: string;
-  created_at: Date;
-  revoked_at: Date | null;
-}
+type AccountRow = Awaited<ReturnType<ReturnType<typeof accountRows>['execute']>>[number];
 
-// One statement, so a config is read from one snapshot. Key ids are ordered for stable output.
-const SELECT_ACCOUNT = `
-  SELECT a.account_sid, a.friendly_name, a.address_sid, a.allowed_origins, a.fingerprint_sensitivity,
-         a.token_ttl_seconds, a.session_max_age_seconds, a.created_at, a.updated_at,
-         ARRAY(SELECT k.key_id FROM deployment_keys k
-               WHERE k.account_sid = a.account_sid AND k.revoked_at IS NULL
-               ORDER BY k.created_at, k.key_id) AS deployment_keys,
-         COALESCE((SELECT jsonb_object_agg(f.flag, f.enabled) FROM feature_flags f
-                   WHERE f.account_sid = a.account_sid), '{}'::jsonb) AS feature_flags
-  FROM accounts a`;
-
-export async function selectAccount(sql: SqlExecutor, accountSid: string): Promise<AccountRecord | null> {
-  const { rows } = await sql.query<AccountRow>(`${SELECT_ACCOUNT} WHERE a.account_sid = $1`, [accountSid]);
-  return rows[0] ? toAccountRecord(rows[0]) : null;
-}
-
-/** The account behind a live deployment key (by its hash), or null. */
-export async function selectAccountByKeyHash(
-  sql: SqlExecutor,
-  keyHash: Buffer,
-): Promise<AccountRecord | null> {
-  const { rows } = await sql.query<AccountRow>(
-    `${SELECT_ACCOUNT} WHERE a.account_sid = (SELECT account_sid FROM deployment_keys WHERE key_hash = $1 AND revoked_at IS NULL)`,
-    [keyHash],
-  );
-  return rows[0] ? toAccountRecord(rows[0]) : null;
+export async function selectAccount(db: Db, accountSid: string): Promise<AccountRecord | null> {
+  const rows = await accountRows(db).where('a.account_sid', '=', accountSid).execute();
+  return foldAccounts(rows)[0] ?? null;
 }
 
 /** Every account, oldest first. */
-export async function selectAccounts(sql: SqlExecutor): Promise<AccountRecord[]> {
-  const { rows } = await sql.query<AccountRow>(`${SELECT_ACCOUNT} ORDER BY a.created_at, a.account_sid`);
-  return rows.map(toAccountRecord);
+export async function selectAccounts(db: Db): Promise<AccountRecord[]> {
+  return foldAccounts(await accountRows(db).execute());
+}
+
+/**
+ * The account behind a live deployment key (by its hash) with its configuration and one flag, in one statement:
+ * the whole of what an issuance reads from the store. Null for an unknown or revoked key.
+ */
+export async function selectAccountByKeyHash(
+  db: Db,
+  keyHash: Buffer,
+  flag: string,
+): Promise<AccountRecord | null> {
+  const rows = await accountRows(db, flag)
+    .where('a.account_sid', '=', (eb) =>
+      eb
+        .selectFrom('deployment_keys')
+        .select('account_sid')
+        .where('key_hash', '=', keyHash)
+        .where('revoked_at', 'is', null),
+    )
+    .execute();
+  return foldAccounts(rows)[0] ?? null;
+}
+
+function foldAccounts(rows: readonly AccountRow[]): AccountRecord[] {
+  const accounts = new Map<string, AccountRecord>();
+  for (const row of rows) {
+    let account = accounts.get(row.account_sid);
+    if (!account) {
+      account = toAccountRecord(row);
+      accounts.set(row.account_sid, account);
+    }
+    if (row.key_id !== null && !account.deploymentKeys.includes(row.key_id)) {
+      account.deploymentKeys.push(row.key_id);
+    }
+    if (row.flag !== null && row.enabled !== null) account.featureFlags[row.flag] = row.enabled === 1;
+  }
+  return [...accounts.values()];
 }
 
 function toAccountRecord(row: AccountRow): AccountRecord {
@@ -104,15 +135,23 @@ function toAccountRecord(row: AccountRow): AccountRecord {
     accountSid: row.account_sid,
     friendlyName: row.friendly_name,
     addressSid: row.address_sid,
-    allowedOrigins: row.allowed_origins,
-    deploymentKeys: row.deployment_keys,
+    allowedOrigins: parseOrigins(row.allowed_origins),
+    deploymentKeys: [],
     fingerprintSensitivity: toSensitivity(row.fingerprint_sensitivity),
     tokenTtlSeconds: row.token_ttl_seconds,
     ...(row.session_max_age_seconds === null ? {} : { sessionMaxAgeSeconds: row.session_max_age_seconds }),
-    featureFlags: row.feature_flags,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
+    featureFlags: {},
+    createdAt: new Date(row.created_at),
+    updatedAt: new Date(row.updated_at),
   };
+}
+
+function parseOrigins(json: string): string[] {
+  const origins: unknown = JSON.parse(json);
+  if (!Array.isArray(origins) || !origins.every((o) => typeof o === 'string')) {
+    throw new Error('Unexpected allowed_origins in the database: not a JSON array of strings');
+  }
+  return origins;
 }
 
 function toSensitivity(value: string): FingerprintSensitivity {
@@ -121,12 +160,22 @@ function toSensitivity(value: string): FingerprintSensitivity {
   return level;
 }
 
+export interface KeyRow {
+  key_id: string;
+  account_sid: string;
+  key_prefix: string;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+export const keyColumns = ['key_id', 'account_sid', 'key_prefix', 'created_at', 'revoked_at'] as const;
+
 export function toKeyInfo(row: KeyRow): DeploymentKeyInfo {
   return {
     keyId: row.key_id,
     accountSid: row.account_sid,
     keyPrefix: row.key_prefix,
-    createdAt: row.created_at,
-    revokedAt: row.revoked_at,
+    createdAt: new Date(row.created_at),
+    revokedAt: row.revoked_at === null ? null : new Date(row.revoked_at),
   };
 }

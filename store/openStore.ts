@@ -1,37 +1,38 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { AccountStore } from './accountStore';
-import { openEmbeddedClient } from './embeddedClient';
-import { migrate } from './migrate';
-import { createPgClient } from './pgClient';
-import { type SqlClient } from './sqlClient';
+import { type OpenDatabaseOptions, openDatabase, type StoreDatabase } from './database';
+import { migrate } from './migrations';
 
-export interface OpenStoreOptions {
-  /**
-   * The service's data folder (git-ignored, e.g. `.data`): the embedded database lives in `${dataDir}/accounts`,
-   * its socket in `${dataDir}/run`. `null` opens an in-memory database, for tests. Ignored when `databaseUrl` is
-   * set.
-   */
-  dataDir: string | null;
-  /** A PostgreSQL server (`postgres://...`, the `DATABASE_URL` variable); the embedded store when absent. */
-  databaseUrl?: string | undefined;
+export type OpenStoreOptions = OpenDatabaseOptions;
+
+/**
+ * The store's database with its schema up to date: PostgreSQL when `databaseUrl` is given, else the SQLite file
+ * under `dataDir`, which every process of one box opens itself (WAL: readers and one writer at once). Any number
+ * of processes may have it open.
+ */
+export async function openMigratedDatabase(options: OpenStoreOptions): Promise<StoreDatabase> {
+  const database = await openDatabase(options);
+  try {
+    await migrate(database);
+  } catch (err) {
+    await database.close();
+    throw err;
+  }
+  return database;
+}
+
+/** Opens the account store (`openMigratedDatabase`). Close it with `store.close()`. */
+export async function openStore(options: OpenStoreOptions): Promise<AccountStore> {
+  return new AccountStore(await openMigratedDatabase(options));
 }
 
 /**
- * A client of the store's database with its schema up to date: on PostgreSQL when `databaseUrl` is given and
- * on the embedded store otherwise, in both cases through `pg` (see `embeddedClient.ts` for who serves the
- * embedded one). Any number of processes may have it open at once.
+ * The embedded store of releases before SQLite (PGlite, `${dataDir}/accounts`): no longer read. Its accounts are
+ * not carried over; the README says so, and the processes that open the store warn about it.
  */
-export async function openMigratedClient({ dataDir, databaseUrl }: OpenStoreOptions): Promise<SqlClient> {
-  const client: SqlClient = databaseUrl ? createPgClient(databaseUrl) : await openEmbeddedClient(dataDir);
-  try {
-    await migrate(client);
-  } catch (err) {
-    await client.close();
-    throw err;
-  }
-  return client;
-}
-
-/** Opens the account store (`openMigratedClient`). Close it with `store.close()`. */
-export async function openStore(options: OpenStoreOptions): Promise<AccountStore> {
-  return new AccountStore(await openMigratedClient(options));
+export function legacyEmbeddedStore(dataDir: string | null): string | null {
+  if (dataDir === null) return null;
+  const dir = join(dataDir, 'accounts');
+  return existsSync(join(dir, 'PG_VERSION')) ? dir : null;
 }

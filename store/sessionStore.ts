@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { accountSid as accountSidSchema, parseInput } from './accountInput';
-import { type SqlClient } from './sqlClient';
+import type { StoreDatabase } from './database';
 
 /**
  * The longest a token can live (SAS refuses a longer ttl): a revocation is kept this long, plus the clock
@@ -8,6 +8,9 @@ import { type SqlClient } from './sqlClient';
  */
 export const MAX_TOKEN_LIFETIME_SECONDS = 86_400;
 const CLOCK_TOLERANCE_MS = 60_000;
+
+/** Rows one prune statement deletes at most: each batch is a short write, so SAS's refreshes never queue long. */
+const PRUNE_BATCH = 1000;
 
 /** What a revocation check needs from a verified token. */
 export interface TokenSubject {
@@ -48,25 +51,33 @@ export interface Revocation {
 const identitySchema = z.uuid();
 
 /**
- * Refresh rotation and revocation state, shared by every SAS instance and the admin CLI. Written against
- * `SqlClient`, so it runs on PostgreSQL and on PGlite alike. Every timestamp comes from the caller's clock (SAS's,
- * which tests control), never from the database's `now()`.
+ * Refresh rotation and revocation state, shared by every SAS instance and the admin CLI, on SQLite or
+ * PostgreSQL alike. Every timestamp comes from the caller's clock (SAS's, which tests control), never from the
+ * database's.
  */
 export class SessionStore {
-  constructor(private readonly sql: SqlClient) {}
+  constructor(private readonly database: StoreDatabase) {}
 
   /** One indexed read: is this token covered by a revocation of its session, its identity or its account? */
   async isRevoked(token: TokenSubject, now: Date): Promise<boolean> {
-    const { rows } = await this.sql.query(
-      `SELECT 1 FROM token_revocations
-       WHERE expires_at > $5 AND (
-         (kind = 'session' AND subject = $1)
-         OR (kind = 'identity' AND subject = $2)
-         OR (kind = 'account' AND subject = $3 AND issued_before >= $4))
-       LIMIT 1`,
-      [token.sessionId, token.identity, token.accountSid, new Date(token.issuedAt * 1000), now],
-    );
-    return rows.length > 0;
+    const row = await this.database.db
+      .selectFrom('token_revocations')
+      .select('kind')
+      .where('expires_at', '>', now.getTime())
+      .where((eb) =>
+        eb.or([
+          eb.and([eb('kind', '=', 'session'), eb('subject', '=', token.sessionId)]),
+          eb.and([eb('kind', '=', 'identity'), eb('subject', '=', token.identity)]),
+          eb.and([
+            eb('kind', '=', 'account'),
+            eb('subject', '=', token.accountSid),
+            eb('issued_before', '>=', token.issuedAt * 1000),
+          ]),
+        ]),
+      )
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
   }
 
   /**
@@ -74,35 +85,36 @@ export class SessionStore {
    * primary key decides, not a read before the write); every other one gets the winner's record back.
    */
   async claimRefresh(record: RefreshRecord): Promise<ClaimResult> {
+    const { db } = this.database;
     // Twice: the winner's row may be pruned between our insert and our read (its parent just expired).
     for (let attempt = 0; attempt < 2; attempt++) {
-      const inserted = await this.sql.query(
-        `INSERT INTO token_refreshes (parent_jti, session_id, requester, successor, refreshed_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (parent_jti) DO NOTHING
-         RETURNING parent_jti`,
-        [
-          record.parentJti,
-          record.sessionId,
-          Buffer.from(record.requester),
-          Buffer.from(record.successor),
-          record.refreshedAt,
-          record.expiresAt,
-        ],
-      );
-      if (inserted.rows.length > 0) return { won: true };
-      const { rows } = await this.sql.query<{
-        requester: Uint8Array;
-        successor: Uint8Array;
-        refreshed_at: Date;
-      }>('SELECT requester, successor, refreshed_at FROM token_refreshes WHERE parent_jti = $1', [
-        record.parentJti,
-      ]);
-      const row = rows[0];
+      const inserted = await db
+        .insertInto('token_refreshes')
+        .values({
+          parent_jti: record.parentJti,
+          session_id: record.sessionId,
+          requester: Buffer.from(record.requester),
+          successor: Buffer.from(record.successor),
+          refreshed_at: record.refreshedAt.getTime(),
+          expires_at: record.expiresAt.getTime(),
+        })
+        .onConflict((oc) => oc.column('parent_jti').doNothing())
+        .returning('parent_jti')
+        .executeTakeFirst();
+      if (inserted) return { won: true };
+      const row = await db
+        .selectFrom('token_refreshes')
+        .select(['requester', 'successor', 'refreshed_at'])
+        .where('parent_jti', '=', record.parentJti)
+        .executeTakeFirst();
       if (row) {
         return {
           won: false,
-          existing: { requester: row.requester, successor: row.successor, refreshedAt: row.refreshed_at },
+          existing: {
+            requester: row.requester,
+            successor: row.successor,
+            refreshedAt: new Date(row.refreshed_at),
+          },
         };
       }
     }
@@ -124,21 +136,52 @@ export class SessionStore {
     return this.revoke('account', parseInput(accountSidSchema, accountSid, 'accountSid'), now, now);
   }
 
-  /** Deletes the rows no live token needs any more. Returns how many went. */
+  /**
+   * Deletes the rows no live token needs any more, a batch per statement, so that no write holds the store for
+   * long. Returns how many went.
+   */
   async prune(now: Date = new Date()): Promise<{ refreshes: number; revocations: number }> {
-    const refreshes = await this.sql.query(
-      'DELETE FROM token_refreshes WHERE expires_at <= $1 RETURNING parent_jti',
-      [now],
-    );
-    const revocations = await this.sql.query(
-      'DELETE FROM token_revocations WHERE expires_at <= $1 RETURNING subject',
-      [now],
-    );
-    return { refreshes: refreshes.rows.length, revocations: revocations.rows.length };
+    const { db } = this.database;
+    const cutoff = now.getTime();
+    let refreshes = 0;
+    for (let n = PRUNE_BATCH; n === PRUNE_BATCH; refreshes += n) {
+      const deleted = await db
+        .deleteFrom('token_refreshes')
+        .where('parent_jti', 'in', (eb) =>
+          eb
+            .selectFrom('token_refreshes')
+            .select('parent_jti')
+            .where('expires_at', '<=', cutoff)
+            .limit(PRUNE_BATCH),
+        )
+        .executeTakeFirst();
+      n = Number(deleted.numDeletedRows);
+    }
+    let revocations = 0;
+    for (let n = PRUNE_BATCH; n === PRUNE_BATCH; revocations += n) {
+      const deleted = await db
+        .deleteFrom('token_revocations')
+        .where('expires_at', '<=', cutoff)
+        .where((eb) =>
+          eb(
+            eb.refTuple('kind', 'subject'),
+            'in',
+            eb
+              .selectFrom('token_revocations')
+              .select(['kind', 'subject'])
+              .where('expires_at', '<=', cutoff)
+              .limit(PRUNE_BATCH)
+              .$asTuple('kind', 'subject'),
+          ),
+        )
+        .executeTakeFirst();
+      n = Number(deleted.numDeletedRows);
+    }
+    return { refreshes, revocations };
   }
 
   close(): Promise<void> {
-    return this.sql.close();
+    return this.database.close();
   }
 
   private async revoke(
@@ -147,30 +190,37 @@ export class SessionStore {
     issuedBefore: Date | null,
     now: Date,
   ): Promise<Revocation> {
-    const expiresAt = new Date(now.getTime() + MAX_TOKEN_LIFETIME_SECONDS * 1000 + CLOCK_TOLERANCE_MS);
-    // A second revocation of the same subject widens the first: the later cut-off and expiry win.
-    const { rows } = await this.sql.query<{
-      issued_before: Date | null;
-      revoked_at: Date;
-      expires_at: Date;
-    }>(
-      `INSERT INTO token_revocations (kind, subject, issued_before, revoked_at, expires_at)
-       VALUES ($1, $2, $3, $4, $5)
-       ON CONFLICT (kind, subject) DO UPDATE SET
-         issued_before = GREATEST(token_revocations.issued_before, EXCLUDED.issued_before),
-         revoked_at = EXCLUDED.revoked_at,
-         expires_at = GREATEST(token_revocations.expires_at, EXCLUDED.expires_at)
-       RETURNING issued_before, revoked_at, expires_at`,
-      [kind, subject, issuedBefore, now, expiresAt],
-    );
-    const row = rows[0];
-    if (!row) throw new Error('The revocation was not recorded');
+    const expiresAt = now.getTime() + MAX_TOKEN_LIFETIME_SECONDS * 1000 + CLOCK_TOLERANCE_MS;
+    // A second revocation of the same subject widens the first: the later cut-off and expiry win. (Both rows
+    // of a subject have issued_before set, or neither: the kind decides, so max() never meets a null.)
+    const greatest = this.database.dialect === 'postgres' ? 'greatest' : 'max';
+    const row = await this.database.db
+      .insertInto('token_revocations')
+      .values({
+        kind,
+        subject,
+        issued_before: issuedBefore?.getTime() ?? null,
+        revoked_at: now.getTime(),
+        expires_at: expiresAt,
+      })
+      .onConflict((oc) =>
+        oc.columns(['kind', 'subject']).doUpdateSet((eb) => ({
+          issued_before: eb.fn<number | null>(greatest, [
+            'token_revocations.issued_before',
+            'excluded.issued_before',
+          ]),
+          revoked_at: eb.ref('excluded.revoked_at'),
+          expires_at: eb.fn<number>(greatest, ['token_revocations.expires_at', 'excluded.expires_at']),
+        })),
+      )
+      .returning(['issued_before', 'revoked_at', 'expires_at'])
+      .executeTakeFirstOrThrow();
     return {
       kind,
       subject,
-      issuedBefore: row.issued_before,
-      revokedAt: row.revoked_at,
-      expiresAt: row.expires_at,
+      issuedBefore: row.issued_before === null ? null : new Date(row.issued_before),
+      revokedAt: new Date(row.revoked_at),
+      expiresAt: new Date(row.expires_at),
     };
   }
 }

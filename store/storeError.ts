@@ -8,7 +8,7 @@ export const storeErrorCodes = [
   'account_exists',
   'deployment_key_not_found',
   'deployment_key_exists',
-  'store_locked',
+  'unsupported',
 ] as const;
 
 export type StoreErrorCode = (typeof storeErrorCodes)[number];

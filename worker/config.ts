@@ -23,7 +23,7 @@ const schema = z
      * worker's service credential for FAS. Each also from *_FILE (lib/secrets/secretConfig.ts).
      */
     ...secretVariables('FINGERPRINT_SECRET', 'FAS_AUTH_SECRET'),
-    /** The account store on a PostgreSQL server; the embedded store under DATA_DIR when unset. */
+    /** The account store on a PostgreSQL server; the SQLite file under DATA_DIR when unset. */
     DATABASE_URL: databaseUrl,
     /** Payload codec keys, the same as the API's (lib/secrets/secretConfig.ts). */
     ...codecKeysVariables,

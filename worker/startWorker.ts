@@ -6,7 +6,7 @@ import { type CodecKeyRing, loadCodecKeys } from '../lib/secrets/codecKeys';
 import { loadSecret } from '../lib/secrets/secret';
 import { loadServiceCredentials, type ServiceCredentials } from '../lib/serviceAuth';
 import { temporalLogger } from '../lib/temporalLogger';
-import { openStore } from '../store/openStore';
+import { legacyEmbeddedStore, openStore } from '../store/openStore';
 import { seedDemoAccounts } from '../store/seed';
 import type { WorkerConfig } from './config';
 import { createWorker } from './createWorker';
@@ -58,8 +58,8 @@ export interface OpenedActivityDeps {
 }
 
 /**
- * Everything the activities need: the account store (the embedded one through whichever process serves it, see
- * `store/embeddedClient.ts`), the demo accounts, the FAS client with its service credential and the fingerprint
+ * Everything the activities need: the account store (the SQLite file under DATA_DIR, or DATABASE_URL), the demo
+ * accounts, the FAS client with its service credential and the fingerprint
  * secret. Used by the worker and by the benchmark's direct baseline, which runs the same activities without
  * Temporal.
  */
@@ -70,6 +70,14 @@ export async function openActivityDeps(
 ): Promise<OpenedActivityDeps> {
   const { fingerprintSecret, fasCredentials } = secrets;
   const store = await openStore({ dataDir: config.DATA_DIR, databaseUrl: config.DATABASE_URL });
+  const legacy = config.DATABASE_URL ? null : legacyEmbeddedStore(config.DATA_DIR);
+  if (legacy) {
+    log.warn(
+      { folder: legacy },
+      'found the embedded store of an earlier release (PGlite), which is no longer read: its accounts are not in ' +
+        'the SQLite store; recreate them with npm run admin, then delete the folder',
+    );
+  }
   const closers: (() => Promise<void>)[] = [() => store.close()];
   const close = async () => {
     for (const closeOne of [...closers].reverse()) await closeOne();

@@ -2,7 +2,6 @@ import type { ChildProcess } from 'node:child_process';
 import { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { TASK_QUEUE } from '../../domain/contracts';
-import { probeEmbeddedStore } from '../../store/embeddedSocket';
 
 /** SIGTERM, then SIGKILL if the process has not exited within the grace period. */
 export async function terminate(child: ChildProcess, graceMs = 10_000): Promise<void> {
@@ -44,23 +43,6 @@ export async function waitForHttp(url: string, child: ChildProcess, timeoutMs = 
       // not up yet
     }
     if (Date.now() > until) throw new Error(`${url} did not become ready`);
-    await sleep(200);
-  }
-}
-
-/** Polls the embedded store's socket until it answers a query; fails early when `child` exits. */
-export async function waitForStore(
-  socketDir: string | undefined,
-  child: ChildProcess,
-  timeoutMs = 60_000,
-): Promise<void> {
-  if (!socketDir) throw new Error('the store process runs only without DATABASE_URL');
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`the store process exited with code ${child.exitCode}`);
-    const probe = await probeEmbeddedStore(socketDir, 1000);
-    if (probe.ok) return;
-    if (Date.now() > until) throw new Error(`the store did not answer in ${socketDir}: ${probe.reason}`);
     await sleep(200);
   }
 }

@@ -1,6 +1,7 @@
 /**
- * Starts the whole product as separate processes: the Temporal dev server (SQLite file, UI), the embedded store
- * (without DATABASE_URL), SAS, FAS, the worker, the API and the edge. `make start` uses it with the default ports; the end-to-end tests use it with
+ * Starts the whole product as separate processes: the Temporal dev server (SQLite file, UI), SAS, FAS, the
+ * worker, the API and the edge; each process that uses the store opens it itself (the SQLite file under the data
+ * folder, or DATABASE_URL). `make start` uses it with the default ports; the end-to-end tests use it with
  * free ports and a temporary data folder.
  */
 import type { ChildProcess } from 'node:child_process';
@@ -8,10 +9,9 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { temporalCliPath } from '../../lib/temporalBinaries';
-import { embeddedSocketDir } from '../../store/embeddedSocket';
 import { type StackPorts, webPorts } from './ports';
 import { spawnLogged } from './processes';
-import { terminate, waitForHttp, waitForStore, waitForTemporal, waitForWorker } from './readiness';
+import { terminate, waitForHttp, waitForTemporal, waitForWorker } from './readiness';
 import { temporalDevServerArgs } from './temporalDevServer';
 
 const root = resolve(__dirname, '..', '..');
@@ -133,18 +133,13 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         ? waitForTemporal(temporalAddress, 60_000)
         : name === 'worker'
           ? waitForWorker(child, temporalAddress)
-          : name === 'store'
-            ? waitForStore(storeSocketDir, child)
-            : waitForHttp(readyUrl(name), child);
+          : waitForHttp(readyUrl(name), child);
     await Promise.all([ready, stopped]);
   };
 
   const stop = async () => {
     for (const { child } of started.reverse()) await terminate(child);
   };
-
-  // Without a PostgreSQL server, one process serves the embedded store to all the others (store/main.ts).
-  const storeSocketDir = env.DATABASE_URL ? undefined : embeddedSocketDir(dataDir);
 
   try {
     if (!opts.temporalAddress) {
@@ -160,14 +155,10 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         }),
       );
     }
-    const store = storeSocketDir && node('store', 'store/main.ts');
     const sas = node('sas', 'services/scoped-auth/main.ts');
     const fas = node('fas', 'services/federated-auth/main.ts');
     const codec = node('codec', 'services/codec-server/main.ts');
-    await Promise.all([
-      waitForTemporal(temporalAddress, 60_000),
-      ...(store ? [waitForStore(storeSocketDir, store)] : []),
-    ]);
+    await waitForTemporal(temporalAddress, 60_000);
     const worker = opts.workerInApi ? undefined : node('worker', 'worker/main.ts');
     const api = node('api', 'api/main.ts');
     const edge = node('edge', 'edge/main.ts');

@@ -43,7 +43,7 @@ const schema = z
     logLevel: env.LOG_LEVEL,
     sessions: {
       databaseUrl: env.DATABASE_URL,
-      /** The embedded store lives in `${dataDir}/sessions`; null keeps it in memory (tests). */
+      /** Without DATABASE_URL: the SQLite file under DATA_DIR; null keeps it in memory (tests). */
       dataDir: inMemoryOr(env.DATA_DIR),
       maxAgeSeconds: env.SESSION_MAX_AGE_S,
       reuseGraceSeconds: env.REFRESH_REUSE_GRACE_S,

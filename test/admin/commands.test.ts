@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -298,12 +298,41 @@ function commandSuite(
       const run = await cli('key', 'revoke', 'DK' + 'e'.repeat(32));
       assert.deepEqual([run.code, run.stderr], [1, `error: Deployment key DK${'e'.repeat(32)} not found\n`]);
     });
+
+    void test('store backup: an online copy on SQLite; on PostgreSQL it points to pg_dump', async () => {
+      const { account } = await store.createAccount({ friendlyName: 'backed up' });
+      const dir = await mkdtemp(join(tmpdir(), 'admin-backup-'));
+      try {
+        const file = join(dir, 'copy.sqlite');
+        const run = await cli('store', 'backup', file);
+        if (env.DATABASE_URL) {
+          assert.deepEqual(run, {
+            code: 1,
+            stdout: '',
+            stderr: 'error: The store is on PostgreSQL (DATABASE_URL): back it up with pg_dump\n',
+          });
+          return;
+        }
+        assert.deepEqual(run, { code: 0, stdout: `Backed up the store into ${file}.\n`, stderr: '' });
+        const restoredDir = join(dir, 'restored');
+        await mkdir(restoredDir);
+        await copyFile(file, join(restoredDir, 'store.sqlite'));
+        const restored = await openStore({ dataDir: restoredDir });
+        try {
+          assert.equal((await restored.getAccount(account.accountSid))?.friendlyName, 'backed up');
+        } finally {
+          await restored.close();
+        }
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
   });
 }
 
-commandSuite('the CLI while another process serves the embedded store (through its socket)', async () => {
+commandSuite('the CLI on the SQLite file, which another connection has open too', async () => {
   const dataDir = await mkdtemp(join(tmpdir(), 'admin-cli-'));
-  // The first opener serves the embedded store, as the store process of `make start` does; the CLI connects.
+  // Open as the running services have it: the CLI opens the same file beside them.
   const store = await openStore({ dataDir });
   return {
     env: { DATA_DIR: dataDir },

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -16,7 +16,7 @@ after(async () => {
 
 const timeout = 120_000;
 
-void test('on the embedded store with no worker running, the CLI opens it itself', { timeout }, async () => {
+void test('on the SQLite store with no service running, the CLI opens it itself', { timeout }, async () => {
   const dataDir = join(root, 'own');
   const created = await spawnCli(['account', 'create', '--name', 'Spawned', '--json'], { DATA_DIR: dataDir });
   assert.equal(created.code, 0, created.stderr);
@@ -73,18 +73,20 @@ void test('help prints every command and exits 0', { timeout }, async () => {
 });
 
 void test(
-  'a store locked by a process that does not serve it: exit 1 and what to do',
+  'a store file that is not a database: exit 1 with what failed, the file untouched',
   { timeout },
   async () => {
-    const dataDir = join(root, 'held');
+    const dataDir = join(root, 'garbage');
     await mkdir(dataDir, { recursive: true });
-    // This test's pid: a live process that holds the lock but serves nothing (the CLI is its child).
-    await writeFile(join(dataDir, 'accounts.lock'), `${process.pid}\n`);
-    const run = await spawnCli(['account', 'list'], { DATA_DIR: dataDir });
+    const garbage = 'not a database, but someone’s notes\n'.repeat(200);
+    await writeFile(join(dataDir, 'store.sqlite'), garbage, { mode: 0o600 });
+    const run = await spawnCli(['account', 'list', '--json'], { DATA_DIR: dataDir });
     assert.equal(run.code, 1);
     assert.equal(run.stdout, '');
-    assert.match(run.stderr, new RegExp(`already open in process ${process.pid}`));
-    assert.match(run.stderr, /does not serve the store at .*run \(ENOENT\)\. Stop it .* DATABASE_URL/);
+    const { error } = JSON.parse(run.stderr) as { error: { code: string; message: string } };
+    assert.equal(error.code, 'store_unavailable');
+    assert.match(error.message, /file is not a database \(SQLITE_NOTADB\)/);
+    assert.equal(await readFile(join(dataDir, 'store.sqlite'), 'utf8'), garbage);
   },
 );
 

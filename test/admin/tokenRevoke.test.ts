@@ -154,7 +154,7 @@ void describe(
   },
 );
 
-void describe('token revoke on the embedded store', () => {
+void describe('token revoke on the SQLite store', () => {
   void test('with SAS stopped or running, the CLI revokes and SAS refuses', { timeout }, async () => {
     const dataDir = join(root, 'embedded');
     let sas = await startSas({ dataDir });
@@ -168,7 +168,7 @@ void describe('token revoke on the embedded store', () => {
     sas = await startSas({ dataDir });
     try {
       assert.equal(await valid(sas, visitor.token), false);
-      // While SAS runs, the CLI reaches the same embedded store through its socket, and SAS refuses at once.
+      // While SAS runs, the CLI opens the same file beside it, and SAS refuses at once.
       const other = await issue(sas);
       const running = await spawnCli(['token', 'revoke', '--account', accountSid], { DATA_DIR: dataDir });
       assert.equal(running.code, 0, running.stderr);

@@ -56,7 +56,7 @@ describe('the production build', () => {
       'services/federated-auth/main.js',
       'services/scoped-auth/main.js',
       'services/codec-server/main.js',
-      'store/migrations/001_init.sql',
+      'store/migrations.js',
       'web/public/index.html',
       'workflow-bundle.js',
       'workflow-bundle-traced.js',

@@ -8,7 +8,6 @@ import { loadEdgeConfig } from '../../edge/config';
 import { loadCodecServerConfig } from '../../services/codec-server/config';
 import { loadFederatedAuthConfig } from '../../services/federated-auth/config';
 import { loadScopedAuthConfig } from '../../services/scoped-auth/config';
-import { loadStoreConfig } from '../../store/config';
 import { loadWebConfig } from '../../web/config';
 import { loadWorkerConfig } from '../../worker/config';
 
@@ -54,7 +53,6 @@ const loaders: Record<string, (env: NodeJS.ProcessEnv) => unknown> = {
   'codec-server': loadCodecServerConfig,
   web: loadWebConfig,
   admin: loadAdminConfig,
-  store: loadStoreConfig,
 };
 
 describe('.env.example', () => {

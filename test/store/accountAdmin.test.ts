@@ -3,33 +3,16 @@ import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { WEBCHAT_SECURITY_FLAG } from '../../domain/contracts';
 import { forEachBackend, suiteStore } from './backends';
+import { countRows, dumpTables } from './tables';
 
 // The operator's writes (store/accountAdmin.ts): validated, transactional, no key in clear text.
 forEachBackend('account admin', (db) => {
-  // One database per backend (PGlite takes about a second to start); every test makes its own accounts.
+  // One database per backend; every test makes its own accounts.
   const suite = suiteStore(db);
 
   const sid = (prefix: 'AC' | 'AD', n: number) => prefix + n.toString(16).padStart(32, '0');
 
-  async function count(table: string): Promise<number> {
-    const { rows } = await suite.sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`);
-    return rows[0]?.n ?? -1;
-  }
-
-  /** Every row of every table in the store's schema, as text (bytea shows as hex). */
-  async function dumpDatabase(): Promise<string> {
-    const { rows: tables } = await suite.sql.query<{ table_name: string }>(
-      `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()`,
-    );
-    const parts: string[] = [];
-    for (const { table_name } of tables) {
-      const { rows } = await suite.sql.query<{ row: string }>(
-        `SELECT row_to_json(t)::text AS row FROM ${table_name} t`,
-      );
-      parts.push(...rows.map((r) => r.row));
-    }
-    return parts.join('\n');
-  }
+  const count = (table: string) => countRows(suite.database, table);
 
   void describe('deployment keys are secret', () => {
     void test('a generated key carries at least 128 random bits and differs every time', async () => {
@@ -53,20 +36,21 @@ forEachBackend('account admin', (db) => {
       });
       const generated = await suite.store.addDeploymentKey(account.accountSid);
 
-      const dump = await dumpDatabase();
+      const dump = await dumpTables(suite.database);
       for (const key of ['chosen-key-in-clear-0123456789', generated.key]) {
         assert.ok(!dump.includes(key), 'the plaintext key is stored');
         assert.ok(!dump.includes(Buffer.from(key).toString('hex')), 'the key is stored hex-encoded');
         assert.ok(!dump.includes(key.slice(8)), 'the key beyond its prefix is stored');
       }
 
-      const { rows } = await suite.sql.query<{ key_hash: Uint8Array; key_prefix: string }>(
-        'SELECT key_hash, key_prefix FROM deployment_keys WHERE key_id = $1',
-        [generated.keyId],
-      );
+      const row = await suite.database.db
+        .selectFrom('deployment_keys')
+        .select(['key_hash', 'key_prefix'])
+        .where('key_id', '=', generated.keyId)
+        .executeTakeFirst();
       const expected = createHash('sha256').update(generated.key).digest();
-      assert.deepEqual(Buffer.from(rows[0]?.key_hash ?? []), expected);
-      assert.equal(rows[0]?.key_prefix, generated.key.slice(0, 8));
+      assert.deepEqual(Buffer.from(row?.key_hash ?? []), expected);
+      assert.equal(row?.key_prefix, generated.key.slice(0, 8));
 
       const listed = await suite.store.listDeploymentKeys(account.accountSid);
       assert.deepEqual(listed.map((k) => k.keyPrefix).sort(), ['chosen-k', generated.key.slice(0, 8)].sort());
@@ -249,6 +233,8 @@ forEachBackend('account admin', (db) => {
 
     void test('listAccounts includes every account, oldest first', async () => {
       const { account: first } = await suite.store.createAccount({ friendlyName: 'list first' });
+      // Times are kept to the millisecond: two accounts of the same millisecond are listed by SID.
+      await new Promise((resolve) => setTimeout(resolve, 2));
       const { account: second } = await suite.store.createAccount({ friendlyName: 'list second' });
       const listed = await suite.store.listAccounts();
       assert.equal(listed.length, await count('accounts'));

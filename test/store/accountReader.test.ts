@@ -6,7 +6,7 @@ import { forEachBackend, suiteStore } from './backends';
 
 // The token path's reads (store/accountReader.ts), on accounts made through the admin half.
 forEachBackend('account reads', (db) => {
-  // One database per backend (PGlite takes about a second to start); every test makes its own accounts.
+  // One database per backend; every test makes its own accounts.
   const suite = suiteStore(db);
 
   const sid = (prefix: 'AC' | 'AD', n: number) => prefix + n.toString(16).padStart(32, '0');

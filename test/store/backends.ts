@@ -1,33 +1,51 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe } from 'node:test';
 import { AccountStore } from '../../store/accountStore';
-import { migrate } from '../../store/migrate';
-import { createPgClient } from '../../store/pgClient';
-import { openEmbeddedClient } from '../../store/embeddedClient';
-import { type SqlClient } from '../../store/sqlClient';
+import { openDatabase, type StoreDatabase } from '../../store/database';
+import { migrate } from '../../store/migrations';
 import { createTestSchema, postgresUnavailable, type TestSchema } from '../helpers/testDatabase';
 
-export type BackendName = 'PGlite' | 'PostgreSQL';
+export type BackendName = 'SQLite' | 'PostgreSQL';
 
 export interface BackendDatabase {
   name: BackendName;
   /**
-   * A new client on this suite's database. PostgreSQL: every client sees the same fresh schema. PGlite: each
-   * client is its own in-memory database, so open one per suite.
+   * What `openStore` takes for this suite's database, as a process is configured: SQLite in a data folder of the
+   * suite's own (a file every opener shares, as the processes of one box do), PostgreSQL in a schema of its own.
+   * Valid inside hooks and tests.
    */
-  connect(): Promise<SqlClient>;
-  /** The suite's `DATABASE_URL` (PostgreSQL), or undefined for the embedded store. Valid inside hooks and tests. */
-  readonly databaseUrl: string | undefined;
+  readonly options: { dataDir: string | null; databaseUrl: string | undefined };
+  /** A new, unmigrated connection to the suite's database (`openDatabase`). */
+  connect(): Promise<StoreDatabase>;
 }
 
 /**
- * Registers the suite `title` once per store backend: the embedded PGlite (served on a socket of its own and
- * reached with `pg`, as every process reaches it) and a PostgreSQL server. The PostgreSQL
- * suite gets a schema of its own, dropped when the suite ends; when no server answers it is reported as one
- * skipped test that says why.
+ * Registers the suite `title` once per store backend: SQLite (a file in a temporary folder of the suite's own) and
+ * a PostgreSQL server (a schema of the suite's own, dropped when the suite ends; when no server answers it is
+ * reported as one skipped test that says why).
  */
 export function forEachBackend(title: string, body: (db: BackendDatabase) => void): void {
-  void describe(`${title} [PGlite]`, () => {
-    body({ name: 'PGlite', connect: () => openEmbeddedClient(null), databaseUrl: undefined });
+  void describe(`${title} [SQLite]`, () => {
+    let dir: string | undefined;
+    before(async () => {
+      dir = await mkdtemp(join(tmpdir(), 'store-test-'));
+    });
+    const options = () => {
+      if (!dir) throw new Error('the data folder is created in a before hook');
+      return { dataDir: dir, databaseUrl: undefined };
+    };
+    body({
+      name: 'SQLite',
+      get options() {
+        return options();
+      },
+      connect: () => openDatabase(options()),
+    });
+    after(async () => {
+      if (dir) await rm(dir, { recursive: true, force: true });
+    });
   });
 
   const reason = postgresUnavailable();
@@ -36,16 +54,16 @@ export function forEachBackend(title: string, body: (db: BackendDatabase) => voi
     before(async () => {
       schema = await createTestSchema('store');
     });
-    const url = () => {
+    const options = () => {
       if (!schema) throw new Error('the test schema is created in a before hook');
-      return schema.url;
+      return { dataDir: null, databaseUrl: schema.url };
     };
     body({
       name: 'PostgreSQL',
-      connect: () => Promise.resolve(createPgClient(url(), { max: 4 })),
-      get databaseUrl() {
-        return url();
+      get options() {
+        return options();
       },
+      connect: () => openDatabase(options()),
     });
     // Declared after the body's hooks, so it runs after they closed their clients.
     after(async () => {
@@ -55,15 +73,18 @@ export function forEachBackend(title: string, body: (db: BackendDatabase) => voi
 }
 
 /**
- * One migrated store on the suite's database, opened before the suite's tests and closed after them; `sql` is its
- * client, for tests that look at the tables themselves. Valid inside hooks and tests.
+ * One migrated store on the suite's database, opened before the suite's tests and closed after them; `database`
+ * is its connection, for tests that look at the tables themselves. Valid inside hooks and tests.
  */
-export function suiteStore(db: BackendDatabase): { readonly store: AccountStore; readonly sql: SqlClient } {
-  let opened: { store: AccountStore; sql: SqlClient } | undefined;
+export function suiteStore(db: BackendDatabase): {
+  readonly store: AccountStore;
+  readonly database: StoreDatabase;
+} {
+  let opened: { store: AccountStore; database: StoreDatabase } | undefined;
   before(async () => {
-    const sql = await db.connect();
-    await migrate(sql);
-    opened = { store: new AccountStore(sql), sql };
+    const database = await db.connect();
+    await migrate(database);
+    opened = { store: new AccountStore(database), database };
   });
   after(async () => {
     await opened?.store.close();
@@ -76,8 +97,8 @@ export function suiteStore(db: BackendDatabase): { readonly store: AccountStore;
     get store() {
       return get().store;
     },
-    get sql() {
-      return get().sql;
+    get database() {
+      return get().database;
     },
   };
 }

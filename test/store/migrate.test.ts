@@ -1,159 +1,281 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { loadMigrations, migrate } from '../../store/migrate';
-import { type SqlClient } from '../../store/sqlClient';
+import { type Kysely, sql } from 'kysely';
+import { Client } from 'pg';
+import { WEBCHAT_SECURITY_FLAG } from '../../domain/contracts';
+import { AccountStore } from '../../store/accountStore';
+import { hashKey } from '../../store/accountRecords';
+import { openDatabase, type StoreDatabase } from '../../store/database';
+import { migrate, storeMigrations } from '../../store/migrations';
+import { openMigratedDatabase } from '../../store/openStore';
+import { SessionStore } from '../../store/sessionStore';
+import { createTestSchema, postgresUnavailable, type TestSchema } from '../helpers/testDatabase';
 import { forEachBackend } from './backends';
 
-async function tableExists(sql: SqlClient, name: string): Promise<boolean> {
-  const { rows } = await sql.query<{ found: boolean }>('SELECT to_regclass($1) IS NOT NULL AS found', [name]);
-  return rows[0]?.found ?? false;
+const storeTables = ['accounts', 'deployment_keys', 'feature_flags', 'token_refreshes', 'token_revocations'];
+
+async function tableNames(database: StoreDatabase): Promise<string[]> {
+  const schema =
+    database.dialect === 'postgres'
+      ? (await sql<{ s: string }>`select current_schema() as s`.execute(database.db)).rows[0]?.s
+      : undefined;
+  return (await database.db.introspection.getTables({ withInternalKyselyTables: true }))
+    .filter((t) => t.schema === schema)
+    .map((t) => t.name)
+    .sort();
 }
 
+/** The error code each backend gives a violated CHECK or foreign key. */
+const violation = {
+  SQLite: { check: 'SQLITE_CONSTRAINT_CHECK', foreignKey: 'SQLITE_CONSTRAINT_FOREIGNKEY' },
+  PostgreSQL: { check: '23514', foreignKey: '23503' },
+} as const;
+
 forEachBackend('the shipped schema', (db) => {
-  let sql: SqlClient;
+  let database: StoreDatabase;
   before(async () => {
-    sql = await db.connect();
+    database = await db.connect();
   });
   after(async () => {
-    await sql.close();
+    await database.close();
   });
 
-  void test('applies once; a second run applies nothing', async () => {
-    assert.deepEqual(await migrate(sql), [1, 2]);
-    assert.deepEqual(await migrate(sql), []);
-    for (const table of [
-      'accounts',
-      'deployment_keys',
-      'feature_flags',
-      'schema_migrations',
-      'token_refreshes',
-      'token_revocations',
-    ]) {
-      assert.ok(await tableExists(sql, table), table);
-    }
+  void test('the migration list is one portable schema, applied once; a second run applies nothing', async () => {
+    assert.deepEqual(Object.keys(storeMigrations('sqlite')), ['001_schema']);
+    assert.deepEqual(await migrate(database), ['001_schema']);
+    assert.deepEqual(await migrate(database), []);
+    assert.deepEqual(
+      await tableNames(database),
+      [...storeTables, 'kysely_migration', 'kysely_migration_lock'].sort(),
+    );
   });
 
-  void test('the database itself refuses what the store would refuse', async () => {
-    const insert = (sensitivity: string, ttl: number) =>
-      sql.query(
-        `INSERT INTO accounts (account_sid, address_sid, fingerprint_sensitivity, token_ttl_seconds)
-         VALUES ('AC' || md5(random()::text), 'AD' || md5(random()::text), $1, $2)`,
-        [sensitivity, ttl],
-      );
-    await assert.rejects(insert('paranoid', 3600), { code: '23514' });
-    await assert.rejects(insert('low', 59), { code: '23514' });
-    await assert.rejects(insert('low', 86401), { code: '23514' });
-    await insert('low', 60);
+  void test('the database itself refuses what both dialects can check', async () => {
+    const account = (sensitivity: string, ttl: number) =>
+      database.db
+        .insertInto('accounts')
+        .values({
+          account_sid: `AC${randomUUID().replace(/-/g, '')}`,
+          address_sid: `AD${randomUUID().replace(/-/g, '')}`,
+          allowed_origins: '[]',
+          fingerprint_sensitivity: sensitivity,
+          token_ttl_seconds: ttl,
+          created_at: 0,
+          updated_at: 0,
+        })
+        .execute();
+    const codes = violation[db.name];
+    await assert.rejects(account('paranoid', 3600), { code: codes.check });
+    await assert.rejects(account('low', 59), { code: codes.check });
+    await assert.rejects(account('low', 86401), { code: codes.check });
+    await account('low', 60);
     await assert.rejects(
-      sql.query(`INSERT INTO deployment_keys (key_id, account_sid, key_hash, key_prefix)
-                 VALUES ('DK' || md5('x'), 'AC' || md5('no such account'), sha256('k'), 'k')`),
-      { code: '23503' },
+      database.db
+        .insertInto('deployment_keys')
+        .values({
+          key_id: `DK${'0'.repeat(32)}`,
+          account_sid: `AC${'f'.repeat(32)}`,
+          key_hash: hashKey('k'),
+          key_prefix: 'k',
+          created_at: 0,
+        })
+        .execute(),
+      { code: codes.foreignKey },
     );
+  });
+
+  void test('a migration that fails leaves nothing behind, and the next run applies it again', async () => {
+    const fresh = await db.connect();
+    try {
+      const table = `half_${randomUUID().slice(0, 8)}`;
+      let fail = true;
+      const migrations = {
+        ...storeMigrations(fresh.dialect),
+        [`002_${table}`]: {
+          up: async (kysely: Kysely<unknown>) => {
+            await kysely.schema.createTable(table).addColumn('a', 'integer').execute();
+            if (fail) throw new Error('the second half failed');
+          },
+        },
+      };
+      await assert.rejects(migrate(fresh, migrations), /the second half failed/);
+      assert.equal((await tableNames(fresh)).includes(table), false, 'the first half was rolled back');
+      fail = false;
+      assert.deepEqual(await migrate(fresh, migrations), [`002_${table}`]);
+      assert.ok((await tableNames(fresh)).includes(table));
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  void test('migrators starting together on a new database apply the schema once', async () => {
+    // Four connections to one new database, as four processes starting at once (SQLite: one new file).
+    const fresh =
+      db.name === 'SQLite'
+        ? { options: { dataDir: join(db.options.dataDir ?? '', 'racing') }, drop: async () => {} }
+        : await createTestSchema('race').then((s) => ({
+            options: { dataDir: null, databaseUrl: s.url },
+            drop: () => s.drop(),
+          }));
+    const openers = await Promise.all([1, 2, 3, 4].map(() => openDatabase(fresh.options)));
+    try {
+      const applied = await Promise.all(openers.map((o) => migrate(o)));
+      assert.deepEqual(applied.flat(), ['001_schema']);
+    } finally {
+      await Promise.all(openers.map((o) => o.close()));
+      await fresh.drop();
+    }
   });
 });
 
-forEachBackend('the runner', (db) => {
-  let sql: SqlClient;
-  let dir: string;
+/**
+ * A PostgreSQL store made by the migrations of the releases before Kysely (test/fixtures/legacy-store: the
+ * shipped `001_init.sql` and `002_sessions.sql`, recorded in `schema_migrations` as their runner did), with rows
+ * in every table: the migration carries every row over.
+ */
+void describe('a PostgreSQL store of the previous release', { skip: postgresUnavailable() ?? false }, () => {
+  let schema: TestSchema;
+  let pg: Client;
+  const fixtures = join(__dirname, '..', 'fixtures', 'legacy-store');
+  const SID = 'AC0000000000000000000000000000beef';
+  const SID2 = 'AC0000000000000000000000000000cafe';
+  const session = randomUUID();
+  const parent = randomUUID();
+  const identity = randomUUID();
+
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'migrations-'));
-    sql = await db.connect();
+    schema = await createTestSchema('legacy');
+    pg = new Client({ connectionString: schema.url });
+    await pg.connect();
+    await pg.query(`CREATE TABLE schema_migrations (
+      version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,
+      applied_at timestamptz NOT NULL DEFAULT now())`);
+    for (const [version, name] of [
+      [1, '001_init.sql'],
+      [2, '002_sessions.sql'],
+    ] as const) {
+      await pg.query(await readFile(join(fixtures, name), 'utf8'));
+      await pg.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [
+        version,
+        name,
+        'x',
+      ]);
+    }
+    await pg.query(
+      `INSERT INTO accounts (account_sid, friendly_name, address_sid, allowed_origins, fingerprint_sensitivity,
+         token_ttl_seconds, session_max_age_seconds, created_at, updated_at)
+       VALUES ($1, 'Legacy shop', 'AD0000000000000000000000000000beef', '{https://shop.example.com,https://*.example.com}',
+         'high', 900, 7200, '2026-01-02T03:04:05.678Z', '2026-02-03T04:05:06.789Z'),
+              ($2, '', 'AD0000000000000000000000000000cafe', '{}', 'low', 3600, NULL, now(), now())`,
+      [SID, SID2],
+    );
+    await pg.query(
+      `INSERT INTO deployment_keys (key_id, account_sid, key_hash, key_prefix, created_at, revoked_at) VALUES
+         ('DK000000000000000000000000000000a1', $1, sha256('legacy-live-key-1'), 'legacy-l', '2026-01-02T03:04:06Z', NULL),
+         ('DK000000000000000000000000000000a2', $1, sha256('legacy-gone-key-2'), 'legacy-g', '2026-01-02T03:04:07Z', '2026-03-01T00:00:00Z')`,
+      [SID],
+    );
+    await pg.query(
+      `INSERT INTO feature_flags (account_sid, flag, enabled) VALUES ($1, 'webchat-security', true), ($2, 'webchat-security', false)`,
+      [SID, SID2],
+    );
+    const future = new Date(Date.now() + 3600_000);
+    await pg.query(
+      `INSERT INTO token_refreshes (parent_jti, session_id, requester, successor, refreshed_at, expires_at)
+       VALUES ($1, $2, sha256('browser'), '\\x0102030405', now(), $3)`,
+      [parent, session, future],
+    );
+    await pg.query(
+      `INSERT INTO token_revocations (kind, subject, issued_before, revoked_at, expires_at) VALUES
+         ('identity', $1, NULL, now(), $3), ('account', $2, '2026-06-01T00:00:00Z', now(), $3)`,
+      [identity, SID2, future],
+    );
   });
   after(async () => {
-    await sql.close();
-    await rm(dir, { recursive: true, force: true });
+    await pg.end();
+    await schema.drop();
   });
 
-  // These build on each other, in order, on one database and one migrations folder.
-  void test('applies numbered files in order, each once', async () => {
-    await writeFile(join(dir, '002_second.sql'), 'ALTER TABLE first ADD COLUMN b int;');
-    await writeFile(join(dir, '001_first.sql'), 'CREATE TABLE first (a int);\nINSERT INTO first VALUES (1);');
-    await writeFile(join(dir, 'README.md'), 'not a migration');
-    assert.deepEqual(await migrate(sql, dir), [1, 2]);
-    assert.deepEqual(await migrate(sql, dir), []);
-    assert.deepEqual((await sql.query('SELECT a, b FROM first')).rows, [{ a: 1, b: null }]);
-  });
-
-  void test('a failing migration leaves neither its changes nor its record', async () => {
-    await writeFile(join(dir, '003_broken.sql'), 'CREATE TABLE third (a int);\nSELECT 1 / 0;');
-    await assert.rejects(migrate(sql, dir), { code: '22012' });
-    assert.equal(await tableExists(sql, 'third'), false);
-    const { rows } = await sql.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY 1');
-    assert.deepEqual(
-      rows.map((r) => r.version),
-      [1, 2],
-    );
-
-    await writeFile(join(dir, '003_broken.sql'), 'CREATE TABLE third (a int);');
-    assert.deepEqual(await migrate(sql, dir), [3]);
-    assert.ok(await tableExists(sql, 'third'));
-  });
-
-  void test('a migration and its record commit together', async () => {
-    // The script succeeds but recording it fails (the version is taken): the script's changes must go too.
-    await writeFile(
-      join(dir, '004_records_itself.sql'),
-      "CREATE TABLE fourth (a int);\nINSERT INTO schema_migrations (version, name, checksum) VALUES (4, 'x', 'x');",
-    );
-    await assert.rejects(migrate(sql, dir), { code: '23505' });
-    assert.equal(await tableExists(sql, 'fourth'), false);
-    const { rows } = await sql.query('SELECT 1 FROM schema_migrations WHERE version = 4');
-    assert.deepEqual(rows, []);
-    await rm(join(dir, '004_records_itself.sql'));
-  });
-
-  // PGlite is one process: only a server has migrators that race.
-  if (db.name === 'PostgreSQL') {
-    void test('migrators starting together on one server apply each migration once', async () => {
-      await writeFile(join(dir, '005_fifth.sql'), 'CREATE TABLE fifth (a int);');
-      const clients = await Promise.all([db.connect(), db.connect(), db.connect()]);
-      try {
-        const applied = await Promise.all(clients.map((c) => migrate(c, dir)));
-        assert.deepEqual(applied.flat(), [5]);
-      } finally {
-        await Promise.all(clients.map((c) => c.close()));
-      }
-    });
-  }
-
-  void test('an applied migration edited afterwards stops the run', async () => {
-    await writeFile(join(dir, '001_first.sql'), 'CREATE TABLE first (a bigint);');
-    await assert.rejects(migrate(sql, dir), /001_first\.sql was changed after it was applied/);
-  });
-});
-
-void describe('loading migration files', () => {
-  void test('a misnamed .sql file is an error, not silently skipped', async () => {
-    const bad = await mkdtemp(join(tmpdir(), 'migrations-bad-'));
+  void test('every row is carried over to the portable schema, and the legacy bookkeeping goes', async () => {
+    const database = await openMigratedDatabase({ dataDir: null, databaseUrl: schema.url });
+    const store = new AccountStore(database);
     try {
-      await writeFile(join(bad, 'init.sql'), 'SELECT 1;');
-      await assert.rejects(loadMigrations(bad), /init\.sql .* is not named like 001_snake_case\.sql/);
-    } finally {
-      await rm(bad, { recursive: true, force: true });
-    }
-  });
+      assert.deepEqual(
+        await tableNames(database),
+        [...storeTables, 'kysely_migration', 'kysely_migration_lock'].sort(),
+      );
+      assert.deepEqual(await store.getAccount(SID), {
+        accountSid: SID,
+        friendlyName: 'Legacy shop',
+        addressSid: 'AD0000000000000000000000000000beef',
+        allowedOrigins: ['https://shop.example.com', 'https://*.example.com'],
+        deploymentKeys: ['DK000000000000000000000000000000a1'],
+        fingerprintSensitivity: 'high',
+        tokenTtlSeconds: 900,
+        sessionMaxAgeSeconds: 7200,
+        featureFlags: { [WEBCHAT_SECURITY_FLAG]: true },
+        createdAt: new Date('2026-01-02T03:04:05.678Z'),
+        updatedAt: new Date('2026-02-03T04:05:06.789Z'),
+      });
+      assert.deepEqual(
+        (await store.readByDeploymentKey('legacy-live-key-1', WEBCHAT_SECURITY_FLAG))?.flagEnabled,
+        true,
+      );
+      assert.equal(await store.readByDeploymentKey('legacy-gone-key-2', WEBCHAT_SECURITY_FLAG), null);
+      const keys = await store.listDeploymentKeys(SID);
+      assert.deepEqual(
+        keys.map((k) => [k.keyId, k.revokedAt?.toISOString() ?? null]),
+        [
+          ['DK000000000000000000000000000000a1', null],
+          ['DK000000000000000000000000000000a2', '2026-03-01T00:00:00.000Z'],
+        ],
+      );
+      assert.deepEqual((await store.getAccount(SID2))?.allowedOrigins, []);
+      assert.equal(await store.getFeatureFlag(SID2, WEBCHAT_SECURITY_FLAG), false);
 
-  void test('two files with one version is an error', async () => {
-    const dup = await mkdtemp(join(tmpdir(), 'migrations-dup-'));
-    try {
-      await writeFile(join(dup, '001_a.sql'), 'SELECT 1;');
-      await writeFile(join(dup, '01_b.sql'), 'SELECT 1;');
-      await assert.rejects(loadMigrations(dup), /Two migrations share version 1/);
+      const sessions = new SessionStore(database);
+      const claim = await sessions.claimRefresh({
+        parentJti: parent,
+        sessionId: session,
+        requester: hashKey('other'),
+        successor: Buffer.from('new'),
+        refreshedAt: new Date(),
+        expiresAt: new Date(Date.now() + 3600_000),
+      });
+      assert.equal(claim.won, false, 'the recorded refresh still decides');
+      assert.deepEqual(
+        claim.won ? null : Buffer.from(claim.existing.successor),
+        Buffer.from([1, 2, 3, 4, 5]),
+      );
+      const now = new Date();
+      const subject = (over: object) => ({
+        sessionId: randomUUID(),
+        identity: randomUUID(),
+        accountSid: SID,
+        issuedAt: 0,
+        ...over,
+      });
+      assert.equal(await sessions.isRevoked(subject({ identity }), now), true);
+      assert.equal(
+        await sessions.isRevoked(
+          subject({ accountSid: SID2, issuedAt: Date.parse('2026-05-01T00:00:00Z') / 1000 }),
+          now,
+        ),
+        true,
+      );
+      assert.equal(
+        await sessions.isRevoked(
+          subject({ accountSid: SID2, issuedAt: Date.parse('2026-07-01T00:00:00Z') / 1000 }),
+          now,
+        ),
+        false,
+      );
+      assert.deepEqual(await migrate(database), []);
     } finally {
-      await rm(dup, { recursive: true, force: true });
+      await store.close();
     }
-  });
-
-  void test('the shipped folder holds 001_init.sql and 002_sessions.sql', async () => {
-    assert.deepEqual(
-      (await loadMigrations()).map((m) => [m.version, m.name]),
-      [
-        [1, '001_init.sql'],
-        [2, '002_sessions.sql'],
-      ],
-    );
   });
 });

@@ -1,45 +1,28 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { after, before, describe, test } from 'node:test';
+import SqliteDatabase from 'better-sqlite3';
 import { WEBCHAT_SECURITY_FLAG } from '../../domain/contracts';
-import { migrate } from '../../store/migrate';
+import { sqliteFile } from '../../store/database';
 import { openStore } from '../../store/openStore';
-import { openEmbeddedClient } from '../../store/embeddedClient';
-import { embeddedSocketDir, probeEmbeddedStore } from '../../store/embeddedSocket';
 import { forEachBackend } from './backends';
 
-let dataDir: string;
-// Without the lock a second PGlite on the same folder can hang: fail instead of waiting forever.
-const timeout = 60_000;
-
-before(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'account-store-'));
-});
-
-after(async () => {
-  await rm(dataDir, { recursive: true, force: true });
-});
+const root = resolve(__dirname, '..', '..');
+const timeout = 120_000;
 
 forEachBackend('openStore', (db) => {
   void test('a store keeps its data across a restart and migrates only once', { timeout }, async () => {
-    // The embedded store lives in dataDir; a server-backed one ignores dataDir.
-    const dir = join(dataDir, db.name);
-    const options = { dataDir: dir, databaseUrl: db.databaseUrl };
-    const first = await openStore(options);
+    const first = await openStore(db.options);
     const { account } = await first.createAccount({ friendlyName: 'Persisted', tokenTtlSeconds: 700 });
     const { key, keyId } = await first.addDeploymentKey(account.accountSid);
     await first.setFeatureFlag(account.accountSid, WEBCHAT_SECURITY_FLAG, true);
     await first.close();
 
-    const embeddedFile = stat(join(dir, 'accounts', 'PG_VERSION')).then(
-      (s) => s.isFile(),
-      () => false,
-    );
-    assert.equal(await embeddedFile, db.name === 'PGlite');
-
-    const second = await openStore(options);
+    const second = await openStore(db.options);
     try {
       assert.equal(await second.resolveDeploymentKey(key), account.accountSid);
       assert.deepEqual(await second.getAccount(account.accountSid), {
@@ -47,85 +30,191 @@ forEachBackend('openStore', (db) => {
         deploymentKeys: [keyId],
         featureFlags: { [WEBCHAT_SECURITY_FLAG]: true },
       });
+      const applied = await second.storeDatabase.db
+        .selectFrom('kysely_migration' as never)
+        .select('name' as never)
+        .execute();
+      assert.deepEqual(applied, [{ name: '001_schema' }]);
     } finally {
       await second.close();
     }
-
-    // Opened twice, migrated once: the migration table has one row per file and a third run applies nothing.
-    const client = db.name === 'PGlite' ? await openEmbeddedClient(dir) : await db.connect();
-    try {
-      const { rows } = await client.query<{ version: number; name: string }>(
-        'SELECT version, name FROM schema_migrations ORDER BY version',
-      );
-      assert.deepEqual(rows, [
-        { version: 1, name: '001_init.sql' },
-        { version: 2, name: '002_sessions.sql' },
-      ]);
-      assert.deepEqual(await migrate(client), []);
-    } finally {
-      await client.close();
-    }
   });
 });
 
-void test('an unreachable DATABASE_URL fails fast with the driver’s error', { timeout }, async () => {
-  // Port 1 on loopback: nothing listens there, so the connection is refused at once.
-  await assert.rejects(openStore({ dataDir, databaseUrl: 'postgres://postgres@127.0.0.1:1/test' }), {
-    code: 'ECONNREFUSED',
+void describe('the SQLite file', () => {
+  let dataDir: string;
+  before(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'store-file-'));
+  });
+  after(async () => {
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  void test('lives at DATA_DIR/store.sqlite, readable by its owner only, in WAL mode', async () => {
+    const store = await openStore({ dataDir });
+    await store.createAccount();
+    try {
+      const file = sqliteFile(dataDir);
+      assert.equal(file, join(dataDir, 'store.sqlite'));
+      assert.equal((await stat(file)).mode & 0o777, 0o600);
+      const sqlite = new SqliteDatabase(file, { readonly: true });
+      try {
+        assert.equal(sqlite.pragma('journal_mode', { simple: true }), 'wal');
+      } finally {
+        sqlite.close();
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
+  void test('an unreachable DATABASE_URL fails fast with the driver’s error', async () => {
+    // Port 1 on loopback: nothing listens there, so the connection is refused at once.
+    await assert.rejects(openStore({ dataDir, databaseUrl: 'postgres://postgres@127.0.0.1:1/test' }), {
+      code: 'ECONNREFUSED',
+    });
   });
 });
 
-void test(
-  'a second opener of the same folder goes through the first one’s socket; the first one’s close ends it',
-  { timeout },
-  async () => {
-    const first = await openStore({ dataDir });
-    let second: Awaited<ReturnType<typeof openStore>> | undefined;
-    try {
-      // The first opener found nobody serving the folder, so it serves it; the second one connects.
-      second = await openStore({ dataDir });
-      const { account } = await second.createAccount({ friendlyName: 'through the socket' });
-      assert.equal((await first.getAccount(account.accountSid))?.friendlyName, 'through the socket');
-    } finally {
-      await second?.close();
-      await first.close();
-    }
-    assert.deepEqual(await probeEmbeddedStore(embeddedSocketDir(dataDir)), { ok: false, reason: 'ENOENT' });
-    const again = await openStore({ dataDir });
-    await again.close();
-  },
-);
+/** `test/store/storeWriter.ts` as a process of its own: its committed accounts, a line each. */
+function startWriter(dataDir: string, count: number) {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'test/store/storeWriter.ts', dataDir, String(count)],
+    {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  const committed: { accountSid: string; key: string }[] = [];
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    const [accountSid = '', key = ''] = line.split(' ');
+    committed.push({ accountSid, key });
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('close', (code, signal) => resolve({ code, signal })),
+  );
+  return { child, committed, exited, stderr: () => stderr };
+}
 
-void test(
-  'a folder locked by a live process that does not serve it: store_locked, saying what to do',
-  { timeout },
-  async () => {
-    const lockPath = join(dataDir, 'accounts.lock');
-    // The parent's pid: a live process, which holds the lock but never listens.
-    await writeFile(lockPath, `${process.ppid}\n`);
-    try {
-      await assert.rejects(openStore({ dataDir }), {
-        name: 'StoreError',
-        code: 'store_locked',
-        message: new RegExp(
-          `already open in process ${process.ppid}.* does not serve the store at .*run \\(ENOENT\\)`,
-        ),
-      });
-    } finally {
-      await rm(lockPath, { force: true });
-    }
-  },
-);
-
-void test('a lock left by a process that no longer exists is taken over', { timeout }, async () => {
-  const lockPath = join(dataDir, 'accounts.lock');
-  // Pid 2^22 + 1 is above Linux's pid_max, so no process has it.
-  await writeFile(lockPath, `${2 ** 22 + 1}\n`);
-  const store = await openStore({ dataDir });
-  try {
-    assert.equal((await readFile(lockPath, 'utf8')).trim(), String(process.pid));
-  } finally {
-    await store.close();
+const waitFor = async (condition: () => boolean, child: ChildProcess) => {
+  while (!condition()) {
+    if (child.exitCode !== null) throw new Error(`the writer exited early with ${child.exitCode}`);
+    await new Promise((r) => setTimeout(r, 5));
   }
-  await assert.rejects(stat(lockPath), { code: 'ENOENT' });
+};
+
+void describe('several processes on one SQLite file', () => {
+  let dataDir: string;
+  before(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'store-shared-'));
+  });
+  after(async () => {
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  void test(
+    'writers in four processes at once, while this one reads: none fails, none waits in vain',
+    { timeout },
+    async () => {
+      const store = await openStore({ dataDir });
+      const writers = [1, 2, 3, 4].map(() => startWriter(dataDir, 25));
+      let reads = 0;
+      let reading = true;
+      const reader = (async () => {
+        while (reading) {
+          await store.listAccounts();
+          reads++;
+          await new Promise((r) => setImmediate(r));
+        }
+      })();
+      try {
+        const results = await Promise.all(writers.map((w) => w.exited));
+        for (const [i, result] of results.entries()) {
+          assert.equal(result.code, 0, writers[i]!.stderr());
+          assert.doesNotMatch(writers[i]!.stderr(), /locked|SQLITE_BUSY/);
+        }
+        reading = false;
+        await reader;
+        assert.ok(reads > 0);
+        const accounts = await store.listAccounts();
+        assert.equal(accounts.length, 100);
+        for (const { accountSid, key } of writers.flatMap((w) => w.committed)) {
+          assert.equal(await store.resolveDeploymentKey(key), accountSid);
+        }
+      } finally {
+        reading = false;
+        await store.close();
+      }
+    },
+  );
+
+  void test(
+    'a writer killed mid-write (SIGKILL) leaves a whole database with every committed row',
+    { timeout },
+    async () => {
+      for (let round = 0; round < 3; round++) {
+        const writer = startWriter(dataDir, 1_000_000);
+        const killAfter = 5 + Math.floor(Math.random() * 20);
+        await waitFor(() => writer.committed.length >= killAfter, writer.child);
+        // A moment later, somewhere inside one of the next transactions.
+        await new Promise((r) => setTimeout(r, Math.random() * 5));
+        writer.child.kill('SIGKILL');
+        assert.equal((await writer.exited).signal, 'SIGKILL');
+
+        const sqlite = new SqliteDatabase(sqliteFile(dataDir));
+        try {
+          assert.equal(sqlite.pragma('integrity_check', { simple: true }), 'ok');
+        } finally {
+          sqlite.close();
+        }
+        const store = await openStore({ dataDir });
+        try {
+          for (const { accountSid, key } of writer.committed) {
+            assert.equal(await store.resolveDeploymentKey(key), accountSid, `round ${round}: ${accountSid}`);
+          }
+        } finally {
+          await store.close();
+        }
+      }
+    },
+  );
+
+  void test('store backup copies the whole store while another process writes', { timeout }, async () => {
+    const store = await openStore({ dataDir });
+    const before = (await store.listAccounts()).length;
+    const writer = startWriter(dataDir, 1_000_000);
+    try {
+      await waitFor(() => writer.committed.length >= 5, writer.child);
+      const file = join(dataDir, 'backup.sqlite');
+      const committedBefore = [...writer.committed];
+      await store.backup(file);
+      writer.child.kill('SIGTERM');
+      await writer.exited;
+      assert.equal((await stat(file)).mode & 0o777, 0o600);
+
+      const backupDir = await mkdtemp(join(tmpdir(), 'store-restored-'));
+      try {
+        const { copyFile } = await import('node:fs/promises');
+        await copyFile(file, sqliteFile(backupDir));
+        const restored = await openStore({ dataDir: backupDir });
+        try {
+          const accounts = await restored.listAccounts();
+          assert.ok(accounts.length >= before + committedBefore.length);
+          for (const { accountSid, key } of committedBefore) {
+            assert.equal(await restored.resolveDeploymentKey(key), accountSid);
+          }
+        } finally {
+          await restored.close();
+        }
+      } finally {
+        await rm(backupDir, { recursive: true, force: true });
+      }
+    } finally {
+      writer.child.kill('SIGKILL');
+      await store.close();
+    }
+  });
 });

@@ -57,7 +57,7 @@ forEachBackend('demo seed', (db) => {
 
   void test('a missing demo account is recreated; an operator’s change to the other is kept', async () => {
     // What a crash between the two accounts, then an operator's edit, would leave behind.
-    await suite.sql.query('DELETE FROM accounts WHERE account_sid = $1', [SECURE]);
+    await suite.database.db.deleteFrom('accounts').where('account_sid', '=', SECURE).execute();
     await suite.store.updateAccount(OPEN, { tokenTtlSeconds: 120 });
 
     const { created } = await seedDemoAccounts(suite.store);
@@ -70,7 +70,7 @@ forEachBackend('demo seed', (db) => {
   });
 
   void test('a store with a real account never gets demo accounts', async () => {
-    await suite.sql.query('DELETE FROM accounts WHERE account_sid = $1', [SECURE]);
+    await suite.database.db.deleteFrom('accounts').where('account_sid', '=', SECURE).execute();
     await suite.store.createAccount({ friendlyName: 'A real customer' });
 
     assert.deepEqual(await seedDemoAccounts(suite.store), { created: [] });
