@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 
-export const benchPaths = ['orchestrated', 'direct', 'floor'] as const;
+export const benchPaths = ['orchestrated', 'direct', 'floor', 'ladder'] as const;
 export type BenchPath = (typeof benchPaths)[number];
 export const benchKeys = ['open', 'secure'] as const;
 export type BenchKey = (typeof benchKeys)[number];
@@ -49,7 +49,8 @@ const usage = `npm run bench -- [options]   (each option also reads BENCH_<NAME>
   --connections <n>     connections of the saturation scenario (20); 0 skips it
   --warmup <s>          unmeasured load per path before measuring (5)
   --keys <k,k>          open,secure
-  --paths <p,p>         orchestrated,direct,floor (floor: an empty workflow, Temporal's own cost)
+  --paths <p,p>         orchestrated,direct,floor,ladder (floor: an empty workflow, Temporal's own cost;
+                        ladder: the floor plus one Temporal feature of the product per rung)
   --rate-driver <d>     paced (even intervals, open loop) | autocannon (overallRate)
   --log-level <l>       log level of every service: info (default), debug or trace
   --cpu-prof <dir>      write V8 CPU profiles of the Node services into <dir>

@@ -1,4 +1,4 @@
-import type { BenchKey } from './benchOptions';
+import type { BenchKey, BenchPath } from './benchOptions';
 import type { BenchReport, ScenarioResult } from './report';
 
 /**
@@ -30,7 +30,7 @@ export function latencyPlotSvg(report: BenchReport): string {
   // Legend under the panels.
   const ly = margin.top + panelH + margin.bottom + 24;
   let lx = margin.left;
-  for (const path of report.options.paths) {
+  for (const path of plotted(report)) {
     out.push(
       `<line x1="${lx}" y1="${ly}" x2="${lx + 24}" y2="${ly}" stroke="${colours[path]}" stroke-width="2"/>`,
       `<text x="${lx + 30}" y="${ly + 4}">${path}</text>`,
@@ -83,7 +83,7 @@ function panel(
     out.push(`<line x1="${x0}" y1="${y}" x2="${x0 + w}" y2="${y}" stroke="#ddd"/>`);
     out.push(`<text x="${x0 - 6}" y="${y + 4}" text-anchor="end">${10 ** d}</text>`);
   }
-  for (const path of report.options.paths) {
+  for (const path of plotted(report)) {
     const scenarios = report.scenarios
       .filter((s) => s.path === path && (s.key === key || s.key === null) && s.result.ok > 0)
       .sort((a, b) => offered(a) - offered(b));
@@ -114,3 +114,7 @@ function panel(
   }
   return out;
 }
+
+/** The paths the plot draws: the ladder's rungs have their own table (bench/report.ts), not a line. */
+const plotted = (report: BenchReport) =>
+  report.options.paths.filter((p): p is Exclude<BenchPath, 'ladder'> => p !== 'ladder');

@@ -8,6 +8,8 @@ export type LoadShape = { kind: 'rate'; rate: number } | { kind: 'saturation'; c
 
 export interface ScenarioResult {
   path: BenchPath;
+  /** The ladder's rung (bench/floor/ladder.ts), for path `ladder`. */
+  rung?: string;
   /** The deployment key sent; null for the floor, which runs an empty workflow. */
   key: BenchKey | null;
   load: LoadShape;
@@ -176,6 +178,8 @@ export function formatReport(report: BenchReport): string {
       ),
     );
   }
+  const ladder = report.scenarios.filter((s) => s.path === 'ladder');
+  if (ladder.length > 0) lines.push('', ladderTable(ladder));
   const names = [...new Set(report.scenarios.flatMap((s) => Object.keys(s.processes)))];
   lines.push('', 'CPU % of one core per process (peak RSS MB in the scenario)');
   lines.push(
@@ -213,6 +217,37 @@ export function formatReport(report: BenchReport): string {
     );
   }
   return lines.join('\n');
+}
+
+/**
+ * The floor ladder: per rung, runs/s and CPU per run (the floor process and the dev server) at saturation, the
+ * p50 of runs one at a time, and what the rung's feature adds to the CPU per run of the rung below.
+ */
+function ladderTable(scenarios: ScenarioResult[]): string {
+  const rungs = [...new Set(scenarios.map((s) => s.rung ?? '?'))];
+  let below: number | undefined;
+  const rows = rungs.map((rung) => {
+    const of = scenarios.filter((s) => s.rung === rung);
+    const loaded = of.find((s) => s.load.kind === 'saturation' && s.load.connections > 1);
+    const serial = of.find((s) => s.load.kind === 'saturation' && s.load.connections === 1);
+    const cpu = loaded?.cpuMsPerIssuance ?? NaN;
+    const added = below === undefined ? '-' : `${cpu - below >= 0 ? '+' : ''}${fmt(cpu - below)}`;
+    below = cpu;
+    return [
+      rung,
+      '',
+      '',
+      fmt(loaded?.result.throughput ?? NaN),
+      fmt(cpu),
+      added,
+      fmt(serial?.result.latencyMs.p50 ?? NaN),
+      fmt(serial ? (serial.processes.temporal?.cpuMs ?? NaN) / Math.max(1, serial.result.ok) : NaN),
+    ];
+  });
+  return [
+    'floor ladder (each rung adds one feature to the one above; one client+worker process, the same dev server)',
+    table(['rung', '', '', 'runs/s', 'cpu ms/run', 'added', 'p50 c=1 ms', 'server ms/run c=1'], rows),
+  ].join('\n');
 }
 
 /** The count of non-2xx answers, with their statuses: `37 (429x37)`. */

@@ -8,6 +8,7 @@ import { widgetHeaders } from '../test/helpers/widget';
 import { autocannonLoad } from './autocannonLoad';
 import type { BenchBuild, BenchKey, BenchOptions, BenchPath } from './benchOptions';
 import type { FloorLoad, FloorMessage } from './floor/floorProcess';
+import { rungs } from './floor/ladder';
 import type { LoadResult, TargetRequest } from './loadResult';
 import { pacedLoad } from './pacedLoad';
 import { latencyPlotSvg } from './plot';
@@ -24,7 +25,7 @@ import {
 
 const root = resolve(__dirname, '..');
 const origin = 'http://localhost:8081';
-type HttpPath = Exclude<BenchPath, 'floor'>;
+type HttpPath = Exclude<BenchPath, 'floor' | 'ladder'>;
 const deploymentKeys: Record<BenchKey, string> = { open: 'dk_demo_open', secure: 'dk_demo_secure' };
 
 /** The token request as the shipped widget sends it: form-encoded, with its headers and the page's origin. */
@@ -115,7 +116,10 @@ export async function runBench(
       EDGE_PORT: String(directEdgePort),
       API_URL: `http://127.0.0.1:${directApiPort}`,
     });
-    const floor = options.paths.includes('floor') ? await startFloor(stack.urls.temporal, output) : undefined;
+    const floor =
+      options.paths.includes('floor') || options.paths.includes('ladder')
+        ? await startFloor(stack.urls.temporal, output)
+        : undefined;
     if (floor) direct.push(floor.child);
     await Promise.all([
       waitForHttp(`http://127.0.0.1:${directApiPort}/readyz`, directApi),
@@ -126,7 +130,7 @@ export async function runBench(
       orchestrated: stack.urls.edge,
       direct: `http://127.0.0.1:${directEdgePort}`,
     };
-    const httpPaths = options.paths.filter((p): p is HttpPath => p !== 'floor');
+    const httpPaths = options.paths.filter((p): p is HttpPath => p !== 'floor' && p !== 'ladder');
     const pids = new Map<string, number>();
     for (const [name, child] of stack.processes) if (child.pid) pids.set(name, child.pid);
     if (directApi.pid) pids.set('direct-api', directApi.pid);
@@ -159,8 +163,11 @@ export async function runBench(
       load: LoadShape,
       monitored: ReadonlyMap<string, number>,
       run: () => Promise<LoadResult>,
+      rung?: string,
     ) => {
-      progress(`${path}${key ? ` ${key}` : ''} ${loadLabel(load)} for ${options.durationS} s…`);
+      progress(
+        `${path}${key ? ` ${key}` : ''}${rung ? ` ${rung}` : ''} ${loadLabel(load)} for ${options.durationS} s…`,
+      );
       const monitor = new ProcessMonitor(monitored);
       monitor.start();
       const result = await run();
@@ -170,6 +177,7 @@ export async function runBench(
         .reduce((sum, [, u]) => sum + u.cpuMs, 0);
       scenarios.push({
         path,
+        ...(rung !== undefined && { rung }),
         key,
         load,
         result,
@@ -183,6 +191,7 @@ export async function runBench(
     for (const [k, key] of options.keys.entries()) {
       for (const load of loads) {
         for (const path of options.paths) {
+          if (path === 'ladder') continue;
           if (path === 'floor') {
             if (k === 0 && floor)
               await measure(path, null, load, floorPids, () => floor.drive(load, options.durationS));
@@ -193,9 +202,24 @@ export async function runBench(
         }
       }
     }
-    if (floor) {
-      const serial: LoadShape = { kind: 'saturation', connections: 1 };
+    const serial: LoadShape = { kind: 'saturation', connections: 1 };
+    if (floor && options.paths.includes('floor')) {
       await measure('floor', null, serial, floorPids, () => floor.drive(serial, options.durationS));
+    }
+    if (floor && options.paths.includes('ladder')) {
+      const loaded: LoadShape = { kind: 'saturation', connections: options.connections || 20 };
+      for (const { name } of rungs) {
+        for (const load of [loaded, serial]) {
+          await measure(
+            'ladder',
+            null,
+            load,
+            floorPids,
+            () => floor.drive(load, options.durationS, name),
+            name,
+          );
+        }
+      }
     }
 
     const peakRssByBuild: BenchReport['peakRssByBuild'] = {};
@@ -348,11 +372,13 @@ async function startFloor(temporalAddress: string, output: (name: string, line: 
   if (!('ready' in ready)) throw new Error(`the floor process did not start: ${JSON.stringify(ready)}`);
   return {
     child,
-    async drive(load: LoadShape, durationS: number): Promise<LoadResult> {
-      const message: FloorLoad =
-        load.kind === 'rate'
+    async drive(load: LoadShape, durationS: number, rung?: string): Promise<LoadResult> {
+      const message: FloorLoad = {
+        ...(load.kind === 'rate'
           ? { kind: 'rate', rate: load.rate, durationS }
-          : { kind: 'saturation', connections: load.connections, durationS };
+          : { kind: 'saturation', connections: load.connections, durationS }),
+        ...(rung !== undefined && { rung }),
+      };
       const answer = next();
       child.send(message);
       const reply = await answer;

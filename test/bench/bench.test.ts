@@ -4,6 +4,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { rungs } from '../../bench/floor/ladder';
 import { loadLabel, type BenchReport } from '../../bench/report';
 
 const root = resolve(__dirname, '../..');
@@ -49,6 +50,7 @@ describe('npm run bench --smoke', () => {
 
   test('the JSON report has every scenario of the three paths, with latencies, CPU and memory per process', () => {
     const combos = report.scenarios
+      .filter((s) => s.path !== 'ladder')
       .map((s) => `${s.path} ${s.key} ${s.load.kind === 'rate' ? 'rate' : `c=${s.load.connections}`}`)
       .sort();
     assert.deepEqual(combos, [
@@ -71,10 +73,12 @@ describe('npm run bench --smoke', () => {
         r.ok + r.non2xx,
         Object.values(r.statusCodes).reduce((a, b) => a + b, 0),
       );
-      if (s.path === 'floor') assert.ok(r.ok > 0, `floor ${loadLabel(s.load)}: completed runs`);
-      // The floor is measured on the dev server and its own process only.
+      if (s.path === 'floor' || s.path === 'ladder') {
+        assert.ok(r.ok > 0, `${s.path} ${s.rung ?? ''} ${loadLabel(s.load)}: completed runs`);
+      }
+      // The floor and its ladder are measured on the dev server and their own process only.
       const measured =
-        s.path === 'floor'
+        s.path === 'floor' || s.path === 'ladder'
           ? ['temporal', 'floor', 'loadgen']
           : [
               'temporal',
@@ -107,6 +111,21 @@ describe('npm run bench --smoke', () => {
     assert.deepEqual(Object.keys(report.peakRssByBuild), ['tsx'], 'smoke: only the build it ran');
     assert.ok((report.peakRssByBuild.tsx?.worker ?? 0) > 0);
     assert.equal(report.peakRssByBuild.tsx?.floor, undefined, 'by build: the product processes only');
+  });
+
+  test('the floor ladder: every rung at saturation and one at a time, in its own table', () => {
+    const ladder = report.scenarios.filter((s) => s.path === 'ladder');
+    assert.deepEqual(
+      [...new Set(ladder.map((s) => s.rung))],
+      rungs.map((r) => r.name),
+    );
+    assert.deepEqual(
+      ladder.map((s) => loadLabel(s.load)),
+      rungs.flatMap(() => ['sat c=4', 'sat c=1']),
+    );
+    assert.match(stdout, /^floor ladder \(each rung adds one feature/m);
+    for (const { name } of rungs)
+      assert.match(stdout, new RegExp(`^${name.replace(/[+().,]/g, '\\$&')}\\s`, 'm'));
   });
 
   test('writes the latency plot beside the report: one panel per key, a line per path', async () => {
