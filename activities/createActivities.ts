@@ -1,16 +1,14 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { AccountConfig } from '../domain/contracts';
+import { type AccountConfig, WEBCHAT_SECURITY_FLAG } from '../domain/contracts';
 import { FAS_REJECTED_FAILURE, FINGERPRINT_FAILURE } from '../domain/failureTypes';
 import type { TokenSteps } from '../domain/tokenSteps';
 import { FingerprintError, generateFingerprint } from '../lib/fingerprint';
 import { FasRejectedError, type FasClient } from './fasClient';
 
-/** What the activities need from the account store. */
+/** What the activities need from the account store (store/accountReader.ts). */
 export interface AccountReader {
-  resolveDeploymentKey(key: string): Promise<string | null>;
-  getAccountConfigByDeploymentKey(key: string): Promise<AccountConfig | null>;
-  getFeatureFlagByDeploymentKey(key: string, flag: string): Promise<boolean>;
+  readByDeploymentKey(key: string, flag: string): Promise<{ config: AccountConfig; flagEnabled: boolean } | null>;
 }
 
 export interface ActivityDeps {
@@ -26,17 +24,9 @@ export interface ActivityDeps {
  */
 export function createActivities({ store, fas, fingerprintSecret }: ActivityDeps): TokenSteps {
   return {
-    /** Account SID behind a live deployment key, or null when the key is unknown or revoked. */
-    async resolveAccount(deploymentKey) {
-      return store.resolveDeploymentKey(deploymentKey);
-    },
-
-    async fetchAccountConfig(deploymentKey) {
-      return store.getAccountConfigByDeploymentKey(deploymentKey);
-    },
-
-    async readFeatureFlag(deploymentKey, flag) {
-      return store.getFeatureFlagByDeploymentKey(deploymentKey, flag);
+    async loadAccount(deploymentKey) {
+      const account = await store.readByDeploymentKey(deploymentKey, WEBCHAT_SECURITY_FLAG);
+      return account && { config: account.config, security: account.flagEnabled };
     },
 
     generateFingerprint(signals, level) {

@@ -4,10 +4,10 @@ import type {
   DenyReason,
   FingerprintSensitivity,
 } from './contracts';
+import { isOriginAllowed } from './cors';
 import { FINGERPRINT_FAILURE, isActivityFailureOfType } from './failureTypes';
 import { deniedResult, fasTokenRequest, issuedResult } from './issuance';
-import { loadAccount } from './loadAccount';
-import { refusesOrigin } from './originCheck';
+import { lookUpAccount } from './lookUpAccount';
 import type { RunObserver, TokenSteps } from './tokenSteps';
 
 /**
@@ -20,10 +20,12 @@ export async function createWebchatToken(
   steps: TokenSteps,
   observer: RunObserver,
 ): Promise<CreateWebchatTokenResult> {
-  const account = await loadAccount(input.deploymentKey, steps, observer);
+  const account = await lookUpAccount(input.deploymentKey, steps, observer);
   if (account === null) return deny('invalid_deployment_key', null, []);
-  const { accountSid, config, security } = account;
-  if (refusesOrigin(config.allowedOrigins, input.origin, observer)) {
+  const { config, security } = account;
+  const { accountSid } = config;
+  // A browser page on an origin the account does not allow gets nothing: no fingerprint, no FAS call.
+  if (!isOriginAllowed(config.allowedOrigins, input.origin)) {
     return deny('origin_not_allowed', accountSid, config.allowedOrigins);
   }
 

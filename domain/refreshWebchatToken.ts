@@ -4,10 +4,9 @@ import type {
   RefreshWebchatTokenInput,
   RefreshWebchatTokenResult,
 } from './contracts';
-import { corsFor } from './cors';
+import { corsFor, isOriginAllowed } from './cors';
 import { FINGERPRINT_FAILURE, isActivityFailureOfType } from './failureTypes';
-import { loadAccount } from './loadAccount';
-import { refusesOrigin } from './originCheck';
+import { lookUpAccount } from './lookUpAccount';
 import type { RunObserver, TokenSteps } from './tokenSteps';
 
 export const refusalMessages: Record<RefreshDenyCode, string> = {
@@ -28,10 +27,12 @@ export async function refreshWebchatToken(
   steps: TokenSteps,
   observer: RunObserver,
 ): Promise<RefreshWebchatTokenResult> {
-  const account = await loadAccount(input.deploymentKey, steps, observer);
+  const account = await lookUpAccount(input.deploymentKey, steps, observer);
   if (account === null) return refuse('invalid_token', null, []);
-  const { accountSid, config, security } = account;
-  if (refusesOrigin(config.allowedOrigins, input.origin, observer)) {
+  const { config, security } = account;
+  const { accountSid } = config;
+  // A browser page on an origin the account does not allow gets nothing: no fingerprint, no FAS call.
+  if (!isOriginAllowed(config.allowedOrigins, input.origin)) {
     return refuse('origin_not_allowed', accountSid, config.allowedOrigins);
   }
 

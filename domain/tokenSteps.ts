@@ -14,14 +14,11 @@ import type {
  * `refreshWebchatToken`) over them, so the two cannot drift.
  */
 export interface TokenSteps {
-  /** Account SID behind a live deployment key, or null when the key is unknown or revoked. */
-  resolveAccount(deploymentKey: string): Promise<string | null>;
   /**
-   * The configuration and a flag of the account behind a live deployment key (null, false for an unknown or
-   * revoked one): keyed by the deployment key like `resolveAccount`, so that a run reads all three side by side.
+   * The account behind a live deployment key with its configuration and its webchat-security flag, in one step
+   * (one store query, one round of the workflow); null when the key is unknown or revoked.
    */
-  fetchAccountConfig(deploymentKey: string): Promise<AccountConfig | null>;
-  readFeatureFlag(deploymentKey: string, flag: string): Promise<boolean>;
+  loadAccount(deploymentKey: string): Promise<LoadedAccount | null>;
   /** Fails with the `FINGERPRINT_FAILURE` application failure when a signal the level needs is unusable. */
   generateFingerprint(
     signals: FingerprintSignals,
@@ -31,6 +28,14 @@ export interface TokenSteps {
   refreshToken(accountSid: string, request: FasRefreshRequest, requestId: string): Promise<FasRefreshResult>;
 }
 
+/** What an issuance knows of its account once loaded: held by the run until it ends, never fetched again. */
+export interface LoadedAccount {
+  /** The account's configuration; its `accountSid` is the account. */
+  config: AccountConfig;
+  /** The webchat-security feature flag. */
+  security: boolean;
+}
+
 /**
  * What a run reports as it goes: the workflows record it in search attributes and the UI's details line. A
  * workflow makes one per run (`finished` writes what `accountLoaded` was told).
@@ -38,12 +43,7 @@ export interface TokenSteps {
 export interface RunObserver {
   accountLoaded(accountSid: string, security: boolean): void;
   finished(outcome: string, reason: string | null, details: string): void;
-  /**
-   * Whether a change to the decisions (e.g. `ORIGIN_CHECK`) applies to this run: always, in-process; in a
-   * workflow, `patched(change)`, so that runs recorded before the change replay as they ran.
-   */
-  applies(change: string): boolean;
 }
 
-/** An observer for runs nobody watches (the direct path): every change applies. */
-export const unobserved: RunObserver = { accountLoaded: () => {}, finished: () => {}, applies: () => true };
+/** An observer for runs nobody watches (the direct path). */
+export const unobserved: RunObserver = { accountLoaded: () => {}, finished: () => {} };

@@ -35,16 +35,6 @@ export class AccountReader {
     return (await this.readByDeploymentKey(key, ''))?.config.accountSid ?? null;
   }
 
-  /** `getAccountConfig` for the account behind a live deployment key; null for an unknown or revoked key. */
-  async getAccountConfigByDeploymentKey(key: string): Promise<AccountConfig | null> {
-    return (await this.readByDeploymentKey(key, ''))?.config ?? null;
-  }
-
-  /** `getFeatureFlag` for the account behind a live deployment key; false for an unknown or revoked key. */
-  async getFeatureFlagByDeploymentKey(key: string, flag: string): Promise<boolean> {
-    return (await this.readByDeploymentKey(key, flag))?.flagEnabled ?? false;
-  }
-
   /** The configuration the token workflow holds for one execution, or null for an unknown account. */
   async getAccountConfig(accountSid: string): Promise<AccountConfig | null> {
     if (!accountSidSchema.safeParse(accountSid).success) return null;

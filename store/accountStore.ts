@@ -36,12 +36,4 @@ export class AccountStore extends AccountAdmin {
   getFeatureFlag(accountSid: string, flag: string): Promise<boolean> {
     return this.reader.getFeatureFlag(accountSid, flag);
   }
-
-  getAccountConfigByDeploymentKey(key: string): Promise<AccountConfig | null> {
-    return this.reader.getAccountConfigByDeploymentKey(key);
-  }
-
-  getFeatureFlagByDeploymentKey(key: string, flag: string): Promise<boolean> {
-    return this.reader.getFeatureFlagByDeploymentKey(key, flag);
-  }
 }

@@ -1,13 +1,11 @@
-import { patched, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
+import { setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
 import * as sa from '../domain/searchAttributes';
 import type { RunObserver, TokenSteps } from '../domain/tokenSteps';
 import { auth, fingerprinting, store } from './proxies';
 
 /** The steps of a token run as local activities, each with the options of its kind (./proxies.ts). */
 export const steps: TokenSteps = {
-  resolveAccount: store.resolveAccount,
-  fetchAccountConfig: store.fetchAccountConfig,
-  readFeatureFlag: store.readFeatureFlag,
+  loadAccount: store.loadAccount,
   generateFingerprint: fingerprinting.generateFingerprint,
   requestToken: auth.requestToken,
   refreshToken: auth.refreshToken,
@@ -40,6 +38,5 @@ export function runObserver(): RunObserver {
       ]);
       setCurrentDetails(details);
     },
-    applies: (change) => patched(change),
   };
 }

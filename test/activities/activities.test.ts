@@ -54,33 +54,31 @@ describe('activities', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  test('resolveAccount: the account of a live key, null for an unknown one', async () => {
-    assert.equal(await run(() => acts.resolveAccount('dk_demo_open')), open!.accountSid);
-    assert.equal(await run(() => acts.resolveAccount('dk_unknown')), null);
-  });
-
-  test('fetchAccountConfig: the whole configuration behind a live key, null for an unknown one', async () => {
-    const config = await run(() => acts.fetchAccountConfig('dk_demo_secure'));
-    assert.ok(config);
+  test('loadAccount: the configuration and the flag behind a live key, null for an unknown one', async () => {
+    const loaded = await run(() => acts.loadAccount('dk_demo_secure'));
+    assert.ok(loaded);
     assert.deepEqual(
-      { ...config, deploymentKeys: config.deploymentKeys.length },
+      { ...loaded, config: { ...loaded.config, deploymentKeys: loaded.config.deploymentKeys.length } },
       {
-        accountSid: secure!.accountSid,
-        addressSid: secure!.addressSid,
-        allowedOrigins: ['http://localhost:8081', 'https://*.example.com'],
-        deploymentKeys: 1,
-        fingerprintSensitivity: 'medium',
-        tokenTtlSeconds: 3600,
+        config: {
+          accountSid: secure!.accountSid,
+          addressSid: secure!.addressSid,
+          allowedOrigins: ['http://localhost:8081', 'https://*.example.com'],
+          deploymentKeys: 1,
+          fingerprintSensitivity: 'medium',
+          tokenTtlSeconds: 3600,
+        },
+        security: true,
       },
     );
-    assert.equal(await run(() => acts.fetchAccountConfig('dk_unknown')), null);
-    assert.equal(await run(() => acts.fetchAccountConfig('not a key at all')), null);
-  });
-
-  test('readFeatureFlag: per account behind a live key, false for an unknown one', async () => {
-    assert.equal(await run(() => acts.readFeatureFlag('dk_demo_open', 'webchat-security')), false);
-    assert.equal(await run(() => acts.readFeatureFlag('dk_demo_secure', 'webchat-security')), true);
-    assert.equal(await run(() => acts.readFeatureFlag('dk_unknown', 'webchat-security')), false);
+    assert.deepEqual(
+      { sid: (await run(() => acts.loadAccount('dk_demo_open')))?.config.accountSid, security: false },
+      { sid: open!.accountSid, security: false },
+    );
+    assert.equal((await run(() => acts.loadAccount('dk_demo_open')))?.security, false);
+    for (const key of ['dk_unknown', 'not a key at all']) {
+      assert.equal(await run(() => acts.loadAccount(key)), null, key);
+    }
   });
 
   test('generateFingerprint: a versioned fingerprint; missing signals are a non-retryable denial', async () => {

@@ -197,11 +197,7 @@ describe('end to end, through the edge', () => {
       const localActivities = events.filter(
         (e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity',
       );
-      assert.equal(
-        localActivities.length,
-        4,
-        'resolveAccount, fetchAccountConfig, readFeatureFlag, requestToken',
-      );
+      assert.equal(localActivities.length, 2, 'loadAccount, requestToken');
       assert.ok(!events.some((e) => e.activityTaskScheduledEventAttributes), 'no regular activity');
       const workflowTasks = events.filter((e) => e.workflowTaskCompletedEventAttributes);
       assert.equal(workflowTasks.length, 1);

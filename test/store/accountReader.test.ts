@@ -50,28 +50,24 @@ forEachBackend('account reads', (db) => {
     });
   });
 
-  void describe('by deployment key (the three reads of a run, side by side)', () => {
-    void test('configuration and flag by deployment key: a live key only, as getAccountConfig and getFeatureFlag', async () => {
+  void describe('readByDeploymentKey (what an issuance reads, in one query)', () => {
+    void test('the configuration and one flag of a live key only, as getAccountConfig and getFeatureFlag', async () => {
       const store = suite.store;
       const { account } = await store.createAccount();
       const live = await store.addDeploymentKey(account.accountSid);
       const revoked = await store.addDeploymentKey(account.accountSid);
       await store.revokeDeploymentKey(revoked.keyId);
       await store.setFeatureFlag(account.accountSid, WEBCHAT_SECURITY_FLAG, true);
+      await store.setFeatureFlag(account.accountSid, 'another-flag', false);
 
-      assert.deepEqual(
-        await store.getAccountConfigByDeploymentKey(live.key),
-        await store.getAccountConfig(account.accountSid),
-      );
-      assert.equal(await store.getFeatureFlagByDeploymentKey(live.key, WEBCHAT_SECURITY_FLAG), true);
-      assert.equal(await store.getFeatureFlagByDeploymentKey(live.key, 'never-set'), false);
+      assert.deepEqual(await store.readByDeploymentKey(live.key, WEBCHAT_SECURITY_FLAG), {
+        config: await store.getAccountConfig(account.accountSid),
+        flagEnabled: true,
+      });
+      assert.equal((await store.readByDeploymentKey(live.key, 'another-flag'))?.flagEnabled, false);
+      assert.equal((await store.readByDeploymentKey(live.key, 'never-set'))?.flagEnabled, false);
       for (const key of [revoked.key, 'never-issued-key', '']) {
-        assert.equal(await store.getAccountConfigByDeploymentKey(key), null, `config of "${key}"`);
-        assert.equal(
-          await store.getFeatureFlagByDeploymentKey(key, WEBCHAT_SECURITY_FLAG),
-          false,
-          `flag of "${key}"`,
-        );
+        assert.equal(await store.readByDeploymentKey(key, WEBCHAT_SECURITY_FLAG), null, `"${key}"`);
       }
     });
   });

@@ -100,11 +100,11 @@ describe('CreateWebchatToken on the time-skipping test server', () => {
       assert.equal(fas.calls.length, 0);
       const handle = env.client.workflow.getHandle(workflowId);
       assert.equal((await handle.describe()).typedSearchAttributes.get(sa.DenyReason), 'origin_not_allowed');
-      // resolveAccount, fetchAccountConfig, readFeatureFlag: no fingerprint step, no FAS call.
+      // loadAccount only: no fingerprint step, no FAS call.
       const steps = ((await handle.fetchHistory()).events ?? []).filter(
         (e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity',
       );
-      assert.equal(steps.length, 3, origin);
+      assert.equal(steps.length, 1, origin);
     }
   });
 

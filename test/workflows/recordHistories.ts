@@ -2,9 +2,8 @@
  * Records one history per branch of CreateWebchatToken and RefreshWebchatToken into test/fixtures/histories,
  * for the replay test (./replay.test.ts).
  * Run it (`npm run record-histories`) only when a workflow change is meant to be incompatible with runs
- * already in flight; otherwise the replay test is what tells you that a change broke them.
- * `other-origin-issued-before-origin-check.json` is not recorded here: it is a run of the workflow before
- * the origin check, kept so that the replay test proves such runs still replay (workflows/originCheck.ts).
+ * already in flight (deploy such a change by draining the old workers first: a run lives 3 minutes at most);
+ * otherwise the replay test is what tells you that a change broke them.
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';

