@@ -8,7 +8,10 @@ import { FasRejectedError, type FasClient } from './fasClient';
 
 /** What the activities need from the account store (store/accountReader.ts). */
 export interface AccountReader {
-  readByDeploymentKey(key: string, flag: string): Promise<{ config: AccountConfig; flagEnabled: boolean } | null>;
+  readByDeploymentKey(
+    key: string,
+    flag: string,
+  ): Promise<{ config: AccountConfig; flagEnabled: boolean } | null>;
 }
 
 export interface ActivityDeps {

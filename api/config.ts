@@ -46,12 +46,13 @@ const schema = z
     /** On SIGTERM, how long /readyz answers 503 before the server stops accepting (load balancer catch-up). */
     SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(0),
     /**
-     * Run the token workflows' worker in this process too, on the client's connection, and start runs eagerly
-     * (the server hands a run's first task straight back; bench/README.md). The worker reads the worker's
-     * variables (FAS_URL, DATABASE_URL, WORKER_METRICS_ADDRESS, ...). Separate workers may run beside it (each
-     * with its own WORKER_METRICS_ADDRESS), on the same store: the SQLite file of one box, or DATABASE_URL.
+     * Run the token workflows' worker in this process too, on the client's connection, and start runs eagerly:
+     * the server hands a run's first (and only) workflow task straight back with the start, so no run goes
+     * through the matching service (bench/README.md measures both layouts). The worker reads the worker's
+     * variables (FAS_URL, DATABASE_URL, WORKER_METRICS_ADDRESS, ...). false: this process only starts runs, and
+     * separate workers (`npm run start:worker`) run them.
      */
-    API_RUN_WORKER: z.stringbool().default(false),
+    API_RUN_WORKER: z.stringbool().default(true),
     DATA_DIR: dataDir,
     NODE_ENV: nodeEnv,
     /** Payload codec keys, the same as every worker's (lib/secrets/secretConfig.ts). */

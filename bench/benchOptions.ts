@@ -29,8 +29,8 @@ export interface BenchOptions {
   cpuProfDir: string | null;
   /** A Temporal server already running (e.g. a dev server with other flags, or one on PostgreSQL). */
   temporalAddress: string | null;
-  /** The orchestrated path with its worker inside the API process and eager workflow start (API_RUN_WORKER). */
-  workerInApi: boolean;
+  /** The orchestrated path with a worker process of its own (API_RUN_WORKER=false), runs started through matching. */
+  separateWorker: boolean;
   /** How the product's services run: TypeScript through tsx (as `make start`), or the production build. */
   build: BenchBuild;
   /**
@@ -55,7 +55,8 @@ const usage = `npm run bench -- [options]   (each option also reads BENCH_<NAME>
   --log-level <l>       log level of every service: info (default), debug or trace
   --cpu-prof <dir>      write V8 CPU profiles of the Node services into <dir>
   --temporal-address <host:port>  use this Temporal server instead of starting the dev server
-  --worker-in-api       orchestrated path: the worker runs in the API process, runs start eagerly
+  --separate-worker     orchestrated path: a worker process of its own, runs started through matching
+                        (default: the worker runs in the API process and every run starts eagerly)
   --build <b>           how the product runs: tsx (TypeScript, as make start; default) | dist (npm run build)
   --rss-builds <b,b>    builds whose peak RSS per process is reported (tsx,dist; --smoke: the --build one)
   --out <file>          JSON report path (bench/results/bench-<time>.json)
@@ -77,7 +78,7 @@ export function parseBenchOptions(argv: string[], env: NodeJS.ProcessEnv = proce
       out: { type: 'string' },
       'temporal-address': { type: 'string' },
       smoke: { type: 'boolean' },
-      'worker-in-api': { type: 'boolean' },
+      'separate-worker': { type: 'boolean' },
       build: { type: 'string' },
       'rss-builds': { type: 'string' },
       help: { type: 'boolean' },
@@ -165,7 +166,7 @@ export function parseBenchOptions(argv: string[], env: NodeJS.ProcessEnv = proce
     logLevel,
     cpuProfDir: pick('cpu-prof', 'CPU_PROF') ?? null,
     temporalAddress: pick('temporal-address', 'TEMPORAL_ADDRESS') ?? null,
-    workerInApi: values['worker-in-api'] === true || env.BENCH_WORKER_IN_API === '1',
+    separateWorker: values['separate-worker'] === true || env.BENCH_SEPARATE_WORKER === '1',
     out: pick('out', 'OUT') ?? null,
     smoke,
   };

@@ -90,7 +90,7 @@ export async function runBench(
       output,
       logLevel: options.logLevel,
       env,
-      workerInApi: options.workerInApi,
+      separateWorker: options.separateWorker,
       ...(options.temporalAddress ? { temporalAddress: options.temporalAddress } : {}),
     });
     const launch = (name: string, entry: string, extra: NodeJS.ProcessEnv) => {
@@ -327,7 +327,7 @@ async function buildRss(
     output: (name, line) => output(`${build}:${name}`, line),
     logLevel: options.logLevel,
     env,
-    workerInApi: options.workerInApi,
+    separateWorker: options.separateWorker,
     build,
     ...(options.temporalAddress ? { temporalAddress: options.temporalAddress } : {}),
   });

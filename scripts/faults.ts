@@ -38,11 +38,11 @@ const faults: Fault[] = [
   { name: 'none (baseline)', what: 'steady load only', inject: () => sleep(10_000) },
   {
     name: '(a) worker SIGKILL',
-    what: 'the worker killed with SIGKILL, restarted 3 s later',
+    what: 'the API with its worker (the default layout) killed with SIGKILL, restarted 3 s later',
     inject: async ({ stack }) => {
-      stack.processes.get('worker')?.kill('SIGKILL');
+      stack.processes.get('api')?.kill('SIGKILL');
       await sleep(3_000);
-      await stack.restart('worker');
+      await stack.restart('api');
     },
   },
   {
@@ -109,7 +109,8 @@ async function main() {
     output: (name, line) => log.write(`[${name}] ${line}\n`),
     // One client IP makes all the load here: the per-IP and per-(key, IP) limits would answer most of it 429.
     env: { RATE_LIMIT_IP_POINTS: '0', RATE_LIMIT_KEY_POINTS: '0' },
-    envFor: { worker: { FAS_URL: fas.url }, fas: { SAS_URL: sas.url } },
+    // The worker runs in the API process (the default layout).
+    envFor: { api: { FAS_URL: fas.url }, fas: { SAS_URL: sas.url } },
   });
   // Interrupted: no service process may outlive the suite.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -29,10 +29,10 @@ export interface StackOptions {
   /** Extra environment for one process by name (`worker`, `fas`, ...), over everything else (fault tests). */
   envFor?: Record<string, NodeJS.ProcessEnv>;
   /**
-   * Run the worker inside the API process (`API_RUN_WORKER`, eager workflow start) instead of as a process of
-   * its own: the latency configuration the benchmark measures beside the default one.
+   * Run the worker as a process of its own (`API_RUN_WORKER=false`, runs started through matching) instead of
+   * inside the API (eager workflow start, the default): the other layout, which the benchmark measures too.
    */
-  workerInApi?: boolean;
+  separateWorker?: boolean;
   /**
    * How the Node services run: `tsx` (the TypeScript sources, compiled at start; `make start`), or `dist`, the
    * compiled JavaScript of `npm run build` with its prebuilt workflow bundle. Without NODE_ENV=production: this
@@ -96,7 +96,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     WEB_PORT: String(ports.web ?? ''),
     WEB_OTHER_PORT: String(ports.webOther ?? ''),
     WORKER_METRICS_ADDRESS: ports.workerMetrics === undefined ? '' : `127.0.0.1:${ports.workerMetrics}`,
-    API_RUN_WORKER: String(opts.workerInApi ?? false),
+    API_RUN_WORKER: String(!opts.separateWorker),
   };
 
   const commands = new Map<string, { command: string; args: string[] }>();
@@ -159,7 +159,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const fas = node('fas', 'services/federated-auth/main.ts');
     const codec = node('codec', 'services/codec-server/main.ts');
     await waitForTemporal(temporalAddress, 60_000);
-    const worker = opts.workerInApi ? undefined : node('worker', 'worker/main.ts');
+    const worker = opts.separateWorker ? node('worker', 'worker/main.ts') : undefined;
     const api = node('api', 'api/main.ts');
     const edge = node('edge', 'edge/main.ts');
     const pagePorts = webPorts(ports);

@@ -80,18 +80,7 @@ describe('npm run bench --smoke', () => {
       const measured =
         s.path === 'floor' || s.path === 'ladder'
           ? ['temporal', 'floor', 'loadgen']
-          : [
-              'temporal',
-              'worker',
-              'api',
-              'edge',
-              'fas',
-              'sas',
-              'direct-api',
-              'direct-edge',
-              'floor',
-              'loadgen',
-            ];
+          : ['temporal', 'api', 'edge', 'fas', 'sas', 'direct-api', 'direct-edge', 'floor', 'loadgen'];
       for (const name of measured) {
         const usage = s.processes[name];
         assert.ok(usage, `${name} is measured`);
@@ -105,11 +94,12 @@ describe('npm run bench --smoke', () => {
       assert.ok(ratio.floor, `${ratio.key} ${ratio.load}: orchestrated / floor`);
     }
     assert.ok(report.machine.nproc > 0);
-    assert.ok((report.lifetimePeakRssMb.worker ?? 0) > 0);
+    assert.ok((report.lifetimePeakRssMb.api ?? 0) > 0);
     assert.ok((report.lifetimePeakRssMb.floor ?? 0) > 0);
     assert.equal(report.options.build, 'tsx');
     assert.deepEqual(Object.keys(report.peakRssByBuild), ['tsx'], 'smoke: only the build it ran');
-    assert.ok((report.peakRssByBuild.tsx?.worker ?? 0) > 0);
+    assert.ok((report.peakRssByBuild.tsx?.api ?? 0) > 0);
+    assert.equal(report.peakRssByBuild.tsx?.worker, undefined, 'the worker runs in the API');
     assert.equal(report.peakRssByBuild.tsx?.floor, undefined, 'by build: the product processes only');
   });
 

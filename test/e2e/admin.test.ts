@@ -153,8 +153,8 @@ function operatorLoop(
       assert.deepEqual(lockErrors, []);
     });
 
-    void test('after a worker restart, the CLI and the token path still share one store', async () => {
-      await stack?.restart('worker');
+    void test('after a restart of the API and its worker, the CLI and the token path still share one store', async () => {
+      await stack?.restart('api');
       const created = await spawnCli(['account', 'create', '--name', 'After restart', '--json'], env);
       assert.equal(created.code, 0, created.stderr);
       const { keys } = JSON.parse(created.stdout) as { keys: { key: string }[] };

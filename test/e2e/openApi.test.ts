@@ -41,6 +41,8 @@ describe('OpenAPI conformance, through the edge', () => {
     stack = await startStack({
       ports: await randomPorts(),
       dataDir,
+      // A worker process of its own, so that the API can be left without one (503 at the deadline).
+      separateWorker: true,
       output: (name, line) => logs.push(`[${name}] ${line}`),
       envFor: {
         api: {

@@ -19,7 +19,6 @@ import {
   terminate,
   waitForHttp,
   waitForTemporal,
-  waitForWorker,
 } from '../../scripts/stack';
 import { createTestSchema, postgresUnavailable, type TestSchema } from '../helpers/testDatabase';
 import { otherBrowserHeaders, widgetHeaders } from '../helpers/widget';
@@ -27,8 +26,9 @@ import { otherBrowserHeaders, widgetHeaders } from '../helpers/widget';
 /**
  * The multi-instance deployment of the README's "Run a fleet", as separate processes started with the
  * `npm run start:*` entry points: one Temporal dev server, two SAS on one key folder made by `npm run
- * rotate-keys`, FAS, two workers on the local PostgreSQL (a schema of this file's own), two APIs counting their
- * rate limits in Redis (a key prefix of this file's own), and one edge in front of both APIs that trusts this
+ * rotate-keys`, FAS, two APIs that each run a worker (the default layout: every run starts eagerly on the API that
+ * took the request) on the local PostgreSQL (a schema of this file's own), counting their rate limits in Redis
+ * (a key prefix of this file's own), and one edge in front of both APIs that trusts this
  * test as its load balancer. Every process runs with NODE_ENV=production, a data folder of its own, and its
  * secrets only from the environment. Sized for 2 shared cores: a few requests per second, no timing assertions.
  */
@@ -65,7 +65,7 @@ const nextClient = () => {
 };
 
 void describe(
-  'a fleet: two SAS, FAS, two workers, two APIs and an edge, on PostgreSQL and Redis',
+  'a fleet: two SAS, FAS, two APIs with their workers and an edge, on PostgreSQL and Redis',
   {
     skip: postgresUnavailable() ?? undefined,
   },
@@ -113,7 +113,6 @@ void describe(
     };
     const httpReady = (path: string) => (s: Service) =>
       waitForHttp(`http://127.0.0.1:${s.env[portVariable(s.name)]}${path}`, s.child, 90_000);
-    const workerReady = (s: Service) => waitForWorker(s.child, temporalAddress, { timeoutMs: 90_000 });
 
     const rotateKeys = async () =>
       (
@@ -180,38 +179,25 @@ void describe(
         },
         httpReady('/healthz'),
       );
-      const workerEnv = {
+      const apiEnv = (port: number | undefined) => ({
+        API_PORT: String(port),
         TEMPORAL_ADDRESS: temporalAddress,
+        CODEC_KEYS: secrets.CODEC_KEYS,
+        // The API's worker: the store, FAS and the secrets every worker shares.
         FAS_URL: `http://127.0.0.1:${fas}`,
         DATABASE_URL: schema.url,
-        CODEC_KEYS: secrets.CODEC_KEYS,
         FINGERPRINT_SECRET: secrets.FINGERPRINT_SECRET,
         FAS_AUTH_SECRET: secrets.FAS_AUTH_SECRET,
         WORKER_METRICS_ADDRESS: '',
-      };
-      for (const [name, port] of [
-        ['api-1', api1],
-        ['api-2', api2],
-      ] as const) {
-        launch(
-          name,
-          'start:api',
-          {
-            API_PORT: String(port),
-            TEMPORAL_ADDRESS: temporalAddress,
-            CODEC_KEYS: secrets.CODEC_KEYS,
-            REDIS_URL: redisUrl,
-            REDIS_KEY_PREFIX: keyPrefix,
-            RATE_LIMIT_IP_POINTS: String(IP_LIMIT),
-            RATE_LIMIT_IP_WINDOW_S: '300',
-            // Two health intervals of the edge: on SIGTERM the edge stops sending before the API stops accepting.
-            SHUTDOWN_DELAY_MS: '1000',
-            // Eleven processes share two cores with whatever else runs: a slow machine gets a 200 late, not a 503.
-            TOKEN_DEADLINE_MS: '40000',
-          },
-          httpReady('/readyz'),
-        );
-      }
+        REDIS_URL: redisUrl,
+        REDIS_KEY_PREFIX: keyPrefix,
+        RATE_LIMIT_IP_POINTS: String(IP_LIMIT),
+        RATE_LIMIT_IP_WINDOW_S: '300',
+        // Two health intervals of the edge: on SIGTERM the edge stops sending before the API stops accepting.
+        SHUTDOWN_DELAY_MS: '1000',
+        // Nine processes share two cores with whatever else runs: a slow machine gets a 200 late, not a 503.
+        TOKEN_DEADLINE_MS: '40000',
+      });
       launch(
         'edge',
         'start:edge',
@@ -227,12 +213,12 @@ void describe(
       );
       try {
         await Promise.all([...services.values()].map((s) => s.ready()));
-        // The first worker seeds the demo accounts (production does not, unless asked); the second starts on a
-        // store that is already migrated and seeded.
-        launch('worker-1', 'start:worker', { ...workerEnv, SEED_DEMO_ACCOUNTS: 'true' }, workerReady);
-        await services.get('worker-1')!.ready();
-        launch('worker-2', 'start:worker', workerEnv, workerReady);
-        await services.get('worker-2')!.ready();
+        // The first API's worker seeds the demo accounts (production does not, unless asked); the second starts
+        // on a store that is already migrated and seeded. The edge brings each in once its /readyz answers.
+        launch('api-1', 'start:api', { ...apiEnv(api1), SEED_DEMO_ACCOUNTS: 'true' }, httpReady('/readyz'));
+        await services.get('api-1')!.ready();
+        launch('api-2', 'start:api', apiEnv(api2), httpReady('/readyz'));
+        await services.get('api-2')!.ready();
       } catch (err) {
         console.error(logs.slice(-60).join('\n'));
         throw err;
@@ -244,7 +230,7 @@ void describe(
     after(async () => {
       await mkdir(logDir, { recursive: true });
       await writeFile(join(logDir, 'fleet.log'), `${logs.join('\n')}\n`);
-      // Last started first: the edge, the APIs and the workers before what they call.
+      // Last started first: the APIs and the edge before what they call.
       for (const s of [...services.values()].reverse()) await terminate(s.child);
       await connection?.close();
       if (redis) {
@@ -320,7 +306,8 @@ void describe(
       return (history.events ?? []).flatMap((e) => e.workflowTaskCompletedEventAttributes?.identity ?? []);
     };
     const pidOf = (identity: string) => Number(identity.split('@')[0]);
-    const workerPids = () => [services.get('worker-1')!.child.pid, services.get('worker-2')!.child.pid];
+    /** Each API runs a worker: the pids whose identities complete workflow tasks. */
+    const workerPids = () => [services.get('api-1')!.child.pid, services.get('api-2')!.child.pid];
 
     /** Sums the samples of a Prometheus metric whose labels include every pair of `labels`. */
     const metric = async (url: string, name: string, labels: Record<string, string>) => {
@@ -337,11 +324,11 @@ void describe(
     /** Bound tokens with the worker pid that issued them, for the refresh after that worker is killed. */
     const bound: { token: string; identity: string; clientIp: string; pid: number }[] = [];
 
-    void test('tokens issue through the edge; both APIs and both workers serve some of them', async () => {
+    void test('tokens issue through the edge; both APIs, each with its worker, serve some of them', async () => {
       const before = { api1: await issuedBy(urls.api1!), api2: await issuedBy(urls.api2!) };
       const seen = new Set<number>();
       let issued = 0;
-      // Runs go to whichever worker polls first: ask until both have served (or a generous cap says one never does).
+      // Each run starts eagerly on the API the edge chose: ask until both have served (or a cap says one never does).
       for (let round = 0; round < 15 && seen.size < 2; round++) {
         const answers = await Promise.all(
           [0, 1, 2].map(async () => {
@@ -474,8 +461,8 @@ void describe(
     const describeRecords = (records: RequestRecord[]) =>
       JSON.stringify(records.filter((r) => r.outcome !== 'ok' || r.attempts > 1).slice(0, 10));
 
-    void test('SIGKILL of one worker under load: every answer a 200 or a 503 with Retry-After; its bound tokens refresh on the other worker', async (t) => {
-      // The victim is the worker that issued the first bound token, so that token must refresh on the other.
+    void test('SIGKILL of one API and its worker under load: every answer a 200 or a 503 with Retry-After; its bound tokens refresh on the other', async (t) => {
+      // The victim is the API whose worker issued the first bound token, so that token must refresh on the other.
       const victimPid = bound[0]!.pid;
       const victim = [...services.values()].find((s) => s.child.pid === victimPid)!;
       const survivorPid = workerPids().find((pid) => pid !== victimPid)!;
@@ -518,8 +505,10 @@ void describe(
         });
       }
 
-      // As an orchestrator would, a new worker takes the dead one's place with the same variables.
-      await launch(victim.name, 'start:worker', victim.env, workerReady).ready();
+      // As an orchestrator would, a new API takes the dead one's place with the same variables.
+      await launch(victim.name, 'start:api', victim.env, httpReady('/readyz')).ready();
+      // The edge brings it back with its next health check (every 250 ms).
+      await new Promise((r) => setTimeout(r, 1_000));
     });
 
     void test('a rolling restart of both APIs under load (one at a time, SIGTERM, wait ready): every answer a 200', async (t) => {

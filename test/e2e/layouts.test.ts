@@ -8,8 +8,9 @@ import { randomPorts, startStack, type Stack } from '../../scripts/stack';
 import { widgetHeaders } from '../helpers/widget';
 
 /**
- * The latency layout (`API_RUN_WORKER=true`): no worker process, the API runs the worker on its own connection
- * and the server starts every run eagerly, so an issuance is one workflow task that never goes through matching.
+ * The default layout (`API_RUN_WORKER=true`, as `make start` and the fleet run): no worker process, the API runs
+ * the worker on its own connection and the server starts every run eagerly, so an issuance is one workflow task
+ * that never goes through matching.
  */
 describe('end to end, the worker inside the API (eager workflow start)', () => {
   let stack: Stack;
@@ -21,7 +22,6 @@ describe('end to end, the worker inside the API (eager workflow start)', () => {
     stack = await startStack({
       ports: await randomPorts(),
       dataDir,
-      workerInApi: true,
       output: (name, line) => logs.push(`[${name}] ${line}`),
     });
   });
@@ -83,7 +83,7 @@ describe('end to end, the worker inside the API (eager workflow start)', () => {
       const markers = events.filter(
         (e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity',
       );
-      assert.equal(markers.length, 4);
+      assert.equal(markers.length, 2, 'loadAccount, requestToken');
       assert.ok(events.at(-1)?.workflowExecutionCompletedEventAttributes);
     } finally {
       await connection.close();
@@ -96,5 +96,37 @@ describe('end to end, the worker inside the API (eager workflow start)', () => {
     api.kill('SIGTERM');
     assert.equal(await exited, 0);
     assert.ok(logs.some((l) => l.startsWith('[api]') && l.includes('"msg":"worker stopped"')));
+  });
+});
+
+/** The other layout (`API_RUN_WORKER=false`): a worker process of its own, runs started through matching. */
+describe('end to end, a separate worker process', () => {
+  let stack: Stack;
+  let dataDir: string;
+
+  before(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'webchat-e2e-separate-'));
+    stack = await startStack({ ports: await randomPorts(), dataDir, separateWorker: true, output: () => {} });
+  });
+
+  after(async () => {
+    await stack?.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  test('the worker process runs what the API starts, none of it eagerly', async () => {
+    assert.equal(stack.processes.has('worker'), true);
+    const res = await fetch(`${stack.urls.edge}/v2/Webchat/Token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ deploymentKey: 'dk_demo_open' }),
+    });
+    assert.equal(res.status, 200, await res.clone().text());
+    const metrics = await (await fetch(`${stack.urls.api}/metrics`)).text();
+    assert.match(
+      metrics,
+      /webchat_workflow_starts_total\{workflow="CreateWebchatToken",eager="false"[^}]*\} 1/,
+    );
+    assert.doesNotMatch(metrics, /webchat_workflow_starts_total\{[^}]*eager="true"/);
   });
 });
