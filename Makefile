@@ -1,12 +1,27 @@
 # Two entry points: `make start` runs everything on embedded defaults, `make test` runs every check.
 # Both install what they need (npm packages, Temporal binaries) on a fresh clone.
-.PHONY: start test deps typecheck lint unit clean chromium prometheus
+.PHONY: start dev build test deps typecheck lint unit clean chromium prometheus
 
 NODE_STAMP := node_modules/.install-stamp
 TEMPORAL_STAMP := .tools/temporal/bin/temporal
+BUILD_STAMP := dist/.build-stamp
+# What the production build is made from: rebuilt only when one of these changed since the last build.
+BUILD_INPUTS := $(shell find api activities admin domain edge lib scripts services store web worker workflows -type f) \
+	package.json package-lock.json tsconfig.json tsconfig.build.json
 
-start: deps
-	node --import tsx scripts/start.ts
+# The production build (npm run build: compiled services, the workflow bundle prebuilt), as a fleet runs it.
+start: deps build
+	node dist/scripts/start.js
+
+# The TypeScript sources, each service restarting when a file it loads changes.
+dev: deps
+	node --import tsx scripts/start.ts --dev
+
+build: $(BUILD_STAMP)
+
+$(BUILD_STAMP): $(NODE_STAMP) $(BUILD_INPUTS)
+	npm run build
+	touch $@
 
 test: deps typecheck lint chromium prometheus
 	npm test
@@ -37,4 +52,4 @@ $(TEMPORAL_STAMP): scripts/install-temporal.sh
 	./scripts/install-temporal.sh
 
 clean:
-	rm -rf node_modules .tools .data test-results
+	rm -rf node_modules .tools .data dist test-results

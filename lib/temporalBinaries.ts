@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { repoRoot } from './repoRoot';
 
-const toolsBin = resolve(__dirname, '..', '.tools', 'temporal', 'bin');
+const toolsBin = resolve(repoRoot, '.tools', 'temporal', 'bin');
 
 /**
  * Paths of the real Temporal binaries: the CLI (dev server + UI) and the time-skipping test server.

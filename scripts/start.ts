@@ -1,10 +1,17 @@
-/** `make start`: everything on embedded defaults, until Ctrl-C or SIGTERM. */
+/**
+ * `make start` (`node dist/scripts/start.js`, after `npm run build`): everything on embedded defaults, from the
+ * production build, until Ctrl-C or SIGTERM. `make dev` (`--dev`): the same from the TypeScript sources, each
+ * service restarting when a file it loads changes.
+ */
 import { defaultPorts, startStack } from './stack';
 
 async function main() {
   const dataDir = process.env.DATA_DIR ?? '.data';
-  console.log('Starting the Temporal dev server, SAS, FAS, the worker, the API and the edge...');
-  const stack = await startStack({ ports: defaultPorts, dataDir });
+  const dev = process.argv.includes('--dev');
+  console.log(
+    `Starting the Temporal dev server, SAS, FAS, the API with its worker and the edge${dev ? ' (restarting on change)' : ''}...`,
+  );
+  const stack = await startStack({ ports: defaultPorts, dataDir, build: dev ? 'watch' : 'dist' });
   console.log(`
 Webchat token service is up.
 

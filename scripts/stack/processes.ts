@@ -1,9 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-
-const root = resolve(__dirname, '..', '..');
+import { repoRoot as root } from '../../lib/repoRoot';
 
 /** Where a process's output goes: a line at a time, with the process name. */
 export type OutputSink = (name: string, line: string) => void;

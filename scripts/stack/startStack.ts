@@ -8,13 +8,13 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { repoRoot as root } from '../../lib/repoRoot';
 import { temporalCliPath } from '../../lib/temporalBinaries';
 import { type StackPorts, webPorts } from './ports';
 import { spawnLogged } from './processes';
 import { terminate, waitForHttp, waitForTemporal, waitForWorker } from './readiness';
 import { temporalDevServerArgs } from './temporalDevServer';
 
-const root = resolve(__dirname, '..', '..');
 
 export interface StackOptions {
   ports: StackPorts;
@@ -34,11 +34,13 @@ export interface StackOptions {
    */
   separateWorker?: boolean;
   /**
-   * How the Node services run: `tsx` (the TypeScript sources, compiled at start; `make start`), or `dist`, the
-   * compiled JavaScript of `npm run build` with its prebuilt workflow bundle. Without NODE_ENV=production: this
-   * single-box stack creates its secrets on first start, which production refuses to do.
+   * How the Node services run: `dist`, the compiled JavaScript of `npm run build` with its prebuilt workflow
+   * bundle (`make start`); `tsx`, the TypeScript sources, compiled at start (tests, the benchmark's default);
+   * `watch`, the sources under `tsx watch`, each service restarting when a file it loads changes (`make dev`).
+   * Without NODE_ENV=production: this single-box stack creates its secrets on first start, which production
+   * refuses to do.
    */
-  build?: 'tsx' | 'dist';
+  build?: 'tsx' | 'dist' | 'watch';
 }
 
 export interface Stack {
@@ -108,9 +110,15 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     return child;
   };
   const node = (name: string, entry: string) =>
-    opts.build === 'dist'
-      ? launch(name, process.execPath, [distEntry(entry)])
-      : launch(name, process.execPath, ['--import', 'tsx', entry]);
+    launch(
+      name,
+      process.execPath,
+      opts.build === 'dist'
+        ? [distEntry(entry)]
+        : opts.build === 'watch'
+          ? [require.resolve('tsx/cli'), 'watch', '--clear-screen=false', entry]
+          : ['--import', 'tsx', entry],
+    );
 
   // Every HTTP service is named after its port in StackPorts; the API is ready only once Temporal answers.
   const readyUrl = (name: string) =>
