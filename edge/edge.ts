@@ -163,7 +163,9 @@ export function createEdge({
       if (!server.listening) req.socket.end();
     });
     res.once('close', () => {
-      logger.info(
+      // A balancer's health probe every second is logged at debug, so it does not drown the requests.
+      const probe = (path === '/healthz' || path === '/readyz') && res.statusCode < 400;
+      logger[probe ? 'debug' : 'info'](
         {
           requestId,
           method: req.method,

@@ -1,23 +1,34 @@
-import type { Middleware } from 'koa';
+import type { Context, Middleware } from 'koa';
 import type { Logger } from '../logger';
 
-/** One line per request: method, route path, status, duration, request id. Never headers or bodies. */
+/** Probes a load balancer or the edge sends every second: logged at debug, so they do not drown the requests. */
+const probePaths = new Set(['/healthz', '/readyz', '/metrics']);
+
+/**
+ * One line per request: method, route path, status, duration, request id, and what the route adds with
+ * `logFields` (an account, an identity, a refusal's reason): one line per hop, never headers or bodies.
+ */
 export function accessLog(log: Logger): Middleware {
   return async (ctx, next) => {
     const start = performance.now();
     try {
       await next();
     } finally {
-      log.info(
-        {
-          requestId: ctx.state.requestId as unknown,
-          method: ctx.method,
-          path: ctx.path,
-          status: ctx.status,
-          ms: Math.round((performance.now() - start) * 10) / 10,
-        },
-        'request',
-      );
+      const line = {
+        requestId: ctx.state.requestId as unknown,
+        method: ctx.method,
+        path: ctx.path,
+        status: ctx.status,
+        ms: Math.round((performance.now() - start) * 10) / 10,
+        ...(ctx.state.logFields as Record<string, unknown> | undefined),
+      };
+      if (probePaths.has(ctx.path) && ctx.status < 400) log.debug(line, 'request');
+      else log.info(line, 'request');
     }
   };
+}
+
+/** Adds fields to the request's access line (no secrets: never a token, key, credential or signal). */
+export function logFields(ctx: Context, fields: Record<string, unknown>): void {
+  ctx.state.logFields = { ...(ctx.state.logFields as Record<string, unknown> | undefined), ...fields };
 }

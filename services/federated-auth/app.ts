@@ -8,6 +8,7 @@ import {
   type FasRefreshRefusal,
   type RefreshRefusalCode,
 } from '../../domain/contracts';
+import { logFields } from '../../lib/http/accessLog';
 import { internalServiceApp, type ServiceState } from '../../lib/http/internalServiceApp';
 import type { ServiceMetrics } from '../../lib/http/metrics';
 import type { Logger } from '../../lib/logger';
@@ -50,10 +51,7 @@ export function createFederatedAuthApp({
       { accountSid, grants, ttl, encrypt: true, fingerprint, fingerprintLevel, sessionMaxAge },
       ctx.state.requestId,
     );
-    logger.info(
-      { requestId: ctx.state.requestId, accountSid, identity: issued.identity, ttl, fingerprintLevel },
-      'token issued',
-    );
+    logFields(ctx, { accountSid, identity: issued.identity, ttl, fingerprintLevel });
     ctx.set('Cache-Control', 'no-store');
     ctx.body = issued;
   });
@@ -71,7 +69,7 @@ export function createFederatedAuthApp({
     ctx.set('Cache-Control', 'no-store');
     const result = await sas.refresh({ accountSid, ...body }, requestId);
     if (result.outcome === 'refused') {
-      logger.info({ requestId, accountSid, code: result.code }, 'token refresh refused');
+      logFields(ctx, { accountSid, refused: result.code });
       const refusal: FasRefreshRefusal = {
         valid: false,
         code: result.code,
@@ -82,10 +80,7 @@ export function createFederatedAuthApp({
       return;
     }
     const { token, identity, expiration } = result;
-    logger.info(
-      { requestId, accountSid, identity, ttl: body.ttl, fingerprintLevel: body.fingerprintLevel },
-      'token refreshed',
-    );
+    logFields(ctx, { accountSid, identity, ttl: body.ttl, fingerprintLevel: body.fingerprintLevel });
     ctx.body = { token, identity, expiration };
   });
 

@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import type Koa from 'koa';
 import { type Middleware } from 'koa';
+import { logFields } from '../../lib/http/accessLog';
 import { internalServiceApp, type ServiceState } from '../../lib/http/internalServiceApp';
 import type { ServiceMetrics } from '../../lib/http/metrics';
 import type { Logger } from '../../lib/logger';
@@ -78,10 +79,7 @@ export function createScopedAuthApp({
       },
       policy,
     );
-    logger.info(
-      { requestId: ctx.state.requestId, accountSid, identity: issued.identity, ttl, fingerprintLevel },
-      'token issued',
-    );
+    logFields(ctx, { accountSid, identity: issued.identity, ttl, fingerprintLevel });
     ctx.set('Cache-Control', 'no-store');
     ctx.body = issued;
   });

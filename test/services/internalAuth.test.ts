@@ -93,7 +93,11 @@ void describe('internal authentication', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const issuedCount = () => logLines.filter((l) => l.includes('"msg":"token issued"')).length;
+  /** Tokens minted so far: access lines of a generate (FAS or SAS) that answered 200 with an identity. */
+  const issuedCount = () =>
+    logLines.filter(
+      (l) => l.includes('"msg":"request"') && l.includes('"status":200') && l.includes('"identity"'),
+    ).length;
 
   async function call(url: string, authorization: string | undefined, body: unknown) {
     const res = await fetch(url, {

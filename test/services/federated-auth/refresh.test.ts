@@ -273,8 +273,14 @@ void describe('token refresh (FAS, with a real SAS)', () => {
     assert.equal(res.status, 200);
     await refresh({ token: old.token, fingerprint: 'v1.other-secret-fp', fingerprintLevel: 'medium' });
     await new Promise((r) => setImmediate(r));
-    assert.ok(logLines.some((l) => l.includes('"msg":"token refreshed"')));
-    assert.ok(logLines.some((l) => l.includes('"msg":"token refresh refused"')));
+    // One access line per request at FAS, with the account and the identity or the refusal's code.
+    const fasLines = logLines
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.msg === 'request' && /^\/v1\/Accounts\/.*\/Tokens\/refresh$/.test(String(l.path)));
+    assert.ok(
+      fasLines.some((l) => l.status === 200 && l.accountSid === accountSid && l.identity === old.identity),
+    );
+    assert.ok(fasLines.some((l) => l.status === 403 && l.refused === 'fingerprint_validation_failed'));
     const all = logLines.join('');
     for (const secret of [
       old.token,
