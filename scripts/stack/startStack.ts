@@ -15,7 +15,6 @@ import { spawnLogged } from './processes';
 import { terminate, waitForHttp, waitForTemporal, waitForWorker } from './readiness';
 import { temporalDevServerArgs } from './temporalDevServer';
 
-
 export interface StackOptions {
   ports: StackPorts;
   dataDir: string;
