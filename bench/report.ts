@@ -53,6 +53,8 @@ export interface BenchReport {
   ratios: Ratio[];
   /** `VmHWM` of each service over the whole run, MB. */
   lifetimePeakRssMb: Record<string, number | null>;
+  /** RSS of each process after the scenarios, MB. */
+  rssAfterLoadMb?: Record<string, number | null>;
   /**
    * `VmHWM` of each product process (MB) by build: the main build's over the run, another's over a stack of
    * that build saturated for the scenario duration (`options.rssBuilds`).
@@ -202,6 +204,15 @@ export function formatReport(report: BenchReport): string {
       .map(([n, v]) => `${n} ${v ?? '-'}`)
       .join(', ')}`,
   );
+  if (report.rssAfterLoadMb) {
+    lines.push(
+      '',
+      `RSS MB after the load: ${Object.entries(report.rssAfterLoadMb)
+        .map(([n, v]) => `${n} ${v ?? '-'}`)
+        .join(', ')}`,
+    );
+  }
+  lines.push('', targetsTable(report));
   const builds = Object.keys(report.peakRssByBuild) as BenchBuild[];
   if (builds.length > 0) {
     const processes = [...new Set(builds.flatMap((b) => Object.keys(report.peakRssByBuild[b] ?? {})))];
@@ -217,6 +228,92 @@ export function formatReport(report: BenchReport): string {
     );
   }
   return lines.join('\n');
+}
+
+/** The product processes of a stack (bench/runBench.ts names them after their services). */
+const productProcesses = ['temporal', 'sas', 'fas', 'codec', 'worker', 'api', 'edge'];
+
+/**
+ * The performance targets (bench/README.md): the orchestrated path on the first key against the floor of the
+ * same run. Unmet targets say so; a path or load the run left out reads "-".
+ */
+function targetsTable(report: BenchReport): string {
+  const key = report.options.keys[0];
+  const find = (path: BenchPath, connections: number | null, rate?: number) =>
+    report.scenarios.find(
+      (s) =>
+        s.path === path &&
+        (path === 'floor' || s.key === key) &&
+        (rate !== undefined
+          ? s.load.kind === 'rate' && s.load.rate === rate
+          : s.load.kind === 'saturation' && (connections === 1) === (s.load.connections === 1)),
+    );
+  const satO = find('orchestrated', 20);
+  const satF = find('floor', 20);
+  const oneO = find('orchestrated', 1);
+  const oneF = find('floor', 1);
+  const fifty = find('orchestrated', null, 50);
+  const ratio = (a?: number, b?: number) => (a !== undefined && b ? a / b : NaN);
+  const r2 = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : '-');
+  const rows: string[][] = [];
+  const row = (target: string, measured: string, met: boolean | null) =>
+    rows.push([target, '', '', measured, met === null ? '-' : met ? 'yes' : 'no']);
+  const sat = ratio(satO?.result.throughput, satF?.result.throughput);
+  row(
+    'saturation >= 0.55 x floor',
+    `${fmt(satO?.result.throughput ?? NaN)} / ${fmt(satF?.result.throughput ?? NaN)} = ${r2(sat)}`,
+    Number.isFinite(sat) ? sat >= 0.55 : null,
+  );
+  const cpu = ratio(satO?.cpuMsPerIssuance, satF?.cpuMsPerIssuance);
+  row(
+    'CPU per issuance <= 2.2 x floor',
+    `${fmt(satO?.cpuMsPerIssuance ?? NaN)} / ${fmt(satF?.cpuMsPerIssuance ?? NaN)} ms = ${r2(cpu)}`,
+    Number.isFinite(cpu) ? cpu <= 2.2 : null,
+  );
+  const p50 = ratio(oneO?.result.latencyMs.p50, oneF?.result.latencyMs.p50);
+  row(
+    'unloaded p50 <= 2.5 x floor',
+    `${fmt(oneO?.result.latencyMs.p50 ?? NaN)} / ${fmt(oneF?.result.latencyMs.p50 ?? NaN)} ms = ${r2(p50)}`,
+    Number.isFinite(p50) ? p50 <= 2.5 : null,
+  );
+  if (fifty) {
+    const only200 = fifty.result.ok === fifty.result.sent;
+    row(
+      `50/s for ${fifty.result.durationS} s: only 200s, p99 <= 150 ms`,
+      `${fifty.result.ok}/${fifty.result.sent} 200, p99 ${fmt(fifty.result.latencyMs.p99)} ms`,
+      only200 && fifty.result.latencyMs.p99 <= 150,
+    );
+  } else row('50/s: only 200s, p99 <= 150 ms', '-', null);
+  const after = report.rssAfterLoadMb ?? {};
+  const stack = productProcesses.reduce((sum, n) => sum + (after[n] ?? 0), 0);
+  row(
+    'stack RSS after load <= 1200 MB',
+    `${fmt(stack)} MB (${productProcesses.filter((n) => after[n]).join(' + ')})`,
+    stack > 0 ? stack <= 1200 : null,
+  );
+  const workerProcess = after.worker ?? after.api;
+  // The floor process's own peak while it ran the floor (one worker), before the ladder added a second.
+  const floorPeak = Math.max(
+    ...report.scenarios.filter((s) => s.path === 'floor').map((s) => s.processes.floor?.peakRssMb ?? 0),
+  );
+  row(
+    'worker process <= floor + 100 MB',
+    `${fmt(workerProcess ?? NaN)} vs ${fmt(floorPeak)} MB`,
+    workerProcess && floorPeak > 0 ? workerProcess <= floorPeak + 100 : null,
+  );
+  const others = Object.entries(after).filter(
+    ([n]) => productProcesses.includes(n) && n !== 'temporal' && n !== (after.worker ? 'worker' : 'api'),
+  );
+  const worst = Math.max(...others.map(([, v]) => v ?? 0));
+  row(
+    'other Node processes <= 150 MB each',
+    others.map(([n, v]) => `${n} ${fmt(v ?? NaN)}`).join(', '),
+    others.length ? worst <= 150 : null,
+  );
+  return [
+    'targets (orchestrated on the first key against the floor of this run)',
+    table(['target', '', '', 'measured', 'met'], rows),
+  ].join('\n');
 }
 
 /**

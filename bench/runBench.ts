@@ -12,7 +12,7 @@ import { rungs } from './floor/ladder';
 import type { LoadResult, TargetRequest } from './loadResult';
 import { pacedLoad } from './pacedLoad';
 import { latencyPlotSvg } from './plot';
-import { lifetimePeakRssMb, ProcessMonitor } from './processMonitor';
+import { lifetimePeakRssMb, ProcessMonitor, readProcess } from './processMonitor';
 import {
   computeRatios,
   gitRevision,
@@ -202,7 +202,15 @@ export async function runBench(
         }
       }
     }
+    // One request at a time (the unloaded latency), on the first key: each HTTP path, then the floor.
     const serial: LoadShape = { kind: 'saturation', connections: 1 };
+    const firstKey = options.keys[0];
+    if (firstKey) {
+      for (const path of httpPaths) {
+        const target = widgetRequest(edges[path], firstKey);
+        await measure(path, firstKey, serial, pids, () => drive(target, serial, options));
+      }
+    }
     if (floor && options.paths.includes('floor')) {
       await measure('floor', null, serial, floorPids, () => floor.drive(serial, options.durationS));
     }
@@ -222,6 +230,13 @@ export async function runBench(
       }
     }
 
+    // What every process holds now, after all the scenarios' load (the memory targets' "after load").
+    const rssAfterLoadMb = Object.fromEntries(
+      [...pids].map(([name, pid]) => {
+        const sample = readProcess(pid);
+        return [name, sample ? Math.round(sample.rssKb / 102.4) / 10 : null];
+      }),
+    );
     const peakRssByBuild: BenchReport['peakRssByBuild'] = {};
     const productProcesses = [...stack.processes.keys()];
     const lifetime = (monitored: Iterable<[string, number]>) =>
@@ -243,6 +258,7 @@ export async function runBench(
       scenarios,
       ratios: computeRatios(scenarios),
       lifetimePeakRssMb: lifetime(pids),
+      rssAfterLoadMb,
       peakRssByBuild,
     };
     const file = resolve(

@@ -51,16 +51,27 @@ async function main() {
     maxConcurrentWorkflowTaskExecutions: 256,
     maxCachedWorkflows: 1024,
   };
-  const workers = await Promise.all([
-    Worker.create({ ...workerOptions, taskQueue }),
-    Worker.create({ ...workerOptions, taskQueue: codecTaskQueue, dataConverter: codec }),
-  ]);
+  const workers = [await Worker.create({ ...workerOptions, taskQueue })];
+  const running = [workers[0]!.run()];
+  // The codec's worker starts with the first rung that needs it, so that the floor itself is one worker, as the
+  // product's process is (its memory is the floor the product's is compared with).
+  let codecWorker: Promise<void> | undefined;
+  const startCodecWorker = () =>
+    (codecWorker ??= Worker.create({
+      ...workerOptions,
+      taskQueue: codecTaskQueue,
+      dataConverter: codec,
+    }).then((worker) => {
+      workers.push(worker);
+      running.push(worker.run());
+    }));
   const plain = new Client({ connection, namespace: 'default' });
   const encrypted = new Client({ connection, namespace: 'default', dataConverter: codec });
 
-  const oneRun = (rungName: string | undefined) => {
+  const oneRun = async (rungName: string | undefined) => {
     const rung = rungs.find((r) => r.name === (rungName ?? rungs[0]?.name));
     if (!rung) throw new Error(`no rung named ${rungName}`);
+    if (rung.codec) await startCodecWorker();
     const client = rung.codec ? encrypted : plain;
     return async () => {
       const options = {
@@ -79,21 +90,20 @@ async function main() {
   };
 
   process.on('message', (load: FloorLoad) => {
-    const run = Promise.resolve(load).then((l) => {
-      const call = oneRun(l.rung);
-      return l.kind === 'rate'
-        ? pacedCalls(call, l.rate, l.durationS)
-        : closedLoopCalls(call, l.connections, l.durationS);
-    });
+    const run = oneRun(load.rung).then((call) =>
+      load.kind === 'rate'
+        ? pacedCalls(call, load.rate, load.durationS)
+        : closedLoopCalls(call, load.connections, load.durationS),
+    );
     run.then(
       (result) => send({ result }),
       (err: unknown) => send({ error: String(err) }),
     );
   });
   process.on('disconnect', () => workers.forEach((w) => w.shutdown()));
-  const running = Promise.all(workers.map((w) => w.run()));
   send({ ready: true });
-  await running;
+  // The codec's worker may join while the first runs: wait for every worker started so far to stop.
+  for (let n = 0; n < running.length; n++) await running[n];
   await connection.close();
 }
 

@@ -54,6 +54,7 @@ describe('npm run bench --smoke', () => {
       .map((s) => `${s.path} ${s.key} ${s.load.kind === 'rate' ? 'rate' : `c=${s.load.connections}`}`)
       .sort();
     assert.deepEqual(combos, [
+      'direct open c=1',
       'direct open c=4',
       'direct open rate',
       'direct secure c=4',
@@ -61,6 +62,7 @@ describe('npm run bench --smoke', () => {
       'floor null c=1',
       'floor null c=4',
       'floor null rate',
+      'orchestrated open c=1',
       'orchestrated open c=4',
       'orchestrated open rate',
       'orchestrated secure c=4',
@@ -88,7 +90,7 @@ describe('npm run bench --smoke', () => {
       }
       if (s.path === 'floor') assert.equal(s.processes.worker, undefined, 'the floor leaves the product out');
     }
-    assert.equal(report.ratios.length, 4);
+    assert.equal(report.ratios.length, 5);
     for (const ratio of report.ratios) {
       assert.ok(ratio.direct, `${ratio.key} ${ratio.load}: orchestrated / direct`);
       assert.ok(ratio.floor, `${ratio.key} ${ratio.load}: orchestrated / floor`);
