@@ -28,6 +28,25 @@ export function storeMigrations(dialect: StoreDialect): Record<string, Migration
         if (legacy) await copyInLegacy(db);
       },
     },
+    // Fingerprint guessing: a session whose refreshes keep presenting another browser's fingerprint is
+    // revoked after a few (services/scoped-auth/refreshToken.ts); every SAS instance counts in this table.
+    '002_session_strikes': {
+      up: async (db) => {
+        await db.schema
+          .createTable('session_strikes')
+          .addColumn('session_id', 'text', (c) => c.primaryKey().check(sql`length(session_id) = 36`))
+          .addColumn('strikes', 'integer', (c) => c.notNull().check(sql`strikes > 0`))
+          // When the session can no longer refresh: then the row can go.
+          .addColumn('expires_at', dialect === 'postgres' ? 'bigint' : 'integer', (c) => c.notNull())
+          .$call((t) => (dialect === 'sqlite' ? t.modifyEnd(sql`strict`) : t))
+          .execute();
+        await db.schema
+          .createIndex('session_strikes_expires_at_idx')
+          .on('session_strikes')
+          .column('expires_at')
+          .execute();
+      },
+    },
   };
 }
 

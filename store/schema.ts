@@ -11,6 +11,7 @@ export interface StoreSchema {
   feature_flags: FeatureFlagsTable;
   token_refreshes: TokenRefreshesTable;
   token_revocations: TokenRevocationsTable;
+  session_strikes: SessionStrikesTable;
 }
 
 export interface AccountsTable {
@@ -53,6 +54,13 @@ export interface TokenRefreshesTable {
   requester: Buffer;
   successor: Buffer;
   refreshed_at: number;
+  expires_at: number;
+}
+
+export interface SessionStrikesTable {
+  session_id: string;
+  /** Refreshes of the session presented with a fingerprint that did not match its token. */
+  strikes: number;
   expires_at: number;
 }
 

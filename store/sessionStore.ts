@@ -1,4 +1,6 @@
+import { sql } from 'kysely';
 import { z } from 'zod';
+import { TOKEN_CLOCK_TOLERANCE_SECONDS } from '../domain/tokenClock';
 import { accountSid as accountSidSchema, parseInput } from './accountInput';
 import type { StoreDatabase } from './database';
 
@@ -121,24 +123,60 @@ export class SessionStore {
     throw new Error(`The refresh of ${record.parentJti} was neither recorded nor found`);
   }
 
+  /**
+   * Counts one refresh of a session presented with a fingerprint its token is not bound to, atomically in every
+   * instance's shared store; returns the session's count so far. The row lives until `expiresAt`, when the
+   * session cannot refresh any more.
+   */
+  async countFingerprintMismatch(sessionId: string, expiresAt: Date): Promise<number> {
+    const greatest = this.database.dialect === 'postgres' ? 'greatest' : 'max';
+    const row = await this.database.db
+      .insertInto('session_strikes')
+      .values({ session_id: sessionId, strikes: 1, expires_at: expiresAt.getTime() })
+      .onConflict((oc) =>
+        oc.column('session_id').doUpdateSet((eb) => ({
+          strikes: eb('session_strikes.strikes', '+', 1),
+          expires_at: eb.fn<number>(greatest, ['session_strikes.expires_at', 'excluded.expires_at']),
+        })),
+      )
+      .returning('strikes')
+      .executeTakeFirstOrThrow();
+    return row.strikes;
+  }
+
   /** Revokes every token of a session (a refresh token was reused). */
   async revokeSession(sessionId: string, now: Date): Promise<void> {
     await this.revoke('session', parseInput(identitySchema, sessionId, 'sessionId'), null, now);
   }
 
-  /** Revokes every token of a visitor identity, whenever it was issued. */
-  async revokeIdentity(identity: string, now: Date = new Date()): Promise<Revocation> {
-    return this.revoke('identity', parseInput(identitySchema, identity, 'identity'), null, now);
-  }
-
-  /** Revokes every token of an account issued at or before `now`; tokens issued later are not affected. */
-  async revokeAccount(accountSid: string, now: Date = new Date()): Promise<Revocation> {
-    return this.revoke('account', parseInput(accountSidSchema, accountSid, 'accountSid'), now, now);
+  /** Revokes every token of a visitor identity, whenever it was issued (recorded at `now`, else the database's). */
+  async revokeIdentity(identity: string, now?: Date): Promise<Revocation> {
+    const subject = parseInput(identitySchema, identity, 'identity');
+    return this.revoke('identity', subject, null, now ?? (await this.databaseNow()));
   }
 
   /**
-   * Deletes the rows no live token needs any more, a batch per statement, so that no write holds the store for
-   * long. Returns how many went.
+   * Revokes every token of an account issued up to now; tokens issued later are not affected. "Now" is the
+   * database's clock, which every SAS and every admin machine share, plus the SAS verifier's clock tolerance:
+   * the operator's own clock does not decide what a revocation covers. A test gives `now` itself.
+   */
+  async revokeAccount(accountSid: string, now?: Date): Promise<Revocation> {
+    const sid = parseInput(accountSidSchema, accountSid, 'accountSid');
+    const at = now ?? (await this.databaseNow());
+    return this.revoke('account', sid, new Date(at.getTime() + TOKEN_CLOCK_TOLERANCE_SECONDS * 1000), at);
+  }
+
+  /** The database's clock. */
+  private async databaseNow(): Promise<Date> {
+    const { rows } = await sql<{ now: number }>`select ${this.database.now} as now`.execute(this.database.db);
+    const now = rows[0]?.now;
+    if (now === undefined) throw new Error('The database did not tell its time');
+    return new Date(Number(now));
+  }
+
+  /**
+   * Deletes the rows no live token needs any more (refresh records, mismatch counts, revocations), a batch per
+   * statement, so that no write holds the store for long. Returns how many refreshes and revocations went.
    */
   async prune(now: Date = new Date()): Promise<{ refreshes: number; revocations: number }> {
     const { db } = this.database;
@@ -151,6 +189,19 @@ export class SessionStore {
           eb
             .selectFrom('token_refreshes')
             .select('parent_jti')
+            .where('expires_at', '<=', cutoff)
+            .limit(PRUNE_BATCH),
+        )
+        .executeTakeFirst();
+      n = Number(deleted.numDeletedRows);
+    }
+    for (let n = PRUNE_BATCH; n === PRUNE_BATCH;) {
+      const deleted = await db
+        .deleteFrom('session_strikes')
+        .where('session_id', 'in', (eb) =>
+          eb
+            .selectFrom('session_strikes')
+            .select('session_id')
             .where('expires_at', '<=', cutoff)
             .limit(PRUNE_BATCH),
         )

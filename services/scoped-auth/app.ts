@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import type Koa from 'koa';
 import { type Middleware } from 'koa';
+import { Counter } from 'prom-client';
 import { logFields } from '../../lib/http/accessLog';
 import { internalServiceApp, type ServiceState } from '../../lib/http/internalServiceApp';
 import type { ServiceMetrics } from '../../lib/http/metrics';
@@ -49,6 +50,14 @@ export function createScopedAuthApp({
 }: ScopedAuthDeps): Koa<ServiceState> {
   const policy = { issuer, audience, ...(now ? { now } : {}) };
   const router = new Router<ServiceState>();
+  const sessionsRevoked =
+    metrics &&
+    new Counter({
+      name: 'sas_sessions_revoked_total',
+      help: 'Sessions a refresh revoked, by why: a spent token presented again, or fingerprints that kept failing.',
+      labelNames: ['reason'],
+      registers: [metrics.registry],
+    });
   // Read on every validate, never cached: a revocation holds at once in every instance.
   const isRevoked = (claims: TokenClaims) =>
     sessions.isRevoked(
@@ -110,6 +119,7 @@ export function createScopedAuthApp({
         sessions,
         policy: { ...policy, ...sessionPolicy },
         log: logger.child({ requestId: ctx.state.requestId }),
+        sessionRevoked: (reason) => sessionsRevoked?.inc({ reason }),
       },
       request,
     );

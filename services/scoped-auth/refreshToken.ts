@@ -45,7 +45,20 @@ export interface RefreshDeps {
   sessions: SessionStore;
   policy: TokenPolicy & SessionPolicy;
   log: Logger;
+  /** Told each time a refresh revokes a session, with why (`sas_sessions_revoked_total`). */
+  sessionRevoked?: (reason: SessionRevocationReason) => void;
 }
+
+export type SessionRevocationReason = 'refresh_reused' | 'fingerprint_mismatch';
+
+/**
+ * Refreshes of one session presented with a fingerprint its token is not bound to before the session is revoked:
+ * at the low and medium levels every signal is one the client sends, so a thief with a bound token could try
+ * header combinations until one matches. A visitor whose browser changed (an update, a new language) gets one
+ * refusal and a new session from the widget; a guesser gets this many tries, counted in the store every SAS
+ * instance shares.
+ */
+export const MAX_FINGERPRINT_MISMATCHES = 5;
 
 /**
  * A refresh with rotation and reuse detection (RFC 9700 §4.14.2). The parent must verify, belong to the account,
@@ -59,7 +72,7 @@ export interface RefreshDeps {
  * one successor in anyone's hands.
  */
 export async function refreshToken(
-  { keys, sessions, policy, log }: RefreshDeps,
+  { keys, sessions, policy, log, sessionRevoked }: RefreshDeps,
   request: RefreshRequest,
 ): Promise<RefreshOutcome> {
   const now = policy.now?.() ?? new Date();
@@ -75,10 +88,28 @@ export async function refreshToken(
     return refuse('invalid_token', reasonOf(err));
   }
   if (parent.sub !== request.accountSid) return refuse('invalid_token', 'other_account');
+  const maxAge = request.sessionMaxAge ?? policy.maxAgeSeconds;
   if (parent.fp !== undefined) {
+    if (request.fingerprint === undefined)
+      return refuse('fingerprint_validation_failed', 'fingerprint_missing');
     if (!sameFingerprint(parent.fp, request.fingerprint)) {
-      const reason = request.fingerprint === undefined ? 'fingerprint_missing' : 'fingerprint_mismatch';
-      return refuse('fingerprint_validation_failed', reason);
+      // Kept until the session could not refresh any more, whichever of its tokens is presented.
+      const sessionEnd = new Date((parent.sessionStart + maxAge + 60) * 1000);
+      const strikes = await sessions.countFingerprintMismatch(parent.sessionId, sessionEnd);
+      if (strikes < MAX_FINGERPRINT_MISMATCHES) {
+        return refuse('fingerprint_validation_failed', 'fingerprint_mismatch', { strikes });
+      }
+      await sessions.revokeSession(parent.sessionId, now);
+      sessionRevoked?.('fingerprint_mismatch');
+      // Never a signal or a fingerprint here: the count and whose session it was.
+      log.warn(
+        { accountSid: request.accountSid, identity: parent.identity, strikes },
+        'session revoked: its refreshes kept presenting another fingerprint',
+      );
+      return refuse('fingerprint_validation_failed', 'fingerprint_mismatch', {
+        strikes,
+        sessionRevoked: true,
+      });
     }
     // Dropping or changing a binding would launder a copied token; a new sensitivity ends bound sessions.
     if (request.fingerprintLevel !== parent.fpl) {
@@ -92,7 +123,6 @@ export async function refreshToken(
     issuedAt: parent.iat,
   };
   if (await sessions.isRevoked(subject, now)) return refuse('invalid_token', 'revoked');
-  const maxAge = request.sessionMaxAge ?? policy.maxAgeSeconds;
   if (now.getTime() / 1000 - parent.sessionStart > maxAge) {
     return refuse('invalid_token', 'session_expired', { sessionAgeLimit: maxAge });
   }
@@ -147,6 +177,7 @@ export async function refreshToken(
     }
   }
   await sessions.revokeSession(parent.sessionId, now);
+  sessionRevoked?.('refresh_reused');
   return refuse('invalid_token', 'refresh_reused', {
     identity: parent.identity,
     sameBrowser,

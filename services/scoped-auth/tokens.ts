@@ -12,13 +12,11 @@ import {
   type WebchatGrants,
 } from '../../domain/contracts';
 import type { Logger } from '../../lib/logger';
+import { TOKEN_CLOCK_TOLERANCE_SECONDS } from '../../domain/tokenClock';
 import type { KeyRing } from './keys';
 
 /** Explicit JWT type (RFC 8725 §3.11), so no other kind of JWT signed with the same key passes as ours. */
 export const TOKEN_TYPE = 'webchat+jwt';
-
-/** Clock skew accepted on `exp` between SAS instances and whoever minted the token. */
-const CLOCK_TOLERANCE_SECONDS = 5;
 
 export interface TokenPolicy {
   issuer: string;
@@ -192,7 +190,7 @@ export async function verifyToken(keys: KeyRing, token: string, policy: TokenPol
       audience: policy.audience,
       typ: TOKEN_TYPE,
       requiredClaims: ['sub', 'jti', 'iat', 'exp'],
-      clockTolerance: CLOCK_TOLERANCE_SECONDS,
+      clockTolerance: TOKEN_CLOCK_TOLERANCE_SECONDS,
       ...(policy.now ? { currentDate: policy.now() } : {}),
     },
   );

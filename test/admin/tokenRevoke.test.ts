@@ -4,6 +4,7 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { TOKEN_CLOCK_TOLERANCE_SECONDS } from '../../domain/tokenClock';
 import { createLogger } from '../../lib/logger';
 import { createServiceCredentials } from '../../lib/serviceAuth';
 import type { ScopedAuthConfig } from '../../services/scoped-auth/config';
@@ -132,10 +133,20 @@ void describe(
     );
 
     void test(
-      '--account: the account’s tokens issued until now are refused; later ones work',
+      '--account: the account’s tokens issued until now are refused, by the database’s clock; later ones work',
       { timeout },
       async () => {
         const earlier = await issue(sasA);
+        // A SAS whose clock runs 3 s ahead mints a token just before the revocation: its `iat` is in the
+        // operator's future, but the cut-off is the database's clock plus the verifier's tolerance.
+        const ahead = await startScopedAuth(
+          sasConfig({ databaseUrl: schema.url }),
+          createLogger('test', 'silent'),
+          {
+            now: () => new Date(Date.now() + 3000),
+          },
+        );
+        const fromTheFuture = await issue(ahead).finally(() => ahead.close());
         const run = await spawnCli(['token', 'revoke', '--account', accountSid], {
           DATABASE_URL: schema.url,
         });
@@ -143,10 +154,11 @@ void describe(
         assert.match(run.stdout, new RegExp(`^Revoked every token of account ${accountSid} issued until `));
         for (const sas of [sasA, sasB]) {
           assert.equal(await valid(sas, earlier.token), false);
+          assert.equal(await valid(sas, fromTheFuture.token), false);
         }
         assert.deepEqual(await refresh(sasA, earlier.token), { outcome: 'refused', code: 'invalid_token' });
-        // Token times are whole seconds and the cut-off second itself is revoked: the next second is not.
-        await new Promise((r) => setTimeout(r, 1100));
+        // Token times are whole seconds; the cut-off is the tolerance past the revocation: after it, tokens work.
+        await new Promise((r) => setTimeout(r, (TOKEN_CLOCK_TOLERANCE_SECONDS + 1.1) * 1000));
         const later = await issue(sasB);
         assert.equal(await valid(sasA, later.token), true);
       },

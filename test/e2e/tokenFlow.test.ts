@@ -320,6 +320,46 @@ describe('end to end, through the edge', () => {
     assert.equal(((await tampered.json()) as { code: string }).code, 'invalid_token');
   });
 
+  test('fingerprint guessing through the edge: the fifth refresh with a wrong browser revokes the session', async () => {
+    const form = { 'content-type': 'application/x-www-form-urlencoded', origin: 'http://localhost:8081' };
+    const body = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
+    const issuedRes = await token(body({ DeploymentKey: 'dk_demo_secure' }), { ...form, ...widgetHeaders() });
+    assert.equal(issuedRes.status, 200);
+    const stolen = ((await issuedRes.json()) as { token: string }).token;
+    // A thief tries browsers it guesses (languages, time zones): each one is refused, and each one counts.
+    const guesses = ['fr-FR', 'es-ES', 'it-IT', 'nl-NL', 'pt-PT'].map((language) =>
+      widgetHeaders({
+        'accept-language': `${language},${language.slice(0, 2)};q=0.9`,
+        'x-twilio-sec-usersettings': JSON.stringify({ language, cookieEnabled: true, userTimezone: -60 }),
+      }),
+    );
+    for (const guess of guesses) {
+      const res = await fetch(`${stack.urls.edge}/v2/Webchat/Token/Refresh`, {
+        method: 'POST',
+        headers: { ...form, ...guess },
+        body: body({ DeploymentKey: 'dk_demo_secure', Token: stolen }),
+      });
+      assert.equal(res.status, 403);
+      assert.equal(((await res.json()) as { code: string }).code, 'fingerprint_validation_failed');
+    }
+    // Now even the visitor's own browser cannot refresh or use it: the session is revoked.
+    const owner = await fetch(`${stack.urls.edge}/v2/Webchat/Token/Refresh`, {
+      method: 'POST',
+      headers: { ...form, ...widgetHeaders() },
+      body: body({ DeploymentKey: 'dk_demo_secure', Token: stolen }),
+    });
+    assert.equal(owner.status, 403);
+    assert.equal(((await owner.json()) as { code: string }).code, 'invalid_token');
+    assert.deepEqual(await validate(stolen, widgetHeaders()), {
+      authorized: false,
+      message: 'token_validation_failed',
+    });
+    assert.ok(
+      logs.some((l) => l.startsWith('[sas]') && l.includes('session revoked: its refreshes kept presenting')),
+      'SAS says why, with no signal in the line',
+    );
+  });
+
   test('temporal workflow show prints no token, key or signal in the clear', async () => {
     const res = await token(new URLSearchParams({ DeploymentKey: 'dk_demo_secure' }).toString(), {
       'content-type': 'application/x-www-form-urlencoded',

@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { TOKEN_CLOCK_TOLERANCE_SECONDS } from '../../../domain/tokenClock';
 import { createLogger } from '../../../lib/logger';
 import { createServiceCredentials } from '../../../lib/serviceAuth';
 import type { ScopedAuthConfig } from '../../../services/scoped-auth/config';
@@ -155,6 +156,32 @@ forEachBackend('sessions at SAS', (db) => {
     assert.equal(await validate(mine.token, 'v1.fp-A'), false, 'the session is revoked');
   });
 
+  void test('fingerprint guessing: five refreshes with fingerprints that do not match revoke the session', async () => {
+    const first = await issue(bound);
+    const second = (await refresh(first.token, bound)) as Refreshed;
+    const guess = (n: number) => ({ fingerprint: `v1.guess-${n}`, fingerprintLevel: 'medium' });
+    const mismatch = { outcome: 'refused', code: 'fingerprint_validation_failed' };
+    // Guesses on either token of the session count together; four leave it alive.
+    for (let n = 1; n <= 4; n++)
+      assert.deepEqual(await refresh((n % 2 ? first : second).token, guess(n)), mismatch);
+    assert.equal(await validate(second.token, 'v1.fp-A'), true, 'four guesses: the session lives');
+    assert.deepEqual(await refresh(second.token, guess(5)), mismatch);
+    // The fifth revoked every token of the session: the right browser, too, is refused from now on.
+    assert.equal(await validate(second.token, 'v1.fp-A'), false);
+    assert.deepEqual(await refresh(second.token, bound), refused);
+    const metrics = await (await fetch(`${sas.url}/metrics`)).text();
+    assert.match(metrics, /sas_sessions_revoked_total\{reason="fingerprint_mismatch"[^}]*\} [1-9]/);
+    // Another session of the same visitor's browser is untouched, and a missing fingerprint is no guess.
+    const other = await issue(bound);
+    for (let n = 0; n < 6; n++) {
+      assert.deepEqual(await refresh(other.token), {
+        outcome: 'refused',
+        code: 'fingerprint_validation_failed',
+      });
+    }
+    assert.equal(await validate(other.token, 'v1.fp-A'), true);
+  });
+
   void test('concurrent refreshes of one token mint one successor: every answer carries it', async () => {
     const first = await issue(bound);
     const answers = await Promise.all(Array.from({ length: 8 }, () => refresh(first.token, bound)));
@@ -211,12 +238,15 @@ forEachBackend('sessions at SAS', (db) => {
     assert.equal(await validate(bystander.token, 'v1.fp-A'), true);
   });
 
-  void test('a revoked account: its tokens issued until then are refused, later ones are not', async () => {
+  void test('a revoked account: its tokens issued until then (and within the clock tolerance) are refused, later ones are not', async () => {
     const earlier = await issue();
     advance(1);
     await sas.sessions.revokeAccount(accountSid, now());
     assert.equal(await validate(earlier.token), false);
     assert.deepEqual(await refresh(earlier.token), refused);
+    // What a SAS whose clock runs up to the tolerance ahead mints before the revocation is covered too.
+    advance(TOKEN_CLOCK_TOLERANCE_SECONDS);
+    assert.equal(await validate((await issue()).token), false);
     advance(1);
     const later = await issue();
     assert.equal(await validate(later.token), true);
