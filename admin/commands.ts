@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { type ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
-import { WEBCHAT_SECURITY_FLAG, fingerprintSensitivities } from '../domain/contracts';
+import { WEBCHAT_SECURITY_FLAG, fingerprintSensitivities, keyBindings } from '../domain/contracts';
 import { type AccountAdmin, generateDeploymentKey } from '../store/accountAdmin';
 import {
   accountSid,
@@ -57,6 +57,7 @@ const accountOptions = {
   sensitivity: { type: 'string' },
   ttl: { type: 'string' },
   'session-max-age': { type: 'string' },
+  'key-binding': { type: 'string' },
 } as const;
 
 const accountOptionHelp = [
@@ -67,6 +68,8 @@ const accountOptionHelp = [
   '--ttl <seconds>           token lifetime, 60 to 86400',
   '--session-max-age <s>     how long a session may keep refreshing, 60 to 31536000; `default`: the',
   "                          service's SESSION_MAX_AGE_S (86400 unless set)",
+  `--key-binding <mode>      tokens bound to a key the browser holds (DPoP): ${keyBindings.join(' | ')};`,
+  '                          required refuses a token request without a proof; default off',
 ];
 
 export const commands: readonly (Command | SessionCommand)[] = [
@@ -151,7 +154,7 @@ export const commands: readonly (Command | SessionCommand)[] = [
       '--any-origin              clear the allowed origins: any origin may read tokens',
     ],
     summary:
-      'Change an account’s name, allowed origins, fingerprint sensitivity, token TTL or session maximum age.',
+      'Change an account’s name, allowed origins, fingerprint sensitivity, token TTL, session maximum age or key binding.',
     prepare(values, [sid]) {
       const id = parseInput(accountSid, sid, 'account SID');
       if (values['any-origin'] && values.origin)
@@ -162,7 +165,7 @@ export const commands: readonly (Command | SessionCommand)[] = [
       };
       if (Object.keys(patch).length === 0) {
         throw new UsageError(
-          'Nothing to change: give --name, --origin, --any-origin, --sensitivity, --ttl or --session-max-age',
+          'Nothing to change: give --name, --origin, --any-origin, --sensitivity, --ttl, --session-max-age or --key-binding',
         );
       }
       parseInput(updateAccountInput, patch, 'account update');
@@ -299,6 +302,9 @@ function accountFields(values: Values): UpdateAccountInput {
     fields.fingerprintSensitivity = values.sensitivity as UpdateAccountInput['fingerprintSensitivity'];
   }
   if (values.ttl !== undefined) fields.tokenTtlSeconds = integer(values.ttl, '--ttl');
+  if (typeof values['key-binding'] === 'string') {
+    fields.keyBinding = values['key-binding'] as UpdateAccountInput['keyBinding'];
+  }
   const maxAge = values['session-max-age'];
   if (maxAge !== undefined) {
     fields.sessionMaxAgeSeconds = maxAge === 'default' ? null : integer(maxAge, '--session-max-age');

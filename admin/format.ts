@@ -23,6 +23,7 @@ export function accountText(account: AccountRecord): string {
       account.sessionMaxAgeSeconds === undefined ? 'service default' : `${account.sessionMaxAgeSeconds} s`,
     ],
     [WEBCHAT_SECURITY_FLAG, onOff(account.featureFlags[WEBCHAT_SECURITY_FLAG] ?? false)],
+    ['key binding', account.keyBinding ?? 'off'],
     ['live keys', String(account.deploymentKeys.length)],
     ['created', account.createdAt.toISOString()],
     ['updated', account.updatedAt.toISOString()],

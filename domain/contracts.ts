@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { fingerprintSensitivities, type FingerprintSensitivity } from './names';
+import { fingerprintSensitivities, type FingerprintSensitivity, type KeyBinding } from './names';
 
 /**
  * The shapes shared by the API, the workflows, the activities and the auth services: each one a zod schema
@@ -10,10 +10,12 @@ import { fingerprintSensitivities, type FingerprintSensitivity } from './names';
 export {
   CREATE_WORKFLOW_TYPE,
   fingerprintSensitivities,
+  keyBindings,
   REFRESH_WORKFLOW_TYPE,
   TASK_QUEUE,
   WEBCHAT_SECURITY_FLAG,
   type FingerprintSensitivity,
+  type KeyBinding,
 } from './names';
 
 /**
@@ -81,6 +83,11 @@ export interface AccountConfig {
   tokenTtlSeconds: number;
   /** How long a session may keep refreshing, when the account overrides SAS's default; absent otherwise. */
   sessionMaxAgeSeconds?: number;
+  /**
+   * Whether tokens are bound to a key the browser holds (DPoP). Absent in configurations runs recorded before
+   * key binding existed: read as `off`.
+   */
+  keyBinding?: KeyBinding;
 }
 
 /** The value of `Access-Control-Allow-Origin` and whether the response must carry `Vary: Origin`. */

@@ -9,3 +9,10 @@ export const WEBCHAT_SECURITY_FLAG = 'webchat-security';
 
 export const fingerprintSensitivities = ['low', 'medium', 'high'] as const;
 export type FingerprintSensitivity = (typeof fingerprintSensitivities)[number];
+
+/**
+ * An account's key binding (DPoP, RFC 9449): `off`, tokens are never bound to a key; `optional`, bound when the
+ * request carries a valid proof; `required`, a token request without one is refused.
+ */
+export const keyBindings = ['off', 'optional', 'required'] as const;
+export type KeyBinding = (typeof keyBindings)[number];

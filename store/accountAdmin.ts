@@ -66,6 +66,7 @@ export class AccountAdmin {
           fingerprint_sensitivity: data.fingerprintSensitivity,
           token_ttl_seconds: data.tokenTtlSeconds,
           session_max_age_seconds: data.sessionMaxAgeSeconds ?? null,
+          key_binding: data.keyBinding,
           created_at: now,
           updated_at: now,
         })
@@ -101,6 +102,7 @@ export class AccountAdmin {
           ...(data.sessionMaxAgeSeconds !== undefined && {
             session_max_age_seconds: data.sessionMaxAgeSeconds,
           }),
+          ...(data.keyBinding !== undefined && { key_binding: data.keyBinding }),
           updated_at: this.database.now,
         })
         .where('account_sid', '=', sid)

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { fingerprintSensitivities } from '../domain/contracts';
+import { fingerprintSensitivities, keyBindings } from '../domain/contracts';
 import { isOriginPattern } from '../domain/cors';
 import { StoreError } from './storeError';
 
@@ -75,6 +75,7 @@ const accountFields = {
   tokenTtlSeconds: z.int().min(60).max(86400),
   /** How long a session may keep refreshing; absent (or null on update): SAS's SESSION_MAX_AGE_S. */
   sessionMaxAgeSeconds: z.int().min(60).max(31_536_000),
+  keyBinding: z.enum(keyBindings),
 };
 
 export const createAccountInput = z.strictObject({
@@ -85,6 +86,7 @@ export const createAccountInput = z.strictObject({
   fingerprintSensitivity: accountFields.fingerprintSensitivity.default('medium'),
   tokenTtlSeconds: accountFields.tokenTtlSeconds.default(3600),
   sessionMaxAgeSeconds: accountFields.sessionMaxAgeSeconds.optional(),
+  keyBinding: accountFields.keyBinding.default('off'),
   /** Plaintext keys to create with the account, in the same transaction. */
   deploymentKeys: z.array(deploymentKey).max(100).default([]),
   /** Flags to set with the account, in the same transaction. */
@@ -102,6 +104,7 @@ export const updateAccountInput = z
     tokenTtlSeconds: accountFields.tokenTtlSeconds.optional(),
     /** null: back to the service default. */
     sessionMaxAgeSeconds: accountFields.sessionMaxAgeSeconds.nullable().optional(),
+    keyBinding: accountFields.keyBinding.optional(),
   })
   .refine((patch) => Object.values(patch).some((v) => v !== undefined), 'nothing to update');
 

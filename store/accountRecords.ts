@@ -4,6 +4,8 @@ import {
   type AccountConfig,
   type FingerprintSensitivity,
   fingerprintSensitivities,
+  type KeyBinding,
+  keyBindings,
 } from '../domain/contracts';
 import type { StoreSchema } from './schema';
 
@@ -69,6 +71,7 @@ function accountRows(db: Db, flag?: string) {
       'a.fingerprint_sensitivity',
       'a.token_ttl_seconds',
       'a.session_max_age_seconds',
+      'a.key_binding',
       'a.created_at',
       'a.updated_at',
       'k.key_id',
@@ -140,6 +143,7 @@ function toAccountRecord(row: AccountRow): AccountRecord {
     fingerprintSensitivity: toSensitivity(row.fingerprint_sensitivity),
     tokenTtlSeconds: row.token_ttl_seconds,
     ...(row.session_max_age_seconds === null ? {} : { sessionMaxAgeSeconds: row.session_max_age_seconds }),
+    keyBinding: toKeyBinding(row.key_binding),
     featureFlags: {},
     createdAt: new Date(row.created_at),
     updatedAt: new Date(row.updated_at),
@@ -152,6 +156,12 @@ function parseOrigins(json: string): string[] {
     throw new Error('Unexpected allowed_origins in the database: not a JSON array of strings');
   }
   return origins;
+}
+
+function toKeyBinding(value: string): KeyBinding {
+  const binding = keyBindings.find((b) => b === value);
+  if (!binding) throw new Error(`Unexpected key_binding in the database: ${value}`);
+  return binding;
 }
 
 function toSensitivity(value: string): FingerprintSensitivity {

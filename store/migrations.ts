@@ -47,6 +47,20 @@ export function storeMigrations(dialect: StoreDialect): Record<string, Migration
           .execute();
       },
     },
+    // Key binding (DPoP): whether an account's tokens are bound to a key the visitor's browser holds.
+    '003_key_binding': {
+      up: async (db) => {
+        await db.schema
+          .alterTable('accounts')
+          .addColumn('key_binding', 'text', (c) =>
+            c
+              .notNull()
+              .defaultTo('off')
+              .check(sql`key_binding in ('off', 'optional', 'required')`),
+          )
+          .execute();
+      },
+    },
   };
 }
 

@@ -25,6 +25,8 @@ export interface AccountsTable {
   token_ttl_seconds: number;
   /** Null: SAS's SESSION_MAX_AGE_S. */
   session_max_age_seconds: number | null;
+  /** `off` (the default), `optional` or `required` (domain/names.ts keyBindings). */
+  key_binding: Generated<string>;
   created_at: number;
   updated_at: number;
 }

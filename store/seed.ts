@@ -1,4 +1,4 @@
-import { WEBCHAT_SECURITY_FLAG, type FingerprintSensitivity } from '../domain/contracts';
+import { WEBCHAT_SECURITY_FLAG, type FingerprintSensitivity, type KeyBinding } from '../domain/contracts';
 import { type AccountStore } from './accountStore';
 import { StoreError } from './storeError';
 
@@ -13,6 +13,7 @@ export interface DemoAccount {
   allowedOrigins: readonly string[];
   fingerprintSensitivity: FingerprintSensitivity;
   tokenTtlSeconds: number;
+  keyBinding: KeyBinding;
 }
 
 export const demoAccounts: readonly DemoAccount[] = [
@@ -25,6 +26,7 @@ export const demoAccounts: readonly DemoAccount[] = [
     allowedOrigins: [],
     fingerprintSensitivity: 'low',
     tokenTtlSeconds: 3600,
+    keyBinding: 'off',
   },
   {
     accountSid: 'AC00000000000000000000000000000002',
@@ -35,6 +37,18 @@ export const demoAccounts: readonly DemoAccount[] = [
     allowedOrigins: ['http://localhost:8081', 'https://*.example.com'],
     fingerprintSensitivity: 'medium',
     tokenTtlSeconds: 3600,
+    keyBinding: 'off',
+  },
+  {
+    accountSid: 'AC00000000000000000000000000000003',
+    addressSid: 'AD00000000000000000000000000000003',
+    friendlyName: 'Demo: key-bound',
+    deploymentKey: 'dk_demo_dpop',
+    webchatSecurity: false,
+    allowedOrigins: ['http://localhost:8081'],
+    fingerprintSensitivity: 'medium',
+    tokenTtlSeconds: 3600,
+    keyBinding: 'required',
   },
 ];
 
@@ -63,6 +77,7 @@ export async function seedDemoAccounts(store: AccountStore): Promise<SeedResult>
         allowedOrigins: [...demo.allowedOrigins],
         fingerprintSensitivity: demo.fingerprintSensitivity,
         tokenTtlSeconds: demo.tokenTtlSeconds,
+        keyBinding: demo.keyBinding,
         deploymentKeys: [demo.deploymentKey],
         featureFlags: { [WEBCHAT_SECURITY_FLAG]: demo.webchatSecurity },
       });

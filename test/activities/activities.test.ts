@@ -67,6 +67,7 @@ describe('activities', () => {
           deploymentKeys: 1,
           fingerprintSensitivity: 'medium',
           tokenTtlSeconds: 3600,
+          keyBinding: 'off',
         },
         security: true,
       },

@@ -105,6 +105,7 @@ function commandSuite(
         deploymentKeys: (await store.getAccount(sid))?.deploymentKeys,
         fingerprintSensitivity: 'medium',
         tokenTtlSeconds: 3600,
+        keyBinding: 'off',
       });
       assert.equal(await store.getFeatureFlag(sid, WEBCHAT_SECURITY_FLAG), false);
     });
@@ -135,6 +136,26 @@ function commandSuite(
         assert.ok(!shown.stdout.includes(key) && !shownText.stdout.includes(key), 'a key is printed again');
         assert.ok(!shown.stdout.includes(key.slice(8)));
       }
+    });
+
+    void test('--key-binding on create and set, shown by account show; anything else is bad input', async () => {
+      const created = json<{ account: AccountJson & { keyBinding: string } }>(
+        await cli('account', 'create', '--key-binding', 'required', '--json'),
+      );
+      const sid = created.account.accountSid;
+      assert.equal(created.account.keyBinding, 'required');
+      assert.equal((await store.getAccountConfig(sid))?.keyBinding, 'required');
+      assert.equal((await cli('account', 'set', sid, '--key-binding', 'optional')).code, 0);
+      assert.equal((await store.getAccountConfig(sid))?.keyBinding, 'optional');
+      const shown = await cli('account', 'show', sid);
+      assert.match(shown.stdout, /^key binding {6}optional$/m);
+      const bad = await cli('account', 'set', sid, '--key-binding', 'sometimes');
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /keyBinding/);
+      assert.equal((await store.getAccountConfig(sid))?.keyBinding, 'optional', 'nothing written');
+      // The default: off.
+      const plain = json<{ account: { keyBinding: string } }>(await cli('account', 'create', '--json'));
+      assert.equal(plain.account.keyBinding, 'off');
     });
 
     void test('account set changes the given fields only; --any-origin clears the origins', async () => {

@@ -95,6 +95,7 @@ forEachBackend('account reads', (db) => {
         deploymentKeys: [two.keyId],
         fingerprintSensitivity: 'high',
         tokenTtlSeconds: 900,
+        keyBinding: 'off',
       });
     });
 
@@ -110,6 +111,7 @@ forEachBackend('account reads', (db) => {
         deploymentKeys: [],
         fingerprintSensitivity: 'medium',
         tokenTtlSeconds: 3600,
+        keyBinding: 'off',
       });
     });
 

@@ -15,7 +15,15 @@ import { SessionStore } from '../../store/sessionStore';
 import { createTestSchema, postgresUnavailable, type TestSchema } from '../helpers/testDatabase';
 import { forEachBackend } from './backends';
 
-const storeTables = ['accounts', 'deployment_keys', 'feature_flags', 'token_refreshes', 'token_revocations'];
+const storeTables = [
+  'accounts',
+  'deployment_keys',
+  'feature_flags',
+  'session_strikes',
+  'token_refreshes',
+  'token_revocations',
+];
+const shipped = ['001_schema', '002_session_strikes', '003_key_binding'];
 
 async function tableNames(database: StoreDatabase): Promise<string[]> {
   const schema =
@@ -44,8 +52,9 @@ forEachBackend('the shipped schema', (db) => {
   });
 
   void test('the migration list is one portable schema, applied once; a second run applies nothing', async () => {
-    assert.deepEqual(Object.keys(storeMigrations('sqlite')), ['001_schema']);
-    assert.deepEqual(await migrate(database), ['001_schema']);
+    assert.deepEqual(Object.keys(storeMigrations('sqlite')), shipped);
+    assert.deepEqual(Object.keys(storeMigrations('postgres')), shipped);
+    assert.deepEqual(await migrate(database), shipped);
     assert.deepEqual(await migrate(database), []);
     assert.deepEqual(
       await tableNames(database),
@@ -94,7 +103,7 @@ forEachBackend('the shipped schema', (db) => {
       let fail = true;
       const migrations = {
         ...storeMigrations(fresh.dialect),
-        [`002_${table}`]: {
+        [`999_${table}`]: {
           up: async (kysely: Kysely<unknown>) => {
             await kysely.schema.createTable(table).addColumn('a', 'integer').execute();
             if (fail) throw new Error('the second half failed');
@@ -104,7 +113,7 @@ forEachBackend('the shipped schema', (db) => {
       await assert.rejects(migrate(fresh, migrations), /the second half failed/);
       assert.equal((await tableNames(fresh)).includes(table), false, 'the first half was rolled back');
       fail = false;
-      assert.deepEqual(await migrate(fresh, migrations), [`002_${table}`]);
+      assert.deepEqual(await migrate(fresh, migrations), [`999_${table}`]);
       assert.ok((await tableNames(fresh)).includes(table));
     } finally {
       await fresh.close();
@@ -123,7 +132,7 @@ forEachBackend('the shipped schema', (db) => {
     const openers = await Promise.all([1, 2, 3, 4].map(() => openDatabase(fresh.options)));
     try {
       const applied = await Promise.all(openers.map((o) => migrate(o)));
-      assert.deepEqual(applied.flat(), ['001_schema']);
+      assert.deepEqual(applied.flat().sort(), shipped);
     } finally {
       await Promise.all(openers.map((o) => o.close()));
       await fresh.drop();
@@ -216,6 +225,7 @@ void describe('a PostgreSQL store of the previous release', { skip: postgresUnav
         fingerprintSensitivity: 'high',
         tokenTtlSeconds: 900,
         sessionMaxAgeSeconds: 7200,
+        keyBinding: 'off',
         featureFlags: { [WEBCHAT_SECURITY_FLAG]: true },
         createdAt: new Date('2026-01-02T03:04:05.678Z'),
         updatedAt: new Date('2026-02-03T04:05:06.789Z'),

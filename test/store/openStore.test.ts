@@ -34,7 +34,10 @@ forEachBackend('openStore', (db) => {
         .selectFrom('kysely_migration' as never)
         .select('name' as never)
         .execute();
-      assert.deepEqual(applied, [{ name: '001_schema' }]);
+      assert.deepEqual(
+        applied.map((m) => (m as { name: string }).name),
+        ['001_schema', '002_session_strikes', '003_key_binding'],
+      );
     } finally {
       await second.close();
     }

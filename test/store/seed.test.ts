@@ -11,14 +11,16 @@ forEachBackend('demo seed', (db) => {
 
   const OPEN = 'AC00000000000000000000000000000001';
   const SECURE = 'AC00000000000000000000000000000002';
+  const DPOP = 'AC00000000000000000000000000000003';
 
-  void test('an empty store gets the two demo accounts, with the documented SIDs, keys and flags', async () => {
+  void test('an empty store gets the three demo accounts, with the documented SIDs, keys and settings', async () => {
     const { created } = await seedDemoAccounts(suite.store);
     assert.deepEqual(
       created.map((d) => [d.accountSid, d.deploymentKey]),
       [
         [OPEN, 'dk_demo_open'],
         [SECURE, 'dk_demo_secure'],
+        [DPOP, 'dk_demo_dpop'],
       ],
     );
 
@@ -38,6 +40,7 @@ forEachBackend('demo seed', (db) => {
       deploymentKeys: open.deploymentKeys,
       fingerprintSensitivity: 'low',
       tokenTtlSeconds: 3600,
+      keyBinding: 'off',
     });
     assert.deepEqual(secure, {
       accountSid: SECURE,
@@ -46,7 +49,19 @@ forEachBackend('demo seed', (db) => {
       deploymentKeys: secure.deploymentKeys,
       fingerprintSensitivity: 'medium',
       tokenTtlSeconds: 3600,
+      keyBinding: 'off',
     });
+    const dpop = await suite.store.getAccountConfig(DPOP);
+    assert.deepEqual(dpop && { ...dpop, deploymentKeys: dpop.deploymentKeys.length }, {
+      accountSid: DPOP,
+      allowedOrigins: ['http://localhost:8081'],
+      addressSid: 'AD00000000000000000000000000000003',
+      deploymentKeys: 1,
+      fingerprintSensitivity: 'medium',
+      tokenTtlSeconds: 3600,
+      keyBinding: 'required',
+    });
+    assert.equal(await suite.store.getFeatureFlag(DPOP, WEBCHAT_SECURITY_FLAG), false);
   });
 
   void test('seeding again does nothing', async () => {
