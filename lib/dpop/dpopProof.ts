@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { calculateJwkThumbprint, decodeProtectedHeader, EmbeddedJWK, type JWK, jwtVerify } from 'jose';
+import { calculateJwkThumbprint, decodeProtectedHeader, EmbeddedJWK, jwtVerify } from 'jose';
 
 /**
  * DPoP proofs (RFC 9449): a JWT the browser signs with a key it cannot export, sent in the `DPoP` header of a
@@ -59,7 +59,8 @@ export async function verifyDpopProof(proof: string, expect: ProofExpectations):
     throw new DpopProofError('malformed');
   }
   if (header.typ !== 'dpop+jwt') throw new DpopProofError('typ');
-  if (!DPOP_ALGORITHMS.includes(header.alg as (typeof DPOP_ALGORITHMS)[number])) throw new DpopProofError('alg');
+  if (!DPOP_ALGORITHMS.includes(header.alg as (typeof DPOP_ALGORITHMS)[number]))
+    throw new DpopProofError('alg');
   const jwk = header.jwk;
   if (!jwk || typeof jwk !== 'object') throw new DpopProofError('no_jwk');
   if (PRIVATE_MEMBERS.some((m) => m in jwk)) throw new DpopProofError('private_jwk');
@@ -81,13 +82,15 @@ export async function verifyDpopProof(proof: string, expect: ProofExpectations):
   const { jti, htm, htu, iat, ath } = payload;
   if (typeof jti !== 'string' || jti.length < 8 || jti.length > 256) throw new DpopProofError('jti');
   if (htm !== expect.method) throw new DpopProofError('htm');
-  if (typeof htu !== 'string' || normaliseHtu(htu) !== normaliseHtu(expect.url)) throw new DpopProofError('htu');
+  if (typeof htu !== 'string' || normaliseHtu(htu) !== normaliseHtu(expect.url))
+    throw new DpopProofError('htu');
   // jose checked the age from `iat`; a proof dated ahead of the tolerance is refused as well.
   if (typeof iat !== 'number' || iat > now.getTime() / 1000 + DPOP_CLOCK_TOLERANCE_SECONDS) {
     throw new DpopProofError('iat');
   }
   if (expect.accessToken !== undefined) {
-    if (typeof ath !== 'string' || ath !== accessTokenHash(expect.accessToken)) throw new DpopProofError('ath');
+    if (typeof ath !== 'string' || ath !== accessTokenHash(expect.accessToken))
+      throw new DpopProofError('ath');
   }
   const jkt = await calculateJwkThumbprint(jwk, 'sha256');
   // Last, so only a proof that passed every other check spends its id. Scoped by key: nobody can spend another

@@ -1,14 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
 import { describe, test } from 'node:test';
-import {
-  calculateJwkThumbprint,
-  exportJWK,
-  generateKeyPair,
-  type JWK,
-  type JWTHeaderParameters,
-  SignJWT,
-} from 'jose';
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWTHeaderParameters, SignJWT } from 'jose';
 import { accessTokenHash, DpopProofError, verifyDpopProof } from '../../lib/dpop/dpopProof';
 
 /** An in-memory replay cache, as lib/replayCache.ts behaves without Redis. */
