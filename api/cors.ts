@@ -15,6 +15,8 @@ export const widgetHeaders = [
   'Webchat-Version',
   'X-Request-Id',
   'Idempotency-Key',
+  // A DPoP proof (RFC 9449) signed with the page's key, for accounts with key binding.
+  'DPoP',
 ];
 
 /** What every preflight of the token routes answers (also rendered into the OpenAPI document). */

@@ -274,6 +274,23 @@ describe('POST /v2/Webchat/Token', () => {
     for (const h of ['ui-version', 'webchat-version']) assert.ok(allowed.includes(h), `${h} allowed`);
   });
 
+  test('preflight allows DPoP, the proof header of key binding', async () => {
+    const res = await fetch(url(), {
+      method: 'OPTIONS',
+      headers: {
+        origin: 'http://localhost:8081',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'dpop,ui-version',
+      },
+    });
+    assert.equal(res.status, 204);
+    const allowed = (res.headers.get('access-control-allow-headers') ?? '')
+      .toLowerCase()
+      .split(',')
+      .map((h) => h.trim());
+    assert.ok(allowed.includes('dpop'));
+  });
+
   test('an Origin the account does not allow: 403 origin_not_allowed with the account ACAO', async () => {
     issuer.next = () =>
       Promise.resolve({

@@ -1,3 +1,4 @@
+import { dpopProof, keyBindingAvailable } from './dpopKey.js';
 import { securityHeaders } from './securityHeaders.js';
 
 /**
@@ -30,17 +31,21 @@ const versionHeaders = { 'ui-version': '0.1.0', 'webchat-version': '3.0.0' };
 const timeoutMs = 20_000;
 
 /**
- * Posts a form to the edge as the shipped widget does, and returns the JSON of a 2xx answer.
+ * Posts a form to the edge as the shipped widget does, and returns the JSON of a 2xx answer. Where WebCrypto is
+ * available, every request carries a DPoP proof signed with the page's key (dpopKey.js): an account with key
+ * binding binds the token to that key, one without ignores the proof.
  * @param {string} url
  * @param {Record<string, string>} fields
  * @param {number} loginTimestamp
+ * @param {string} [accessToken] the token a refresh presents: the proof carries its hash
  * @returns {Promise<{token: string, identity: string, expiration: string}>}
  */
-async function post(url, fields, loginTimestamp) {
+async function post(url, fields, loginTimestamp, accessToken) {
   const headers = {
     Accept: 'application/json',
     ...versionHeaders,
     ...(await securityHeaders(loginTimestamp)),
+    ...(keyBindingAvailable() && { DPoP: await dpopProof({ method: 'POST', url, accessToken }) }),
   };
   let res;
   try {
@@ -112,5 +117,6 @@ export function refreshToken(edgeUrl, deploymentKey, token, loginTimestamp) {
     `${edgeUrl}/v2/Webchat/Tokens/Refresh`,
     { DeploymentKey: deploymentKey, Token: token },
     loginTimestamp,
+    token,
   );
 }

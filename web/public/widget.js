@@ -1,4 +1,5 @@
 import { edgeUrl } from '/config.js';
+import { forgetKey, keyBindingAvailable } from './dpopKey.js';
 import { clearSession, isExpired, loadSession, saveSession } from './session.js';
 import { refreshToken, requestToken, TokenRequestError } from './tokenClient.js';
 
@@ -113,6 +114,8 @@ form.addEventListener('submit', (event) => {
 });
 forgetButton.addEventListener('click', () => {
   clearSession();
+  // A new session gets a new key: the old tokens stay bound to the one forgotten.
+  if (keyBindingAvailable()) void forgetKey();
   showSession(null);
   showError(null);
   widget.dataset.refresh = 'none';
@@ -120,4 +123,5 @@ forgetButton.addEventListener('click', () => {
 });
 
 $('page-origin').textContent = location.origin;
+$('no-webcrypto').hidden = keyBindingAvailable();
 void resume();
