@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import Koa from 'koa';
 import { errorHandler } from '../lib/http/errorHandler';
+import { methodNotAllowed } from '../lib/http/methodNotAllowed';
 import type { ServiceMetrics } from '../lib/http/metrics';
 import { accessLog } from '../lib/http/accessLog';
 import { requestId } from '../lib/http/requestId';
@@ -70,6 +71,6 @@ export function createApp({
     .use(errorHandler(logger))
     .use(health.routes())
     .use(tokens.routes())
-    .use(tokens.allowedMethods({ throw: true }));
+    .use(methodNotAllowed(health, tokens));
   return app;
 }

@@ -6,6 +6,7 @@ import { AppError } from '../../domain/errors';
 import { accessLog } from '../../lib/http/accessLog';
 import { errorHandler } from '../../lib/http/errorHandler';
 import { jsonBody } from '../../lib/http/jsonBody';
+import { methodNotAllowed } from '../../lib/http/methodNotAllowed';
 import { ServiceMetrics } from '../../lib/http/metrics';
 import { requestId } from '../../lib/http/requestId';
 import type { Logger } from '../../lib/logger';
@@ -95,7 +96,7 @@ export function createCodecServerApp({
     })
     .use(jsonBody('4mb'))
     .use(router.routes())
-    .use(router.allowedMethods());
+    .use(methodNotAllowed(router));
   return app;
 }
 

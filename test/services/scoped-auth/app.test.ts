@@ -434,6 +434,7 @@ void describe('scoped auth service', () => {
         method: 'DELETE',
       });
       assert.equal(res.status, 405);
+      assert.equal(res.headers.get('allow'), 'HEAD, GET');
       assert.deepEqual(await res.json(), { code: 'method_not_allowed', message: 'Method not allowed.' });
     });
   });
