@@ -7,6 +7,7 @@ import { accessLog } from '../lib/http/accessLog';
 import { requestId } from '../lib/http/requestId';
 import type { Logger } from '../lib/logger';
 import { publicHeaders } from './cors';
+import { clientAddress } from './clientAddress';
 import { countIssuances } from './issuanceMetrics';
 import type { RateLimits } from './rateLimit';
 import { limitInFlight } from './inFlightLimit';
@@ -18,7 +19,8 @@ export interface ApiDeps {
   runs: TokenRuns;
   logger: Logger;
   deadlineMs: number;
-  trustProxy?: boolean;
+  /** The edges whose X-Forwarded-For names the client (`API_TRUSTED_EDGES`); default: 127.0.0.1 only. */
+  trustedEdges?: readonly string[];
   /** At most this many token requests wait on their runs at once; more get 503 at once (0: no limit). */
   maxInFlight?: number;
   /** Per client IP and per deployment key (`createRateLimits`); absent, nothing is limited. */
@@ -34,7 +36,7 @@ export function createApp({
   runs,
   logger,
   deadlineMs,
-  trustProxy = true,
+  trustedEdges = ['127.0.0.1'],
   rateLimits,
   maxInFlight = 0,
   metrics,
@@ -42,7 +44,8 @@ export function createApp({
 }: ApiDeps): Koa {
   if (maxInFlight > 0) runs = limitInFlight(maxInFlight, runs);
   if (metrics) runs = countIssuances(metrics.registry, runs);
-  const app = new Koa({ proxy: trustProxy, maxIpsCount: 1 });
+  // Koa's own `proxy` would believe X-Forwarded-For from any peer; clientAddress() believes the edges only.
+  const app = new Koa();
   app.silent = true; // errorHandler logs what matters; Koa's default handler would print stacks to stderr
 
   const health = new Router();
@@ -67,6 +70,7 @@ export function createApp({
   app
     .use(publicHeaders())
     .use(requestId())
+    .use(clientAddress(trustedEdges))
     .use(accessLog(logger))
     .use(errorHandler(logger))
     .use(health.routes())

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { dataDir, logLevel, nodeEnv, parseEnv, port } from '../lib/config';
+import { cidrList, dataDir, logLevel, nodeEnv, parseEnv, port } from '../lib/config';
 import { codecKeysSource, codecKeysVariables } from '../lib/secrets/secretConfig';
 
 const schema = z
@@ -17,8 +17,12 @@ const schema = z
      * queueing for seconds. At most the worker's workflow-task slots (worker/createWorker.ts).
      */
     MAX_IN_FLIGHT: z.coerce.number().int().min(0).max(100_000).default(32),
-    /** Trust the first X-Forwarded-For hop (the edge replaces any value a client sends). */
-    TRUST_PROXY: z.stringbool().default(true),
+    /**
+     * The edges (addresses or CIDR blocks, comma-separated) whose X-Forwarded-For names the client. From any
+     * other peer, loopback included, the socket address is the client, whatever it claims. The default is where
+     * the edge of `make start` connects from; empty: believe no one.
+     */
+    API_TRUSTED_EDGES: cidrList('127.0.0.1'),
     /** Token requests allowed per client IP (first X-Forwarded-For hop) per window; 0 turns the limit off. */
     RATE_LIMIT_IP_POINTS: z.coerce.number().int().min(0).default(120),
     RATE_LIMIT_IP_WINDOW_S: z.coerce.number().int().min(1).max(86_400).default(60),

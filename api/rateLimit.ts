@@ -231,9 +231,6 @@ export function limiterId(key: string): string {
   return createHash('sha256').update(key).digest('base64url').slice(0, 22);
 }
 
-/** The client as the edge reports it: the first X-Forwarded-For hop (the edge overwrites it), else the socket. */
-export const clientIpOf = (ctx: Context): string => ctx.request.ips[0] ?? ctx.request.ip;
-
 /**
  * The network a client is counted by: an IPv4 address as it is, an IPv6 address by its /64 (one subscriber
  * usually holds a whole /64, so counting single IPv6 addresses would give each one 2^64 budgets).

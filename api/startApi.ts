@@ -41,7 +41,7 @@ export async function startApi(
     logger,
     metrics,
     deadlineMs: config.TOKEN_DEADLINE_MS,
-    trustProxy: config.TRUST_PROXY,
+    trustedEdges: config.API_TRUSTED_EDGES,
     maxInFlight: config.MAX_IN_FLIGHT,
     rateLimits,
     shuttingDown: () => shuttingDown,

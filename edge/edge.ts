@@ -4,7 +4,7 @@ import type { Dispatcher } from 'undici';
 import { AppError } from '../domain/errors';
 import { answerClientError, hardenedServerOptions } from '../lib/http/serve';
 import type { Logger } from '../lib/logger';
-import { ClientAddress, plainAddress } from './clientAddress';
+import { ClientAddress, plainAddress } from '../lib/http/clientAddress';
 import { Upstreams, type Upstream } from './upstreams';
 import { requestIdSchema } from '../domain/publicContract';
 
