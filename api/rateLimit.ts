@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Context, Middleware } from 'koa';
 import { Counter, type Registry } from 'prom-client';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { AppError } from '../domain/errors';
 import { parseIpv4, parseIpv6 } from '../lib/fingerprint/ipPrefix';
 import type { Logger } from '../lib/logger';
+import { closeRedis, connectRedis } from '../lib/redis';
 
 /** Requests allowed per window; `points: 0` turns the limit off. */
 export interface Limit {
@@ -159,7 +160,7 @@ export function createRateLimits(
   limits: { clientIp: Limit; deploymentKey: Limit; deploymentKeyTotal?: Limit },
   store: RateLimitStore = {},
 ): RateLimits {
-  const redis = store.redisUrl ? connectRedis(store.redisUrl, store.logger) : undefined;
+  const redis = store.redisUrl ? connectRedis(store.redisUrl, 'rate limit store', store.logger) : undefined;
   const errors = new Counter({
     name: 'rate_limit_store_errors_total',
     help: 'Rate-limit checks that fell back to this instance’s memory because the shared store (Redis) failed.',
@@ -194,31 +195,9 @@ export function createRateLimits(
       },
     },
     close: async () => {
-      if (redis) await redis.quit().catch(() => redis.disconnect());
+      if (redis) await closeRedis(redis);
     },
   };
-}
-
-/**
- * A Redis connection that never makes a request wait for it: no offline queue (a command while disconnected
- * fails at once), a short connect and command timeout, and reconnection in the background.
- */
-function connectRedis(url: string, logger: Logger | undefined): Redis {
-  const redis = new Redis(url, {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    connectTimeout: 1000,
-    commandTimeout: 500,
-    retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
-  });
-  let lastWarning = 0;
-  redis.on('error', (err: Error) => {
-    const now = Date.now();
-    if (now - lastWarning < 10_000) return;
-    lastWarning = now;
-    logger?.warn({ error: err.message }, 'rate limit store (Redis) connection failed; retrying');
-  });
-  return redis;
 }
 
 /**
