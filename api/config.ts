@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { cidrList, dataDir, logLevel, nodeEnv, parseEnv, port } from '../lib/config';
+import { cidrList, dataDir, logLevel, nodeEnv, parseEnv, port, redisUrl } from '../lib/config';
 import { codecKeysSource, codecKeysVariables } from '../lib/secrets/secretConfig';
 
 const schema = z
@@ -37,10 +37,7 @@ const schema = z
     /** Most clients one in-memory limit remembers (without REDIS_URL, or while Redis is unreachable). */
     RATE_LIMIT_MEMORY_MAX_KEYS: z.coerce.number().int().min(1).max(10_000_000).default(50_000),
     /** Count the rate limits in this Redis, shared by every API instance; unset: in each instance's memory. */
-    REDIS_URL: z
-      .string()
-      .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
-      .optional(),
+    REDIS_URL: redisUrl,
     /** Prefix of the rate limits' Redis keys, so several deployments can share one Redis. */
     REDIS_KEY_PREFIX: z.string().min(1).default('webchat:rl:'),
     /** How long a retry with the same Idempotency-Key gets the first outcome; below the namespace retention. */

@@ -66,3 +66,12 @@ function isCidr(entry: string): boolean {
   if (!/^\d{1,3}$/.test(prefix)) return false;
   return Number(prefix) <= (family === 4 ? 32 : 128);
 }
+
+/**
+ * `REDIS_URL`: the fleet's Redis, which the APIs count their rate limits in and FAS and SAS remember service
+ * credentials in; unset: each process keeps its own count in memory.
+ */
+export const redisUrl = z
+  .string()
+  .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+  .optional();

@@ -99,7 +99,7 @@ export function createCodecServerApp({
       }
       await next();
     })
-    .use(jsonBody('4mb'))
+    .use(jsonBody(4 * 1024 * 1024))
     .use(router.routes())
     .use(methodNotAllowed(router));
   return app;

@@ -10,7 +10,7 @@ import { Client, Connection } from '@temporalio/client';
 import { Redis } from 'ioredis';
 import { decodeProtectedHeader } from 'jose';
 import { collectSignals, generateFingerprint } from '../../lib/fingerprint';
-import { createServiceCredentials } from '../../lib/serviceAuth';
+import { createServiceCredentials, requestTarget } from '../../lib/serviceAuth';
 import { startLoad, type RequestRecord } from '../../scripts/faults/load';
 import {
   freePorts,
@@ -21,6 +21,7 @@ import {
   waitForTemporal,
   waitForWorker,
 } from '../../scripts/stack';
+import { postAsService } from '../helpers/serviceCall';
 import { createTestSchema, postgresUnavailable, type TestSchema } from '../helpers/testDatabase';
 import { otherBrowserHeaders, widgetHeaders } from '../helpers/widget';
 
@@ -165,6 +166,9 @@ void describe(
             SAS_AUTH_SECRET: secrets.SAS_AUTH_SECRET,
             // Refresh rotation and revocation are state every SAS of a deployment must share.
             DATABASE_URL: schema.url,
+            // So is the replay cache of FAS's credentials: one accepted at one SAS is spent at all.
+            REDIS_URL: redisUrl,
+            REPLAY_KEY_PREFIX: keyPrefix,
           },
           httpReady('/healthz'),
         );
@@ -177,6 +181,8 @@ void describe(
           SAS_URL: urls.sas1,
           FAS_AUTH_SECRET: secrets.FAS_AUTH_SECRET,
           SAS_AUTH_SECRET: secrets.SAS_AUTH_SECRET,
+          REDIS_URL: redisUrl,
+          REPLAY_KEY_PREFIX: keyPrefix,
         },
         httpReady('/healthz'),
       );
@@ -273,11 +279,7 @@ void describe(
           Buffer.from(secrets.FINGERPRINT_SECRET, 'base64url'),
         ).fingerprint;
       }
-      const res = await fetch(`${sas}/v1/ScopedAuthTokens/validate`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: await (await asFas).authorization() },
-        body: JSON.stringify(body),
-      });
+      const res = await postAsService(asFas, `${sas}/v1/ScopedAuthTokens/validate`, body);
       assert.equal(res.status, 200);
       return (await res.json()) as { authorized: boolean; identity?: string; message?: string };
     };
@@ -448,6 +450,31 @@ void describe(
       for (const sas of [urls.sas1!, urls.sas2!]) {
         assert.equal((await validateAt(sas, fresh.token)).identity, fresh.identity);
         assert.equal((await validateAt(sas, old.token)).identity, old.identity, 'older tokens stay valid');
+      }
+    });
+
+    void test('a FAS credential captured at one SAS: refused at the other, as is or with another body (one Redis for both)', async () => {
+      const url = (sas: string) => `${sas}/v1/ScopedAuthTokens/generate/internal`;
+      const body = JSON.stringify({ accountSid: 'AC' + '1'.repeat(32), grants: {}, ttl: 600, encrypt: true });
+      const captured = await (
+        await asFas
+      ).authorization({ method: 'POST', path: requestTarget(url(urls.sas1!)), body });
+      const send = (sas: string, text: string) =>
+        fetch(url(sas), {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: captured },
+          body: text,
+        });
+      const longer = body.replace('"ttl":600', '"ttl":86400');
+      assert.equal((await send(urls.sas2!, longer)).status, 401, 'another body');
+      assert.equal((await send(urls.sas1!, body)).status, 200, 'the request it was made for');
+      for (const sas of [urls.sas1!, urls.sas2!]) {
+        const replayed = await send(sas, body);
+        assert.equal(replayed.status, 401, `replayed at ${sas}`);
+        assert.deepEqual(await replayed.json(), {
+          code: 'unauthorized',
+          message: 'A valid service credential is required.',
+        });
       }
     });
 
