@@ -23,16 +23,26 @@ const schema = z
      * the edge of `make start` connects from; empty: believe no one.
      */
     API_TRUSTED_EDGES: cidrList('127.0.0.1'),
-    /** Token requests allowed per client IP (first X-Forwarded-For hop) per window; 0 turns the limit off. */
+    /** Token requests allowed per client (an IPv4 address, an IPv6 /64) per window; 0 turns the limit off. */
     RATE_LIMIT_IP_POINTS: z.coerce.number().int().min(0).default(120),
     RATE_LIMIT_IP_WINDOW_S: z.coerce.number().int().min(1).max(86_400).default(60),
+    /**
+     * Token requests allowed per network around a client (an IPv4 /24, an IPv6 /56, an IPv6 /48) per
+     * RATE_LIMIT_IP_WINDOW_S, so that a network handed out whole (a /48 from a tunnel broker) is not one budget
+     * per /64; 0 turns the limit off.
+     */
+    RATE_LIMIT_NETWORK_POINTS: z.coerce.number().int().min(0).default(1200),
     /**
      * Token requests allowed per (deployment key, client network) per window, so that one network cannot spend
      * a website's budget for its other visitors; 0 turns the limit off.
      */
     RATE_LIMIT_KEY_POINTS: z.coerce.number().int().min(0).default(60),
     RATE_LIMIT_KEY_WINDOW_S: z.coerce.number().int().min(1).max(86_400).default(60),
-    /** Circuit breaker: token requests per deployment key over all networks per RATE_LIMIT_KEY_WINDOW_S. */
+    /**
+     * Token requests per deployment key over all networks per RATE_LIMIT_KEY_WINDOW_S. No network (IPv4 /24,
+     * IPv6 /56 or /48) may spend more than a tenth of it; past it, only networks that have spent at most a
+     * hundredth of it in the window are served, so a flood sheds itself and not the site's other visitors.
+     */
     RATE_LIMIT_KEY_TOTAL_POINTS: z.coerce.number().int().min(0).default(60_000),
     /** Most clients one in-memory limit remembers (without REDIS_URL, or while Redis is unreachable). */
     RATE_LIMIT_MEMORY_MAX_KEYS: z.coerce.number().int().min(1).max(10_000_000).default(50_000),

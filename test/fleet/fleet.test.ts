@@ -58,12 +58,17 @@ interface Service {
   ready: () => Promise<void>;
 }
 
-/** A client address for the edge's X-Forwarded-For; each call a new one (198.18.0.0/15, for benchmarks). */
+/**
+ * A client address for the edge's X-Forwarded-For; each call a new one on a /24 of its own (198.18.0.0/15, for
+ * benchmarks), so the load of these tests is many visitors, never one network spending a key's budget.
+ */
 let clientCounter = 0;
 const nextClient = () => {
   clientCounter++;
-  return `198.18.${Math.floor(clientCounter / 250)}.${(clientCounter % 250) + 1}`;
+  return `198.${18 + (Math.floor(clientCounter / 256) % 2)}.${clientCounter % 256}.1`;
 };
+/** The per-key total of both APIs: a tenth of it (20) per network, past it a hundredth (2). */
+const KEY_TOTAL = 200;
 
 void describe(
   'a fleet: two SAS, FAS, two workers, two APIs and an edge, on PostgreSQL and Redis',
@@ -210,6 +215,8 @@ void describe(
             REDIS_KEY_PREFIX: keyPrefix,
             RATE_LIMIT_IP_POINTS: String(IP_LIMIT),
             RATE_LIMIT_IP_WINDOW_S: '300',
+            RATE_LIMIT_KEY_TOTAL_POINTS: String(KEY_TOTAL),
+            RATE_LIMIT_KEY_WINDOW_S: '300',
             // Two health intervals of the edge: on SIGTERM the edge stops sending before the API stops accepting.
             SHUTDOWN_DELAY_MS: '1000',
             // Eleven processes share two cores with whatever else runs: a slow machine gets a 200 late, not a 503.
@@ -422,6 +429,26 @@ void describe(
       const again = await issueOpen(limited);
       assert.equal(again.status, 429);
       await again.body?.cancel();
+    });
+
+    void test(`a flood from one IPv6 /48 over both APIs spends a tenth of a key's total (${KEY_TOTAL / 10}), then 429; a visitor on another network is served`, async () => {
+      const key = `dk_flood_${randomBytes(4).toString('hex')}`;
+      const send = async (clientIp: string) => {
+        const res = await fetch(`${urls.edge}/v2/Webchat/Token`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-forwarded-for': clientIp },
+          body: JSON.stringify({ deploymentKey: key }),
+        });
+        await res.body?.cancel();
+        return res.status;
+      };
+      // An unknown key is refused (403) by its run; a limited request never starts one (429).
+      const statuses: number[] = [];
+      for (let i = 0; i < KEY_TOTAL / 10 + 5; i++)
+        statuses.push(await send(`2001:db8:f1:${i.toString(16)}::1`));
+      assert.deepEqual(statuses, [...Array<number>(KEY_TOTAL / 10).fill(403), ...Array<number>(5).fill(429)]);
+      assert.equal(await send('2001:db8:f2::1'), 403, 'another /48');
+      assert.equal(await send('203.0.113.200'), 403, 'an IPv4 visitor');
     });
 
     void test('a token minted after rotate-keys validates at both SAS instances', async () => {
