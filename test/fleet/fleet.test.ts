@@ -482,7 +482,12 @@ void describe(
 
     void test('a FAS credential captured at one SAS: refused at the other, as is or with another body (one Redis for both)', async () => {
       const url = (sas: string) => `${sas}/v1/ScopedAuthTokens/generate/internal`;
-      const body = JSON.stringify({ accountSid: 'AC' + '1'.repeat(32), grants: {}, ttl: 600, encrypt: true });
+      const body = JSON.stringify({
+        accountSid: 'AC' + '1'.repeat(32),
+        grants: { webchat: { addressSid: 'IS' + '0'.repeat(32) } },
+        ttl: 600,
+        encrypt: true,
+      });
       const captured = await (
         await asFas
       ).authorization({ method: 'POST', path: requestTarget(url(urls.sas1!)), body });
