@@ -1,9 +1,10 @@
 # Two entry points: `make start` runs everything on embedded defaults, `make test` runs every check.
 # Both install what they need (npm packages, Temporal binaries) on a fresh clone.
-.PHONY: start dev build test deps typecheck lint unit clean chromium prometheus
+.PHONY: start dev build test deps typecheck lint unit clean chromium prometheus schemathesis
 
 NODE_STAMP := node_modules/.install-stamp
 TEMPORAL_STAMP := .tools/temporal/bin/temporal
+SCHEMATHESIS_STAMP := .tools/schemathesis/bin/schemathesis
 BUILD_STAMP := dist/.build-stamp
 # What the production build is made from: rebuilt only when one of these changed since the last build.
 BUILD_INPUTS := $(shell find api activities admin domain edge lib scripts services store web worker workflows -type f) \
@@ -23,7 +24,7 @@ $(BUILD_STAMP): $(NODE_STAMP) $(BUILD_INPUTS)
 	npm run build
 	touch $@
 
-test: deps typecheck lint chromium prometheus
+test: deps typecheck lint chromium prometheus schemathesis
 	npm test
 
 # Debian's Chromium for the browser tests; where apt cannot install it, those tests skip and say why.
@@ -34,6 +35,12 @@ chromium:
 # where apt cannot install it, those tests skip and say why.
 prometheus:
 	./scripts/install-prometheus.sh
+
+# The OpenAPI fuzzer test/e2e/schemathesis.test.ts runs against the edge: pinned, from PyPI, into .tools/.
+schemathesis: $(SCHEMATHESIS_STAMP)
+
+$(SCHEMATHESIS_STAMP): scripts/install-schemathesis.sh scripts/schemathesis-requirements.txt
+	./scripts/install-schemathesis.sh
 
 typecheck: deps
 	npx tsc --noEmit

@@ -1,7 +1,7 @@
 import { Agent, request, type Dispatcher } from 'undici';
 import type { FasRefreshRequest, FasRefreshResult, FasTokenRequest, IssuedToken } from '../domain/contracts';
 import { issuedTokenSchema, refreshRefusalSchema } from '../domain/contracts';
-import type { ServiceCredentials } from '../lib/serviceAuth';
+import { requestTarget, type ServiceCredentials } from '../lib/serviceAuth';
 
 /** FAS answered, but refused the request: retrying the same request cannot succeed. */
 export class FasRejectedError extends Error {
@@ -30,8 +30,8 @@ export interface FasClient {
 }
 
 /**
- * HTTP client for the federated auth service, over one keep-alive connection pool, sending the orchestrator's
- * service credential on every call. Network errors, timeouts and 5xx throw plain errors (Temporal retries
+ * HTTP client for the federated auth service, over one keep-alive connection pool, sending a service credential
+ * of the orchestrator's, made for that call, on every call. Network errors, timeouts and 5xx throw plain errors (Temporal retries
  * them); a 4xx throws `FasRejectedError`, except the refresh refusals above.
  */
 export function createFasClient(
@@ -41,20 +41,25 @@ export function createFasClient(
 ): FasClient {
   const dispatcher = new Agent({ keepAliveTimeout: 10_000, connections: 64 });
 
-  const post = async (path: string, body: unknown, requestId: string, signal?: AbortSignal) =>
-    request(`${baseUrl}${path}`, {
+  const post = async (path: string, body: unknown, requestId: string, signal?: AbortSignal) => {
+    const url = `${baseUrl}${path}`;
+    const text = JSON.stringify(body);
+    // A credential for this request only: its method, path and body, once (lib/serviceAuth.ts).
+    const authorization = await credentials.authorization({
+      method: 'POST',
+      path: requestTarget(url),
+      body: text,
+    });
+    return request(url, {
       method: 'POST',
       dispatcher,
       signal,
-      headers: {
-        'content-type': 'application/json',
-        authorization: await credentials.authorization(),
-        'x-request-id': requestId,
-      },
-      body: JSON.stringify(body),
+      headers: { 'content-type': 'application/json', authorization, 'x-request-id': requestId },
+      body: text,
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
     });
+  };
 
   const tokensPath = (accountSid: string) => `/v1/Accounts/${encodeURIComponent(accountSid)}/Tokens`;
 

@@ -1,11 +1,13 @@
 import Router from '@koa/router';
 import Koa from 'koa';
 import { errorHandler } from '../lib/http/errorHandler';
+import { methodNotAllowed } from '../lib/http/methodNotAllowed';
 import type { ServiceMetrics } from '../lib/http/metrics';
 import { accessLog } from '../lib/http/accessLog';
 import { requestId } from '../lib/http/requestId';
 import type { Logger } from '../lib/logger';
 import { publicHeaders } from './cors';
+import { clientAddress } from './clientAddress';
 import { countIssuances } from './issuanceMetrics';
 import type { RateLimits } from './rateLimit';
 import { limitInFlight } from './inFlightLimit';
@@ -17,7 +19,8 @@ export interface ApiDeps {
   runs: TokenRuns;
   logger: Logger;
   deadlineMs: number;
-  trustProxy?: boolean;
+  /** The edges whose X-Forwarded-For names the client (`API_TRUSTED_EDGES`); default: 127.0.0.1 only. */
+  trustedEdges?: readonly string[];
   /** At most this many token requests wait on their runs at once; more get 503 at once (0: no limit). */
   maxInFlight?: number;
   /** Per client IP and per deployment key (`createRateLimits`); absent, nothing is limited. */
@@ -33,7 +36,7 @@ export function createApp({
   runs,
   logger,
   deadlineMs,
-  trustProxy = true,
+  trustedEdges = ['127.0.0.1'],
   rateLimits,
   maxInFlight = 0,
   metrics,
@@ -41,7 +44,8 @@ export function createApp({
 }: ApiDeps): Koa {
   if (maxInFlight > 0) runs = limitInFlight(maxInFlight, runs);
   if (metrics) runs = countIssuances(metrics.registry, runs);
-  const app = new Koa({ proxy: trustProxy, maxIpsCount: 1 });
+  // Koa's own `proxy` would believe X-Forwarded-For from any peer; clientAddress() believes the edges only.
+  const app = new Koa();
   app.silent = true; // errorHandler logs what matters; Koa's default handler would print stacks to stderr
 
   const health = new Router();
@@ -66,10 +70,11 @@ export function createApp({
   app
     .use(publicHeaders())
     .use(requestId())
+    .use(clientAddress(trustedEdges))
     .use(accessLog(logger))
     .use(errorHandler(logger))
     .use(health.routes())
     .use(tokens.routes())
-    .use(tokens.allowedMethods({ throw: true }));
+    .use(methodNotAllowed(health, tokens));
   return app;
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { dataDir, logLevel, nodeEnv, parseEnv, port } from '../lib/config';
+import { cidrList, dataDir, logLevel, nodeEnv, parseEnv, port, redisUrl } from '../lib/config';
 import { codecKeysSource, codecKeysVariables } from '../lib/secrets/secretConfig';
 
 const schema = z
@@ -17,26 +17,37 @@ const schema = z
      * queueing for seconds. At most the worker's workflow-task slots (worker/createWorker.ts).
      */
     MAX_IN_FLIGHT: z.coerce.number().int().min(0).max(100_000).default(32),
-    /** Trust the first X-Forwarded-For hop (the edge replaces any value a client sends). */
-    TRUST_PROXY: z.stringbool().default(true),
-    /** Token requests allowed per client IP (first X-Forwarded-For hop) per window; 0 turns the limit off. */
+    /**
+     * The edges (addresses or CIDR blocks, comma-separated) whose X-Forwarded-For names the client. From any
+     * other peer, loopback included, the socket address is the client, whatever it claims. The default is where
+     * the edge of `make start` connects from; empty: believe no one.
+     */
+    API_TRUSTED_EDGES: cidrList('127.0.0.1'),
+    /** Token requests allowed per client (an IPv4 address, an IPv6 /64) per window; 0 turns the limit off. */
     RATE_LIMIT_IP_POINTS: z.coerce.number().int().min(0).default(120),
     RATE_LIMIT_IP_WINDOW_S: z.coerce.number().int().min(1).max(86_400).default(60),
+    /**
+     * Token requests allowed per network around a client (an IPv4 /24, an IPv6 /56, an IPv6 /48) per
+     * RATE_LIMIT_IP_WINDOW_S, so that a network handed out whole (a /48 from a tunnel broker) is not one budget
+     * per /64; 0 turns the limit off.
+     */
+    RATE_LIMIT_NETWORK_POINTS: z.coerce.number().int().min(0).default(1200),
     /**
      * Token requests allowed per (deployment key, client network) per window, so that one network cannot spend
      * a website's budget for its other visitors; 0 turns the limit off.
      */
     RATE_LIMIT_KEY_POINTS: z.coerce.number().int().min(0).default(60),
     RATE_LIMIT_KEY_WINDOW_S: z.coerce.number().int().min(1).max(86_400).default(60),
-    /** Circuit breaker: token requests per deployment key over all networks per RATE_LIMIT_KEY_WINDOW_S. */
+    /**
+     * Token requests per deployment key over all networks per RATE_LIMIT_KEY_WINDOW_S. No network (IPv4 /24,
+     * IPv6 /56 or /48) may spend more than a tenth of it; past it, only networks that have spent at most a
+     * hundredth of it in the window are served, so a flood sheds itself and not the site's other visitors.
+     */
     RATE_LIMIT_KEY_TOTAL_POINTS: z.coerce.number().int().min(0).default(60_000),
     /** Most clients one in-memory limit remembers (without REDIS_URL, or while Redis is unreachable). */
     RATE_LIMIT_MEMORY_MAX_KEYS: z.coerce.number().int().min(1).max(10_000_000).default(50_000),
     /** Count the rate limits in this Redis, shared by every API instance; unset: in each instance's memory. */
-    REDIS_URL: z
-      .string()
-      .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
-      .optional(),
+    REDIS_URL: redisUrl,
     /** Prefix of the rate limits' Redis keys, so several deployments can share one Redis. */
     REDIS_KEY_PREFIX: z.string().min(1).default('webchat:rl:'),
     /** How long a retry with the same Idempotency-Key gets the first outcome; below the namespace retention. */

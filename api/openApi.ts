@@ -122,7 +122,9 @@ export function openApiDocument(): ReturnType<typeof createDocument> {
       version: '2.0.0',
       description:
         'Chat tokens for the website widget. Every response carries `X-Request-Id` and ' +
-        '`Access-Control-Allow-Origin`; errors are JSON `{code, message}` with a stable code.',
+        '`Access-Control-Allow-Origin`; errors are JSON `{code, message}` with a stable code. A method a path ' +
+        'does not list here is answered 405 `method_not_allowed` with `Allow` naming the methods it serves ' +
+        '(`#/components/responses/MethodNotAllowed`).',
     },
     paths: {
       '/v2/Webchat/Token': {
@@ -165,15 +167,17 @@ export function openApiDocument(): ReturnType<typeof createDocument> {
       '/readyz': {
         get: {
           operationId: 'ready',
-          summary: 'Readiness of one API instance, for its load balancer (not forwarded by the edge)',
+          summary:
+            'Readiness, for a load balancer: the edge answers for itself (some API instance in rotation), ' +
+            'each API instance for itself (Temporal answers)',
           responses: {
             '200': {
-              description: 'Temporal answers.',
+              description: 'Ready: an API instance is in rotation (edge), Temporal answers (API).',
               headers: z.object(publicResponseHeaders),
               ...json(readySchema),
             },
             '503': {
-              description: 'Temporal does not answer, or the instance is shutting down.',
+              description: 'No API instance in rotation, Temporal does not answer, or shutting down.',
               headers: z.object(publicResponseHeaders),
               ...json(notReadySchema),
             },
@@ -191,6 +195,21 @@ export function openApiDocument(): ReturnType<typeof createDocument> {
               ...json(z.looseObject({ openapi: z.literal('3.1.0') })),
             },
           },
+        },
+      },
+    },
+    components: {
+      responses: {
+        MethodNotAllowed: {
+          description: 'A method the path does not serve, on any path of this document.',
+          headers: z.object({
+            ...publicResponseHeaders,
+            Allow: z
+              .string()
+              .regex(/^[A-Z]+(, [A-Z]+)*$/)
+              .meta({ description: 'The methods the path serves.' }),
+          }),
+          ...json(errorBodySchema(codesFor(405))),
         },
       },
     },

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Context, Middleware } from 'koa';
 import { Counter, type Registry } from 'prom-client';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { AppError } from '../domain/errors';
 import { parseIpv4, parseIpv6 } from '../lib/fingerprint/ipPrefix';
 import type { Logger } from '../lib/logger';
+import { closeRedis, connectRedis } from '../lib/redis';
 
 /** Requests allowed per window; `points: 0` turns the limit off. */
 export interface Limit {
@@ -35,10 +36,11 @@ interface SharedStore {
   errors?: Counter<'limit'>;
 }
 
-/** One counted request: allowed, or refused until `msBeforeNext` has passed. */
+/** One counted request: allowed, or refused until `msBeforeNext` has passed; `consumed` counts this window. */
 interface Verdict {
   allowed: boolean;
   msBeforeNext: number;
+  consumed: number;
 }
 
 /**
@@ -70,7 +72,11 @@ export class BoundedMemoryLimiter {
       this.windows.set(key, window);
     }
     window.count++;
-    return { allowed: window.count <= this.limit.points, msBeforeNext: window.resetAt - now };
+    return {
+      allowed: window.count <= this.limit.points,
+      msBeforeNext: window.resetAt - now,
+      consumed: window.count,
+    };
   }
 
   private makeRoom(now: number): void {
@@ -110,24 +116,31 @@ export class RateLimit {
     }
   }
 
+  /** Whether this limit counts at all (`points` above 0). */
+  get enabled(): boolean {
+    return this.memory !== undefined;
+  }
+
+  /** Counts one request for `key` and says whether it is within the window (always, when the limit is off). */
+  async count(key: string): Promise<Verdict> {
+    if (!this.memory) return { allowed: true, msBeforeNext: 0, consumed: 0 };
+    const id = limiterId(key);
+    return this.redis ? this.consumeShared(id) : this.memory.consume(id);
+  }
+
   /** Counts one request for `key`; throws `rate_limited` (429 + Retry-After) once the window is used up. */
   async consume(key: string): Promise<void> {
-    if (!this.memory) return;
-    const id = limiterId(key);
-    const verdict = this.redis ? await this.consumeShared(id) : this.memory.consume(id);
-    if (verdict.allowed) return;
-    const seconds = Math.max(1, Math.ceil(verdict.msBeforeNext / 1000));
-    throw new AppError('rate_limited', 'Too many token requests; retry later.', {
-      'Retry-After': String(seconds),
-    });
+    refuseIfOver([await this.count(key)]);
   }
 
   private async consumeShared(key: string): Promise<Verdict> {
     try {
       const res = await this.redis!.consume(key);
-      return { allowed: true, msBeforeNext: res.msBeforeNext };
+      return { allowed: true, msBeforeNext: res.msBeforeNext, consumed: res.consumedPoints };
     } catch (err) {
-      if (err instanceof RateLimiterRes) return { allowed: false, msBeforeNext: err.msBeforeNext };
+      if (err instanceof RateLimiterRes) {
+        return { allowed: false, msBeforeNext: err.msBeforeNext, consumed: err.consumedPoints };
+      }
       this.shared.errors?.inc({ limit: this.name });
       const now = Date.now();
       if (now - this.lastWarning >= 10_000) {
@@ -142,13 +155,32 @@ export class RateLimit {
   }
 }
 
+/** Throws `rate_limited` (429, Retry-After: the longest wait among the refusals) unless every verdict allows. */
+function refuseIfOver(verdicts: Verdict[]): void {
+  const refused = verdicts.filter((v) => !v.allowed);
+  if (refused.length === 0) return;
+  const ms = Math.max(...refused.map((v) => v.msBeforeNext));
+  throw new AppError('rate_limited', 'Too many token requests; retry later.', {
+    'Retry-After': String(Math.max(1, Math.ceil(ms / 1000))),
+  });
+}
+
+/** The most of a deployment key's total (per window) one network (IPv4 /24, IPv6 /56 or /48) may spend. */
+export const NETWORK_SHARE_OF_KEY_TOTAL = 0.1;
+/**
+ * Past a key's total, a request is still served when its widest network (IPv4 /24, IPv6 /48) has spent at most
+ * this share of the total in the window: a network that has hardly used the key is a visitor, not the flood.
+ */
+export const LIGHT_SHARE_OF_KEY_TOTAL = 0.01;
+
 /** The limits of the public token routes (create and refresh share them: both mint tokens). */
 export interface RateLimits {
-  /** Per client network (`clientNetwork`), checked before the body is read. */
+  /** Per client (`clientNetworks`) and per network around it, checked before the body is read. */
   clientIp: { middleware(ipOf: (ctx: Context) => string): Middleware };
   /**
-   * Per (deployment key, client network), so that one network cannot spend a site's budget for its other
-   * visitors; then per deployment key over all networks, a high cap that only a fleet-wide flood reaches.
+   * Per (deployment key, client), so that one client cannot spend a website's budget for its other visitors;
+   * per (deployment key, network), where no network may spend more than a tenth of the key's total; and the
+   * key's total over all networks, past which only networks that have hardly spent it are served.
    */
   deploymentKey: { consume(deploymentKey: string, clientIp: string): Promise<void> };
   /** Closes the Redis connection, if any. */
@@ -156,10 +188,19 @@ export interface RateLimits {
 }
 
 export function createRateLimits(
-  limits: { clientIp: Limit; deploymentKey: Limit; deploymentKeyTotal?: Limit },
+  limits: {
+    /** Per client: an IPv4 address, an IPv6 /64. */
+    clientIp: Limit;
+    /** Per network around a client: an IPv4 /24, an IPv6 /56 and /48 (absent: off). */
+    network?: Limit;
+    /** Per (deployment key, client). */
+    deploymentKey: Limit;
+    /** Per deployment key over all networks (absent: off); a tenth of it per (key, network). */
+    deploymentKeyTotal?: Limit;
+  },
   store: RateLimitStore = {},
 ): RateLimits {
-  const redis = store.redisUrl ? connectRedis(store.redisUrl, store.logger) : undefined;
+  const redis = store.redisUrl ? connectRedis(store.redisUrl, 'rate limit store', store.logger) : undefined;
   const errors = new Counter({
     name: 'rate_limit_store_errors_total',
     help: 'Rate-limit checks that fell back to this instance’s memory because the shared store (Redis) failed.',
@@ -173,53 +214,52 @@ export function createRateLimits(
     memoryMaxKeys: store.memoryMaxKeys ?? 50_000,
     errors,
   };
+  const off: Limit = { points: 0, windowSeconds: 1 };
+  const total = limits.deploymentKeyTotal ?? off;
   const perIp = new RateLimit('ip', limits.clientIp, shared);
+  const perNetwork = new RateLimit('net', limits.network ?? off, shared);
   const perKey = new RateLimit('dk', limits.deploymentKey, shared);
-  const perKeyTotal = new RateLimit(
-    'dkall',
-    limits.deploymentKeyTotal ?? { points: 0, windowSeconds: 1 },
+  const perKeyNetwork = new RateLimit(
+    'dknet',
+    { points: share(total.points, NETWORK_SHARE_OF_KEY_TOTAL), windowSeconds: total.windowSeconds },
     shared,
   );
+  const perKeyTotal = new RateLimit('dkall', total, shared);
+  const light = share(total.points, LIGHT_SHARE_OF_KEY_TOTAL);
   return {
     clientIp: {
       middleware: (ipOf) => async (ctx, next) => {
-        await perIp.consume(clientNetwork(ipOf(ctx)));
+        const { client, networks } = clientNetworks(ipOf(ctx));
+        refuseIfOver(await Promise.all([perIp.count(client), ...networks.map((n) => perNetwork.count(n))]));
         await next();
       },
     },
     deploymentKey: {
       consume: async (deploymentKey, clientIp) => {
-        await perKey.consume(`${deploymentKey}|${clientNetwork(clientIp)}`);
-        await perKeyTotal.consume(deploymentKey);
+        const { client, networks } = clientNetworks(clientIp);
+        const [perClient, ...perNetworks] = await Promise.all([
+          perKey.count(`${deploymentKey}|${client}`),
+          ...networks.map((n) => perKeyNetwork.count(`${deploymentKey}|${n}`)),
+        ]);
+        // Refused here, a request spends none of the key's total: one network's flood cannot fill it alone.
+        refuseIfOver([perClient, ...perNetworks]);
+        const verdict = await perKeyTotal.count(deploymentKey);
+        if (verdict.allowed) return;
+        // Past the total, shed the networks that have been spending the key; serve the ones that have not.
+        const widest = perNetworks.at(-1) ?? perClient;
+        if (perKeyNetwork.enabled && widest.consumed <= light) return;
+        refuseIfOver([verdict]);
       },
     },
     close: async () => {
-      if (redis) await redis.quit().catch(() => redis.disconnect());
+      if (redis) await closeRedis(redis);
     },
   };
 }
 
-/**
- * A Redis connection that never makes a request wait for it: no offline queue (a command while disconnected
- * fails at once), a short connect and command timeout, and reconnection in the background.
- */
-function connectRedis(url: string, logger: Logger | undefined): Redis {
-  const redis = new Redis(url, {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    connectTimeout: 1000,
-    commandTimeout: 500,
-    retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
-  });
-  let lastWarning = 0;
-  redis.on('error', (err: Error) => {
-    const now = Date.now();
-    if (now - lastWarning < 10_000) return;
-    lastWarning = now;
-    logger?.warn({ error: err.message }, 'rate limit store (Redis) connection failed; retrying');
-  });
-  return redis;
-}
+/** `fraction` of `points`, at least 1 (0 stays 0: off). */
+const share = (points: number, fraction: number) =>
+  points > 0 ? Math.max(1, Math.floor(points * fraction)) : 0;
 
 /**
  * What a limit stores for `key` (a deployment key and a client address, both treated as secrets here, see
@@ -231,24 +271,40 @@ export function limiterId(key: string): string {
   return createHash('sha256').update(key).digest('base64url').slice(0, 22);
 }
 
-/** The client as the edge reports it: the first X-Forwarded-For hop (the edge overwrites it), else the socket. */
-export const clientIpOf = (ctx: Context): string => ctx.request.ips[0] ?? ctx.request.ip;
+/** The client and the networks around it that the limits count it in, narrowest first. */
+export interface ClientNetworks {
+  /** An IPv4 address, an IPv6 /64 (one subscriber usually holds a whole /64), or a non-address as it is. */
+  client: string;
+  /** IPv4: its /24. IPv6: its /56 and /48 (tunnel brokers hand out a /48 for free). */
+  networks: string[];
+}
 
 /**
- * The network a client is counted by: an IPv4 address as it is, an IPv6 address by its /64 (one subscriber
- * usually holds a whole /64, so counting single IPv6 addresses would give each one 2^64 budgets).
+ * The networks a client is counted by. Counting single IPv6 addresses would give each subscriber 2^64 budgets,
+ * and counting only /64s gives the holder of a /48 65,536; so every tier is counted, and each is limited.
  */
-export function clientNetwork(ip: string): string {
-  const v4 = parseIpv4(ip);
-  if (v4) return v4.join('.');
+export function clientNetworks(ip: string): ClientNetworks {
+  const v4 = ipv4Of(ip);
+  if (v4) return { client: v4.join('.'), networks: [`${v4.slice(0, 3).join('.')}.0/24`] };
   const v6 = parseIpv6(ip);
-  if (!v6) return ip; // not an address (a test client, a unix socket): counted as it is
-  if (v6.slice(0, 5).every((g) => g === 0) && v6[5] === 0xffff) {
-    const [hi = 0, lo = 0] = v6.slice(6);
-    return `${hi >> 8}.${hi & 0xff}.${lo >> 8}.${lo & 0xff}`; // IPv4-mapped: the IPv4 client
-  }
-  return `${v6
-    .slice(0, 4)
-    .map((g) => g.toString(16))
-    .join(':')}::/64`;
+  if (!v6) return { client: ip, networks: [] }; // not an address (a test client, a unix socket): as it is
+  const prefix = (groups: number, bits: number) =>
+    `${v6
+      .slice(0, groups)
+      .map((g, i) => (i === groups - 1 && bits % 16 !== 0 ? g & 0xff00 : g).toString(16))
+      .join(':')}::/${bits}`;
+  return { client: prefix(4, 64), networks: [prefix(4, 56), prefix(3, 48)] };
+}
+
+/** The network a client is counted by as one client (`clientNetworks(ip).client`). */
+export const clientNetwork = (ip: string): string => clientNetworks(ip).client;
+
+/** IPv4, or an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`) as the IPv4 client it is. */
+function ipv4Of(ip: string): number[] | null {
+  const v4 = parseIpv4(ip);
+  if (v4) return v4;
+  const v6 = parseIpv6(ip);
+  if (!v6 || !v6.slice(0, 5).every((g) => g === 0) || v6[5] !== 0xffff) return null;
+  const [hi = 0, lo = 0] = v6.slice(6);
+  return [hi >> 8, hi & 0xff, lo >> 8, lo & 0xff];
 }

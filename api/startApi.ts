@@ -21,6 +21,7 @@ export async function startApi(
   const rateLimits = createRateLimits(
     {
       clientIp: { points: config.RATE_LIMIT_IP_POINTS, windowSeconds: config.RATE_LIMIT_IP_WINDOW_S },
+      network: { points: config.RATE_LIMIT_NETWORK_POINTS, windowSeconds: config.RATE_LIMIT_IP_WINDOW_S },
       deploymentKey: { points: config.RATE_LIMIT_KEY_POINTS, windowSeconds: config.RATE_LIMIT_KEY_WINDOW_S },
       deploymentKeyTotal: {
         points: config.RATE_LIMIT_KEY_TOTAL_POINTS,
@@ -41,7 +42,7 @@ export async function startApi(
     logger,
     metrics,
     deadlineMs: config.TOKEN_DEADLINE_MS,
-    trustProxy: config.TRUST_PROXY,
+    trustedEdges: config.API_TRUSTED_EDGES,
     maxInFlight: config.MAX_IN_FLIGHT,
     rateLimits,
     shuttingDown: () => shuttingDown,

@@ -5,7 +5,8 @@ import type { CreateWebchatTokenInput } from '../domain/contracts';
 import { AppError } from '../domain/errors';
 import { deploymentKeySchema, refreshTokenSchema } from '../domain/publicContract';
 import { collectSignals } from '../lib/fingerprint';
-import { clientIpOf, type RateLimits } from './rateLimit';
+import { clientIpOf } from './clientAddress';
+import type { RateLimits } from './rateLimit';
 
 export const BODY_LIMIT = '8kb';
 

@@ -69,7 +69,16 @@ export const refreshRequestFormSchema = z
 /** Request headers of the widget (fingerprint signals, design section 6). All optional on the wire. */
 export const widgetRequestHeaders = {
   Origin: z.string().optional().meta({ description: 'Decides Access-Control-Allow-Origin.' }),
-  'X-Request-Id': requestIdSchema.optional(),
+  // Any value is accepted: one that is not a well-formed id (requestIdSchema) is replaced, never refused, so a
+  // client's own tracing scheme never costs it a token.
+  'X-Request-Id': z
+    .string()
+    .optional()
+    .meta({
+      description:
+        'Correlation id (8 to 64 of `A-Z a-z 0-9 . _ -`), echoed and logged; any other value is replaced by ' +
+        'one the edge makes.',
+    }),
   'X-Twilio-Sec-Usersettings': z
     .string()
     .optional()

@@ -1,6 +1,5 @@
-import { isIP } from 'node:net';
 import { z } from 'zod';
-import { logLevel, parseEnv, port } from '../lib/config';
+import { cidrList, logLevel, parseEnv, port } from '../lib/config';
 
 /** One or more http(s) base URLs, comma-separated; kept as one string, each without a trailing slash. */
 const upstreams = z
@@ -16,21 +15,6 @@ const upstreams = z
   .refine((urls) => urls.every(isHttpUrl), 'must be an http(s) URL')
   .transform((urls) => urls.join(','));
 
-/** CIDR blocks (`10.0.0.0/8`, `2001:db8::/32`) or single addresses, comma-separated. */
-const cidrList = z
-  .string()
-  .default('')
-  .transform((value) =>
-    value
-      .split(',')
-      .map((entry) => entry.trim())
-      .filter((entry) => entry !== ''),
-  )
-  .refine(
-    (entries) => entries.every(isCidr),
-    'must be a comma-separated list of CIDR blocks (10.0.0.0/8, fd00::/8)',
-  );
-
 const schema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   EDGE_PORT: port(8080),
@@ -44,7 +28,7 @@ const schema = z.object({
   /** How often each API's /readyz is asked; one that fails is skipped until it answers again. */
   EDGE_HEALTH_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
   /** The load balancers in front of the edge, whose X-Forwarded-For hops are believed; empty: none. */
-  EDGE_TRUSTED_PROXIES: cidrList,
+  EDGE_TRUSTED_PROXIES: cidrList(''),
   /** Largest request body forwarded (token requests are a few hundred bytes); larger gets 413. */
   EDGE_MAX_BODY_BYTES: z.coerce.number().int().min(1).max(10_000_000).default(65_536),
   /** A request (headers and body) that takes longer than this to arrive gets 408 (slowloris). */
@@ -62,13 +46,4 @@ function isHttpUrl(url: string): boolean {
   } catch {
     return false;
   }
-}
-
-function isCidr(entry: string): boolean {
-  const [address = '', prefix, ...rest] = entry.split('/');
-  const family = isIP(address);
-  if (family === 0 || rest.length > 0) return false;
-  if (prefix === undefined) return true;
-  if (!/^\d{1,3}$/.test(prefix)) return false;
-  return Number(prefix) <= (family === 4 ? 32 : 128);
 }

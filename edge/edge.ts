@@ -4,7 +4,7 @@ import type { Dispatcher } from 'undici';
 import { AppError } from '../domain/errors';
 import { answerClientError, hardenedServerOptions } from '../lib/http/serve';
 import type { Logger } from '../lib/logger';
-import { ClientAddress, plainAddress } from './clientAddress';
+import { ClientAddress, plainAddress } from '../lib/http/clientAddress';
 import { Upstreams, type Upstream } from './upstreams';
 import { requestIdSchema } from '../domain/publicContract';
 
@@ -28,6 +28,8 @@ export interface EdgeOptions {
 const forwardedPrefix = '/v2/Webchat/';
 /** The API's OpenAPI document, forwarded so that it always describes the API behind this edge. */
 const documentPath = '/openapi.json';
+/** The paths the edge serves besides the forwarded ones, each for GET and HEAD only. */
+const ownPaths = new Set([documentPath, '/healthz', '/readyz']);
 
 /**
  * Request headers never forwarded as the client wrote them: hop-by-hop headers (RFC 9110 §7.6.1; `expect` too,
@@ -81,8 +83,9 @@ const connectionLost = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
 
 /**
  * Starship: the public entry. Forwards `/v2/Webchat/*` and `GET /openapi.json` to the API instances over
- * keep-alive connections (undici), answers `/healthz` itself and 404 for the rest. Returns a server that is not
- * listening yet; its health checks of the APIs run while it listens.
+ * keep-alive connections (undici), answers `/healthz` and `/readyz` itself, 405 for another method on those
+ * three, and 404 for the rest. Returns a server that is not listening yet; its health checks of the APIs run
+ * while it listens.
  */
 export function createEdge({
   apiUrls,
@@ -178,15 +181,27 @@ export function createEdge({
       );
     });
 
-    if (isForwardable(path) || (path === documentPath && (req.method === 'GET' || req.method === 'HEAD'))) {
+    const forwardNow = () =>
       forward(req, res, requestId).catch((err: unknown) => {
         logger.error({ requestId, error: describeError(err) }, 'forwarding failed');
         sendError(res, new AppError('internal', 'Internal error.'));
       });
-    } else if (path === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) {
-      sendJson(res, 200, { status: 'ok' });
-    } else {
+    if (isForwardable(path)) {
+      // The API answers every method of its routes itself, 405 with Allow included.
+      void forwardNow();
+    } else if (!ownPaths.has(path)) {
       sendError(res, new AppError('not_found', 'No such route.'));
+    } else if (req.method !== 'GET' && req.method !== 'HEAD') {
+      sendError(res, new AppError('method_not_allowed', 'Method not allowed.', { Allow: 'GET, HEAD' }));
+    } else if (path === documentPath) {
+      void forwardNow();
+    } else if (path === '/readyz') {
+      // Ready while it accepts and some API is in rotation: a balancer in front of several edges skips one
+      // that could only answer 503.
+      const ready = server.listening && upstreams.all.some((u) => u.healthy);
+      sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not_ready' });
+    } else {
+      sendJson(res, 200, { status: 'ok' });
     }
   });
   // The client's trace context goes before node:http's instrumentation (lib/telemetry.ts) reads it, which it

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /**
@@ -40,3 +41,37 @@ export const logLevel = z
  */
 export const nodeEnv = z.string().optional();
 export const isProduction = (env: { NODE_ENV?: string | undefined }) => env.NODE_ENV === 'production';
+
+/** CIDR blocks (`10.0.0.0/8`, `2001:db8::/32`) or single addresses, comma-separated; empty: none. */
+export const cidrList = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value) =>
+      value
+        .split(',')
+        .map((entry) => entry.trim())
+        .filter((entry) => entry !== ''),
+    )
+    .refine(
+      (entries) => entries.every(isCidr),
+      'must be a comma-separated list of CIDR blocks or addresses (10.0.0.0/8, fd00::/8, 127.0.0.1)',
+    );
+
+function isCidr(entry: string): boolean {
+  const [address = '', prefix, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  if (!/^\d{1,3}$/.test(prefix)) return false;
+  return Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+/**
+ * `REDIS_URL`: the fleet's Redis, which the APIs count their rate limits in and FAS and SAS remember service
+ * credentials in; unset: each process keeps its own count in memory.
+ */
+export const redisUrl = z
+  .string()
+  .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+  .optional();

@@ -122,13 +122,15 @@ async function main() {
   const client = new Client({ connection });
   try {
     const validate = async (token: string) => {
-      const res = await fetch(`${stack.urls.sas}/v1/ScopedAuthTokens/validate`, {
+      const url = `${stack.urls.sas}/v1/ScopedAuthTokens/validate`;
+      const body = JSON.stringify({ token });
+      const res = await fetch(url, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
-          authorization: await serviceAuthorization(dataDir, 'federated-auth', 'scoped-auth'),
+          authorization: await serviceAuthorization(dataDir, 'federated-auth', 'scoped-auth', { url, body }),
         },
-        body: JSON.stringify({ token }),
+        body,
         signal: AbortSignal.timeout(10_000),
       });
       return res.ok && ((await res.json()) as { authorized?: unknown }).authorized === true;

@@ -1,10 +1,10 @@
 import Router from '@koa/router';
 import Koa, { type Middleware } from 'koa';
-import { AppError } from '../../domain/errors';
 import type { Logger } from '../logger';
 import { accessLog } from './accessLog';
 import { errorHandler } from './errorHandler';
 import { jsonBody } from './jsonBody';
+import { methodNotAllowed } from './methodNotAllowed';
 import type { ServiceMetrics } from './metrics';
 import { requestId } from './requestId';
 
@@ -44,9 +44,6 @@ export function internalServiceApp({
   app.use(authenticate);
   app.use(jsonBody());
   app.use(router.routes());
-  app.use(router.allowedMethods({ throw: true, methodNotAllowed, notImplemented: methodNotAllowed }));
+  app.use(methodNotAllowed(router));
   return app;
 }
-
-// Thrown so that the error middleware answers JSON; @koa/router's own 405 has an empty body.
-const methodNotAllowed = () => new AppError('method_not_allowed', 'Method not allowed.');

@@ -6,6 +6,7 @@ import { AppError } from '../../domain/errors';
 import { accessLog } from '../../lib/http/accessLog';
 import { errorHandler } from '../../lib/http/errorHandler';
 import { jsonBody } from '../../lib/http/jsonBody';
+import { methodNotAllowed } from '../../lib/http/methodNotAllowed';
 import { ServiceMetrics } from '../../lib/http/metrics';
 import { requestId } from '../../lib/http/requestId';
 import type { Logger } from '../../lib/logger';
@@ -19,6 +20,8 @@ export interface CodecServerDeps {
   allowedHosts: string[];
   /** `CODEC_AUTH_TOKEN`: when set, calls must carry `Authorization: Bearer <token>`. */
   authToken?: string;
+  /** `CODEC_ALLOW_ENCODE`: serve `POST /encode` (absent: 404, as for any path it does not serve). */
+  allowEncode?: boolean;
   logger: Logger;
   /** Serves `GET /metrics` (requests, and refusals by reason); a fresh registry when absent. */
   metrics?: ServiceMetrics;
@@ -26,15 +29,16 @@ export interface CodecServerDeps {
 
 /**
  * The codec server the Temporal UI (and `temporal --codec-endpoint`) calls to show decrypted payloads to an
- * operator: `POST /decode` and `POST /encode` with `{payloads: [...]}` in proto3 JSON. What it decrypts holds
- * live tokens, so `requestGuard` refuses any other host name, any other page and, with a token configured, any
- * caller without it; CORS answers the UI's origins only.
+ * operator: `POST /decode` (and `POST /encode` only with `allowEncode`) with `{payloads: [...]}` in proto3 JSON.
+ * What it decrypts holds live tokens, so `requestGuard` refuses any other host name, any other page and, with a
+ * token configured, any caller without it; CORS answers the UI's origins only.
  */
 export function createCodecServerApp({
   codec,
   corsOrigins,
   allowedHosts,
   authToken,
+  allowEncode = false,
   logger,
   metrics = new ServiceMetrics('codec-server'),
 }: CodecServerDeps): Koa {
@@ -57,10 +61,12 @@ export function createCodecServerApp({
     '/decode',
     transform((p) => codec.decode(p)),
   );
-  router.post(
-    '/encode',
-    transform((p) => codec.encode(p)),
-  );
+  if (allowEncode) {
+    router.post(
+      '/encode',
+      transform((p) => codec.encode(p)),
+    );
+  }
   router.get('/healthz', (ctx) => {
     ctx.body = { status: 'ok' };
   });
@@ -93,9 +99,9 @@ export function createCodecServerApp({
       }
       await next();
     })
-    .use(jsonBody('4mb'))
+    .use(jsonBody(4 * 1024 * 1024))
     .use(router.routes())
-    .use(router.allowedMethods());
+    .use(methodNotAllowed(router));
   return app;
 }
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { dataDir, logLevel, nodeEnv, parseEnv, port } from '../../lib/config';
+import { dataDir, isProduction, logLevel, nodeEnv, parseEnv, port } from '../../lib/config';
 import { codecKeysSource, codecKeysVariables } from '../../lib/secrets/secretConfig';
 
 const list = (s: string) =>
@@ -20,7 +20,10 @@ const schema = z
     CODEC_CORS_ORIGINS: z.string().default('http://localhost:8233,http://127.0.0.1:8233').transform(list),
     /** `Host` values the server answers to; unset: its own loopback names with its port. */
     CODEC_ALLOWED_HOSTS: z.string().optional(),
-    /** When set, every decode and encode must carry `Authorization: Bearer <token>`. */
+    /**
+     * When set, every decode and encode must carry `Authorization: Bearer <token>`. Required with
+     * NODE_ENV=production: what the server decrypts holds live tokens, and whoever reaches it would read them.
+     */
     CODEC_AUTH_TOKEN: z.preprocess(
       (v) => (v === '' ? undefined : v),
       z
@@ -29,7 +32,24 @@ const schema = z
         .regex(/^[\x21-\x7e]+$/, 'CODEC_AUTH_TOKEN must be printable ASCII without spaces')
         .optional(),
     ),
+    /**
+     * Serve `POST /encode` too. Off by default: encrypting any payload for any caller is an oracle that lets a
+     * run started by hand (the Temporal CLI) pass the workers' strict codec, skipping the API and its limits.
+     * The UI only decodes.
+     */
+    CODEC_ALLOW_ENCODE: z.stringbool().default(false),
     LOG_LEVEL: logLevel,
+  })
+  .superRefine((env, ctx) => {
+    if (isProduction(env) && env.CODEC_AUTH_TOKEN === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['CODEC_AUTH_TOKEN'],
+        message:
+          'required with NODE_ENV=production: the codec server decrypts live tokens for whoever calls it ' +
+          '(16+ printable characters; the UI reaches it through a proxy that adds the header)',
+      });
+    }
   })
   .transform((env) => ({
     ...env,

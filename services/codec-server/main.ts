@@ -14,6 +14,7 @@ async function main() {
     corsOrigins: config.CODEC_CORS_ORIGINS,
     allowedHosts: config.CODEC_ALLOWED_HOSTS,
     authToken: config.CODEC_AUTH_TOKEN,
+    allowEncode: config.CODEC_ALLOW_ENCODE,
     logger,
   });
   const served = await serve(app, config.CODEC_PORT, config.HOST);
@@ -24,6 +25,7 @@ async function main() {
       current: ring.current,
       allowedHosts: config.CODEC_ALLOWED_HOSTS,
       bearerRequired: Boolean(config.CODEC_AUTH_TOKEN),
+      encode: config.CODEC_ALLOW_ENCODE,
     },
     'codec server listening',
   );
@@ -32,7 +34,8 @@ async function main() {
 
 if (require.main === module) {
   main().catch((err: unknown) => {
-    console.error(err);
+    // A configuration error is a message for the operator, not a stack.
+    console.error(err instanceof Error ? err.message : err);
     process.exit(1);
   });
 }

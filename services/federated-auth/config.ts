@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { baseUrl, dataDir, logLevel, nodeEnv, parseEnv, port } from '../../lib/config';
+import { baseUrl, dataDir, logLevel, nodeEnv, parseEnv, port, redisUrl } from '../../lib/config';
+import { DEFAULT_REPLAY_KEY_PREFIX } from '../../lib/replayCache';
+import type { ReplaySettings } from '../../lib/serviceAuth';
 import { secretSource, secretVariables } from '../../lib/secrets/secretConfig';
 
 const schema = z
@@ -16,6 +18,10 @@ const schema = z
      * signs FAS's own calls to SAS (SAS holds the same one). Each also from *_FILE (lib/secrets/secretConfig.ts).
      */
     ...secretVariables('FAS_AUTH_SECRET', 'SAS_AUTH_SECRET'),
+    /** Remember the orchestrator's credentials in this Redis, shared by every FAS; unset: in this process. */
+    REDIS_URL: redisUrl,
+    /** Prefix of the replay cache's Redis keys, so several deployments can share one Redis. */
+    REPLAY_KEY_PREFIX: z.string().min(1).default(DEFAULT_REPLAY_KEY_PREFIX),
     LOG_LEVEL: logLevel,
   })
   .transform((env) => ({
@@ -27,10 +33,13 @@ const schema = z
     authSecret: secretSource(env, 'FAS_AUTH_SECRET'),
     /** Signs FAS's own calls to SAS. */
     sasAuthSecret: secretSource(env, 'SAS_AUTH_SECRET'),
+    /** Where accepted credentials are remembered (lib/replayCache.ts). */
+    replays: { redisUrl: env.REDIS_URL, keyPrefix: env.REPLAY_KEY_PREFIX },
     logLevel: env.LOG_LEVEL,
   }));
 
-export type FederatedAuthConfig = z.infer<typeof schema>;
+/** A config built in a test may leave `replays` out: remembered in memory. */
+export type FederatedAuthConfig = Omit<z.infer<typeof schema>, 'replays'> & { replays?: ReplaySettings };
 
 /** The federated auth service's configuration, parsed once at start-up from the environment. */
 export function loadFederatedAuthConfig(env: NodeJS.ProcessEnv = process.env): FederatedAuthConfig {

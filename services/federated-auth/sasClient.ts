@@ -31,7 +31,7 @@ export interface SasClientOptions {
   baseUrl: string;
   /** Deadline for the whole call: connect, headers and body. */
   timeoutMs: number;
-  /** FAS's credentials for SAS, sent as `Authorization` on every call. */
+  /** FAS's credentials for SAS: one, made for the call, as `Authorization` on every call. */
   credentials: ServiceCredentials;
   /** Keep-alive connections kept open to SAS. */
   connections?: number;
@@ -63,17 +63,20 @@ export function createSasClient({
   ): Promise<z.infer<S>> {
     let status: number;
     let text: string;
+    const target = `${prefix}${path}`;
+    const sent = JSON.stringify(body);
     try {
       const res = await pool.request({
         method: 'POST',
-        path: `${prefix}${path}`,
+        path: target,
         headers: {
           'content-type': 'application/json',
           accept: 'application/json',
-          authorization: await credentials.authorization(),
+          // For this request only: its method, path and body, once (lib/serviceAuth.ts).
+          authorization: await credentials.authorization({ method: 'POST', path: target, body: sent }),
           'x-request-id': requestId,
         },
-        body: JSON.stringify(body),
+        body: sent,
         signal: AbortSignal.timeout(timeoutMs),
       });
       status = res.statusCode;

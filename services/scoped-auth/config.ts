@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import { z } from 'zod';
-import { dataDir, isProduction, logLevel, nodeEnv, parseEnv, port } from '../../lib/config';
+import { dataDir, isProduction, logLevel, nodeEnv, parseEnv, port, redisUrl } from '../../lib/config';
+import { DEFAULT_REPLAY_KEY_PREFIX } from '../../lib/replayCache';
+import type { ReplaySettings } from '../../lib/serviceAuth';
 import { secretSource, secretVariables } from '../../lib/secrets/secretConfig';
 import { databaseUrl } from '../../store/databaseUrl';
 
@@ -20,6 +22,10 @@ const schema = z
     SAS_KEYS_RELOAD_MS: z.coerce.number().int().min(0).max(3_600_000).default(5000),
     /** Verifies FAS's credentials (FAS holds the same one); also from SAS_AUTH_SECRET_FILE. */
     ...secretVariables('SAS_AUTH_SECRET'),
+    /** Remember FAS's credentials in this Redis, shared by every SAS; unset: in this process. */
+    REDIS_URL: redisUrl,
+    /** Prefix of the replay cache's Redis keys, so several deployments can share one Redis. */
+    REPLAY_KEY_PREFIX: z.string().min(1).default(DEFAULT_REPLAY_KEY_PREFIX),
     TOKEN_ISSUER: z.string().min(1).default('urn:webchat:scoped-auth'),
     TOKEN_AUDIENCE: z.string().min(1).default('urn:webchat:widget'),
     LOG_LEVEL: logLevel,
@@ -38,6 +44,8 @@ const schema = z
     /** Whether a missing key ring is generated (single box) or stops the start (production). */
     createKeys: !isProduction(env),
     authSecret: secretSource(env, 'SAS_AUTH_SECRET'),
+    /** Where accepted credentials are remembered (lib/replayCache.ts). */
+    replays: { redisUrl: env.REDIS_URL, keyPrefix: env.REPLAY_KEY_PREFIX },
     issuer: env.TOKEN_ISSUER,
     audience: env.TOKEN_AUDIENCE,
     logLevel: env.LOG_LEVEL,
@@ -53,7 +61,8 @@ const schema = z
 /** Widens the type: a config built in a test may say null (in memory); the environment always names a folder. */
 const inMemoryOr = (dir: string): string | null => dir;
 
-export type ScopedAuthConfig = z.infer<typeof schema>;
+/** A config built in a test may leave `replays` out: remembered in memory. */
+export type ScopedAuthConfig = Omit<z.infer<typeof schema>, 'replays'> & { replays?: ReplaySettings };
 
 /** The scoped auth service's configuration, parsed once at start-up from the environment. */
 export function loadScopedAuthConfig(env: NodeJS.ProcessEnv = process.env): ScopedAuthConfig {

@@ -1,7 +1,7 @@
 import { ServiceMetrics } from '../../lib/http/metrics';
 import { serve, type Served } from '../../lib/http/serve';
 import { createLogger, type Logger } from '../../lib/logger';
-import { loadServiceSecret, requireService } from '../../lib/serviceAuth';
+import { credentialReplays, loadServiceSecret, requireService } from '../../lib/serviceAuth';
 import { openSessionStore } from '../../store/openSessionStore';
 import type { SessionStore } from '../../store/sessionStore';
 import { createScopedAuthApp, OPEN_PATHS } from './app';
@@ -55,15 +55,19 @@ export async function startScopedAuth(
     );
   const pruning = setInterval(() => void pruneNow(), PRUNE_INTERVAL_MS);
   pruning.unref();
+  const metrics = new ServiceMetrics('scoped-auth');
+  const replays = await credentialReplays(config.replays, logger, metrics.registry);
   const release = async () => {
     clearInterval(pruning);
     ring.close();
     await sessions.close();
+    await replays.close();
   };
   const authenticate = await requireService({
     audience: 'scoped-auth',
     issuers: ['federated-auth'],
     secret: authSecret,
+    replays,
     open: OPEN_PATHS,
     log: logger,
   });
@@ -73,7 +77,7 @@ export async function startScopedAuth(
     audience: config.audience,
     logger,
     authenticate,
-    metrics: new ServiceMetrics('scoped-auth'),
+    metrics,
     sessions,
     sessionPolicy: {
       maxAgeSeconds: config.sessions.maxAgeSeconds,

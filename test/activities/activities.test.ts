@@ -106,13 +106,15 @@ describe('activities', () => {
         'activity-test-0001',
       ),
     );
-    const res = await fetch(`${sas.url}/v1/ScopedAuthTokens/validate`, {
+    const url = `${sas.url}/v1/ScopedAuthTokens/validate`;
+    const body = JSON.stringify({ token: issued.token });
+    const res = await fetch(url, {
       method: 'POST',
       headers: {
         'content-type': 'application/json',
-        authorization: await serviceAuthorization(dir, 'federated-auth', 'scoped-auth'),
+        authorization: await serviceAuthorization(dir, 'federated-auth', 'scoped-auth', { url, body }),
       },
-      body: JSON.stringify({ token: issued.token }),
+      body,
     });
     assert.deepEqual(await res.json(), {
       authorized: true,

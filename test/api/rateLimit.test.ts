@@ -5,7 +5,13 @@ import { runInNewContext } from 'node:vm';
 import { createApp } from '../../api/app';
 import type { TokenRuns } from '../../api/tokenRuns';
 import { noRefresh } from '../helpers/tokenRuns';
-import { BoundedMemoryLimiter, clientNetwork, createRateLimits, type Limit } from '../../api/rateLimit';
+import {
+  BoundedMemoryLimiter,
+  clientNetwork,
+  clientNetworks,
+  createRateLimits,
+  type Limit,
+} from '../../api/rateLimit';
 import type { CreateWebchatTokenInput, CreateWebchatTokenResult } from '../../domain/contracts';
 import { createLogger } from '../../lib/logger';
 import { serve, type Served } from '../../lib/http/serve';
@@ -34,7 +40,12 @@ describe('rate limits on POST /v2/Webchat/Token', () => {
   let served: Served | undefined;
   afterEach(() => served?.close());
 
-  const start = async (limits: { clientIp: Limit; deploymentKey: Limit; deploymentKeyTotal?: Limit }) => {
+  const start = async (limits: {
+    clientIp: Limit;
+    network?: Limit;
+    deploymentKey: Limit;
+    deploymentKeyTotal?: Limit;
+  }) => {
     const issuer = new CountingIssuer();
     const app = createApp({
       runs: issuer,
@@ -78,18 +89,65 @@ describe('rate limits on POST /v2/Webchat/Token', () => {
     assert.equal(issuer.inputs.length, 4);
   });
 
-  test('per deployment key over all networks (the circuit breaker): past it, 429 from any IP; other sites go on', async () => {
+  test('attack 2 of issue 20: a flood from one IPv6 /48, a new /64 per request, spends at most 10 % of the key’s total; a visitor elsewhere is served', async () => {
     const { issuer, post } = await start({
       clientIp: { points: 0, windowSeconds: 60 },
-      deploymentKey: { points: 0, windowSeconds: 10 },
-      deploymentKeyTotal: { points: 2, windowSeconds: 10 },
+      deploymentKey: { points: 60, windowSeconds: 60 },
+      deploymentKeyTotal: { points: 100, windowSeconds: 60 },
     });
-    assert.equal((await post('dk_busy', '198.51.100.1')).status, 200);
-    assert.equal((await post('dk_busy', '198.51.100.2')).status, 200);
-    await assertLimited(await post('dk_busy', '198.51.100.3'), 10);
-    assert.equal(issuer.inputs.length, 2);
-    assert.equal((await post('dk_quiet', '198.51.100.3')).status, 200);
-    assert.equal(issuer.inputs.length, 3);
+    const statuses: number[] = [];
+    for (let i = 1; i <= 30; i++)
+      statuses.push((await post('dk_site', `2001:db8:f100:${i.toString(16)}::1`)).status);
+    assert.deepEqual(statuses, [...Array<number>(10).fill(200), ...Array<number>(20).fill(429)]);
+    await assertLimited(await post('dk_site', '2001:db8:f100:ffff::1'), 60);
+    // The same from one IPv4 /24, a new address per request.
+    const v4: number[] = [];
+    for (let i = 1; i <= 12; i++) v4.push((await post('dk_site', `203.0.113.${i}`)).status);
+    assert.deepEqual(v4, [...Array<number>(10).fill(200), 429, 429]);
+    // Visitors on other networks, IPv4 or IPv6, are served: the site is not locked out.
+    assert.equal((await post('dk_site', '198.51.100.7')).status, 200);
+    assert.equal((await post('dk_site', '2001:db8:abcd:1::1')).status, 200);
+    assert.equal(issuer.inputs.length, 22);
+  });
+
+  test('past the key’s total, networks that have been spending it are shed first; networks that have not are served', async () => {
+    const { post } = await start({
+      clientIp: { points: 0, windowSeconds: 60 },
+      deploymentKey: { points: 0, windowSeconds: 60 },
+      // A tenth (10) per network; past the total, served only while a network has spent at most 1.
+      deploymentKeyTotal: { points: 100, windowSeconds: 60 },
+    });
+    const send = async (ip: string, times: number) => {
+      const statuses: number[] = [];
+      for (let i = 0; i < times; i++) statuses.push((await post('dk_busy', ip)).status);
+      return statuses;
+    };
+    // Nine networks at their tenth, one at half of it, five visitors: the total (100) is spent.
+    for (let n = 1; n <= 9; n++) assert.deepEqual(await send(`198.18.${n}.1`, 10), Array(10).fill(200));
+    assert.deepEqual(await send('198.18.50.1', 5), Array(5).fill(200));
+    for (let n = 1; n <= 5; n++) assert.deepEqual(await send(`198.18.${100 + n}.1`, 1), [200]);
+    // The network that has been spending the key is shed; a network new to it is served, once.
+    await assertLimited(await post('dk_busy', '198.18.50.2'), 60);
+    assert.deepEqual(await send('192.0.2.1', 2), [200, 429]);
+    assert.deepEqual(await send('2001:db8:77::1', 1), [200]);
+    // Another site is untouched.
+    assert.equal((await post('dk_quiet', '198.18.50.2')).status, 200);
+  });
+
+  test('per network around a client (IPv4 /24, IPv6 /56 and /48), whatever the key: checked before the body', async () => {
+    const { issuer, post } = await start({
+      clientIp: { points: 100, windowSeconds: 60 },
+      network: { points: 3, windowSeconds: 60 },
+      deploymentKey: { points: 0, windowSeconds: 60 },
+    });
+    for (let i = 1; i <= 3; i++) assert.equal((await post(`dk_${i}`, `203.0.113.${i}`)).status, 200);
+    await assertLimited(await post('dk_4', '203.0.113.99'), 60);
+    assert.equal((await post('dk_4', '203.0.114.1')).status, 200, 'the next /24 is another network');
+    // One /48: three /56s and /64s of it, then a fourth is refused.
+    for (const sub of ['a', 'b00', 'c00'])
+      assert.equal((await post('dk_x', `2001:db8:9:${sub}::1`)).status, 200);
+    await assertLimited(await post('dk_x', '2001:db8:9:d00::1'), 60);
+    assert.equal(issuer.inputs.length, 7);
   });
 
   test('per (deployment key, client network): one network past its budget leaves the site open to the others', async () => {
@@ -152,6 +210,19 @@ describe('rate limits on POST /v2/Webchat/Token', () => {
 });
 
 describe('client networks', () => {
+  test('the tiers: IPv4 address and /24; IPv6 /64, /56 and /48', () => {
+    assert.deepEqual(clientNetworks('203.0.113.7'), { client: '203.0.113.7', networks: ['203.0.113.0/24'] });
+    assert.deepEqual(clientNetworks('::ffff:203.0.113.7'), {
+      client: '203.0.113.7',
+      networks: ['203.0.113.0/24'],
+    });
+    assert.deepEqual(clientNetworks('2001:db8:1:2ff:3:4:5:6'), {
+      client: '2001:db8:1:2ff::/64',
+      networks: ['2001:db8:1:200::/56', '2001:db8:1::/48'],
+    });
+    assert.deepEqual(clientNetworks('not-an-address'), { client: 'not-an-address', networks: [] });
+  });
+
   test('IPv4 is counted by address, IPv6 by its /64, an IPv4-mapped IPv6 address as the IPv4 one', () => {
     assert.equal(clientNetwork('203.0.113.7'), '203.0.113.7');
     assert.equal(clientNetwork('::ffff:203.0.113.7'), '203.0.113.7');

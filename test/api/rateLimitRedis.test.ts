@@ -42,7 +42,7 @@ interface Instance {
 async function startInstance(
   url: string,
   keyPrefix: string,
-  limits: { clientIp: Limit; deploymentKey: Limit },
+  limits: { clientIp: Limit; deploymentKey: Limit; deploymentKeyTotal?: Limit },
 ): Promise<Instance> {
   const lines: string[] = [];
   const logger = createLogger('api-test', 'info', { write: (line: string) => void lines.push(line) });
@@ -131,6 +131,43 @@ describe('rate limits shared through Redis', () => {
     );
     // Another client is unaffected, through either instance.
     assert.equal((await post(b, '203.0.113.51')).status, 200);
+  });
+
+  test('attack 2 across the instances: one /48 spends at most 10 % of a key’s total; past the total, heavy networks are shed and new ones served', async () => {
+    const limits = {
+      clientIp: off,
+      deploymentKey: off,
+      deploymentKeyTotal: { points: 40, windowSeconds: 30 },
+    };
+    const pair = [
+      await startInstance(redisUrl, keyPrefix, limits),
+      await startInstance(redisUrl, keyPrefix, limits),
+    ] as const;
+    try {
+      await redisReady(pair[0]);
+      await redisReady(pair[1]);
+      const send = async (ip: string, i: number) => {
+        const res = await post(pair[i % 2]!, ip, 'dk_flooded_site');
+        await res.body?.cancel();
+        return res.status;
+      };
+      // A tenth of 40 per network: a /48 flood over both instances, a new /64 each time, gets 4.
+      const flood: number[] = [];
+      for (let i = 0; i < 8; i++) flood.push(await send(`2001:db8:ee:${i}::1`, i));
+      assert.deepEqual(flood, [200, 200, 200, 200, 429, 429, 429, 429]);
+      // Nine more networks spend their tenth: 40 served, the total is reached (it counts served requests only).
+      for (let n = 1; n <= 9; n++) {
+        for (let i = 0; i < 4; i++) assert.equal(await send(`198.18.${n}.${i + 1}`, i), 200);
+      }
+      // One of them again: shed. A network new to the key, through either instance: served (a hundredth: 1).
+      assert.equal(await send('198.18.1.9', 0), 429);
+      assert.equal(await send('192.0.2.77', 1), 200);
+      assert.equal(await send('2001:db8:abc::1', 0), 200);
+      assert.equal(await send('2001:db8:abc::2', 1), 429, 'now it has spent more than a hundredth');
+    } finally {
+      await stopInstance(pair[0]);
+      await stopInstance(pair[1]);
+    }
   });
 
   test('per (deployment key, client network) across the instances: one network’s flood leaves the site open', async () => {

@@ -12,6 +12,7 @@ import type {
 import { AppError } from '../../domain/errors';
 import { createLogger } from '../../lib/logger';
 import { serve, type Served } from '../../lib/http/serve';
+import { httpRequest } from '../helpers/httpRequest';
 import { widgetHeaders } from '../helpers/widget';
 
 /** The HTTP contract (README "The HTTP contract"), with the workflow replaced by scripted token runs. */
@@ -310,10 +311,32 @@ describe('POST /v2/Webchat/Token', () => {
     assert.equal(issuer.inputs[0]?.origin, 'https://evil.test');
   });
 
-  test('other methods: 405 JSON', async () => {
-    const res = await fetch(url());
-    assert.equal(res.status, 405);
-    assert.equal(((await res.json()) as { code: string }).code, 'method_not_allowed');
+  test('methods a route does not serve, known to the router or not (TRACE, QUERY): 405 JSON with Allow and CORS', async () => {
+    for (const [path, allow] of [
+      ['/v2/Webchat/Token', 'OPTIONS, POST'],
+      ['/v2/Webchat/Token/Refresh', 'OPTIONS, POST'],
+      ['/v2/Webchat/Tokens/Refresh', 'OPTIONS, POST'],
+      ['/healthz', 'HEAD, GET'],
+      ['/readyz', 'HEAD, GET'],
+      ['/openapi.json', 'HEAD, GET'],
+    ] as const) {
+      for (const method of path.startsWith('/v2')
+        ? ['GET', 'HEAD', 'PUT', 'DELETE', 'TRACE', 'QUERY']
+        : ['POST', 'TRACE']) {
+        const res = await httpRequest(`${served.url}${path}`, { method });
+        assert.equal(res.status, 405, `${method} ${path}`);
+        assert.equal(res.headers.allow, allow, `${method} ${path}`);
+        assert.equal(res.headers['access-control-allow-origin'], '*');
+        if (method !== 'HEAD') {
+          assert.deepEqual(res.body, { code: 'method_not_allowed', message: 'Method not allowed.' });
+        }
+      }
+    }
+  });
+
+  test('an unknown method on an unknown route: 404, not 405', async () => {
+    const res = await httpRequest(`${served.url}/v2/Webchat/Nope`, { method: 'TRACE' });
+    assert.deepEqual([res.status, res.body], [404, { code: 'not_found', message: 'No such route.' }]);
   });
 
   test('unknown route: 404 JSON', async () => {

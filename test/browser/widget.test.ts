@@ -123,13 +123,15 @@ describe('the demo widget in Chromium', { skip }, () => {
 
   const validate = async (token: string, fingerprint: string) => {
     // SAS is internal: validation goes to it directly, as FAS would.
-    const res = await fetch(`${stack.urls.sas}/v1/ScopedAuthTokens/validate`, {
+    const url = `${stack.urls.sas}/v1/ScopedAuthTokens/validate`;
+    const body = JSON.stringify({ token, fingerprint });
+    const res = await fetch(url, {
       method: 'POST',
       headers: {
         'content-type': 'application/json',
-        authorization: await serviceAuthorization(dataDir, 'federated-auth', 'scoped-auth'),
+        authorization: await serviceAuthorization(dataDir, 'federated-auth', 'scoped-auth', { url, body }),
       },
-      body: JSON.stringify({ token, fingerprint }),
+      body,
     });
     assert.equal(res.status, 200);
     return (await res.json()) as { authorized: boolean; message?: string; identity?: string };

@@ -11,6 +11,7 @@ import {
   validateDocument,
   type ReceivedResponse,
 } from '../helpers/openApiValidator';
+import { httpRequest } from '../helpers/httpRequest';
 import { widgetHeaders } from '../helpers/widget';
 
 const tokenPath = '/v2/Webchat/Token';
@@ -184,13 +185,43 @@ describe('OpenAPI conformance, through the edge', () => {
     }
   });
 
-  test('GET /healthz of the edge and of the API, GET /readyz of the API: 200', async () => {
+  test('GET /healthz and GET /readyz of the edge and of the API: 200', async () => {
     for (const base of [stack.urls.edge, stack.urls.api]) {
       const health = conforms('GET', '/healthz', await receive(await fetch(`${base}/healthz`)));
       assert.deepEqual([health.status, health.body], [200, { status: 'ok' }]);
+      const ready = conforms('GET', '/readyz', await receive(await fetch(`${base}/readyz`)));
+      assert.deepEqual([ready.status, ready.body], [200, { status: 'ready' }]);
     }
-    const ready = conforms('GET', '/readyz', await receive(await fetch(`${stack.urls.api}/readyz`)));
-    assert.equal(ready.status, 200);
+  });
+
+  test('every path of the document, with a method it does not list (TRACE too): 405 with Allow, as documented', async () => {
+    const document = openApiDocument();
+    for (const [path, item] of Object.entries(document.paths ?? {})) {
+      const listed = (['get', 'post', 'options'] as const)
+        .filter((m) => item?.[m])
+        .map((m) => m.toUpperCase());
+      for (const method of [
+        'PUT',
+        'DELETE',
+        'PATCH',
+        'TRACE',
+        ...['GET', 'POST'].filter((m) => !listed.includes(m)),
+      ]) {
+        const answer = await httpRequest(`${stack.urls.edge}${path}`, { method });
+        const res: ReceivedResponse = {
+          status: answer.status,
+          headers: new Headers(
+            Object.entries(answer.headers).flatMap(([k, v]) => (typeof v === 'string' ? [[k, v]] : [])),
+          ),
+          body: answer.body,
+        };
+        assert.equal(res.status, 405, `${method} ${path}`);
+        assert.deepEqual(check(method, path, res, 'MethodNotAllowed'), [], `${method} ${path}`);
+        for (const m of listed)
+          assert.ok(res.headers.get('allow')?.split(', ').includes(m), `${path} allows ${m}`);
+        seen.add('MethodNotAllowed');
+      }
+    }
   });
 
   test('503 + Retry-After: no worker (deadline), Temporal down (/readyz), the API down (the edge)', async () => {
@@ -212,6 +243,9 @@ describe('OpenAPI conformance, through the edge', () => {
     await terminate(stack.processes.get('api')!);
     const edgeOnly = await post(tokenPath, json({ deploymentKey: 'dk_demo_open' }));
     assert.deepEqual([edgeOnly.status, edgeOnly.headers.get('retry-after')], [503, '1']);
+    // The edge's own /readyz: not ready once its one API is out of rotation.
+    const edgeReady = conforms('GET', '/readyz', await receive(await fetch(`${stack.urls.edge}/readyz`)));
+    assert.deepEqual([edgeReady.status, edgeReady.body], [503, { status: 'not_ready' }]);
   });
 
   test('every status the document lists was produced and checked above', () => {
@@ -222,6 +256,7 @@ describe('OpenAPI conformance, through the edge', () => {
         ),
       ),
     );
+    documented.push(...Object.keys(openApiDocument().components?.responses ?? {}));
     assert.deepEqual(
       documented.filter((entry) => !seen.has(entry)),
       [],

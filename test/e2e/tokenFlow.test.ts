@@ -76,13 +76,18 @@ describe('end to end, through the edge', () => {
     // SAS is internal: validation goes to it directly, as FAS would.
     const body: Record<string, string> = { token: tokenValue };
     if (fingerprintOf) body.fingerprint = await fingerprintFor(fingerprintOf);
-    const res = await fetch(`${stack.urls.sas}/v1/ScopedAuthTokens/validate`, {
+    const url = `${stack.urls.sas}/v1/ScopedAuthTokens/validate`;
+    const sent = JSON.stringify(body);
+    const res = await fetch(url, {
       method: 'POST',
       headers: {
         'content-type': 'application/json',
-        authorization: await serviceAuthorization(dataDir, 'federated-auth', 'scoped-auth'),
+        authorization: await serviceAuthorization(dataDir, 'federated-auth', 'scoped-auth', {
+          url,
+          body: sent,
+        }),
       },
-      body: JSON.stringify(body),
+      body: sent,
     });
     assert.equal(res.status, 200);
     return (await res.json()) as { authorized: boolean; message?: string; identity?: string };

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import http, { type IncomingHttpHeaders } from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import { ClientAddress } from '../../edge/clientAddress';
+import { ClientAddress } from '../../lib/http/clientAddress';
 import { loadEdgeConfig } from '../../edge/config';
 import { startEdge } from '../../edge/start';
 import type { Served } from '../../lib/http/serve';

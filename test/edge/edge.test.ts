@@ -358,7 +358,6 @@ void describe('edge forwarding to a live API', { timeout }, () => {
     assert.match(String(reply.headers['x-request-id']), uuid);
     const before = upstream.received.length;
     for (const [method, path] of [
-      ['POST', '/openapi.json'],
       ['GET', '/openapi.json/x'],
       ['GET', '/openapi.yaml'],
     ] as const) {
@@ -366,6 +365,28 @@ void describe('edge forwarding to a live API', { timeout }, () => {
       assert.equal(refused.status, 404, `${method} ${path}`);
     }
     assert.equal(upstream.received.length, before);
+  });
+
+  void it('answers another method on its own paths with 405, Allow and ACAO *, without calling the API', async () => {
+    const before = upstream.received.length;
+    for (const path of ['/openapi.json', '/healthz', '/readyz']) {
+      for (const method of ['POST', 'PUT', 'DELETE', 'OPTIONS', 'TRACE', 'QUERY']) {
+        const reply = await send(edge.url, path, { method });
+        assert.equal(reply.status, 405, `${method} ${path}`);
+        assert.equal(reply.headers.allow, 'GET, HEAD');
+        assert.equal(reply.headers['access-control-allow-origin'], '*');
+        assert.deepEqual(JSON.parse(reply.body), {
+          code: 'method_not_allowed',
+          message: 'Method not allowed.',
+        });
+      }
+    }
+    assert.equal(upstream.received.length, before);
+  });
+
+  void it('forwards any method on the API’s paths: the API says which it serves', async () => {
+    await send(edge.url, '/v2/Webchat/Token', { method: 'TRACE' });
+    assert.deepEqual([lastReceived()?.method, lastReceived()?.url], ['TRACE', '/v2/Webchat/Token']);
   });
 
   void it('does not forward a path that climbs out of /v2/Webchat/ with dot segments', async () => {
@@ -387,6 +408,14 @@ void describe('edge forwarding to a live API', { timeout }, () => {
     const reply = await send(edge.url, '/healthz');
     assert.equal(reply.status, 200);
     assert.deepEqual(JSON.parse(reply.body), { status: 'ok' });
+    assert.equal(upstream.received.length, before);
+  });
+
+  void it('answers GET /readyz itself: ready while an API is in rotation', async () => {
+    const before = upstream.received.length;
+    const reply = await send(edge.url, '/readyz');
+    assert.deepEqual([reply.status, JSON.parse(reply.body)], [200, { status: 'ready' }]);
+    assert.equal(reply.headers['access-control-allow-origin'], '*');
     assert.equal(upstream.received.length, before);
   });
 
@@ -441,6 +470,11 @@ void describe('edge with the API down', { timeout }, () => {
   void it('still answers /healthz and keeps answering 503 afterwards', async () => {
     assert.equal((await send(edge.url, '/healthz')).status, 200);
     assertUnavailable(await send(edge.url, '/v2/Webchat/Token', { method: 'OPTIONS' }));
+  });
+
+  void it('says not ready on /readyz once the refused API is out of rotation', async () => {
+    const reply = await send(edge.url, '/readyz');
+    assert.deepEqual([reply.status, JSON.parse(reply.body)], [503, { status: 'not_ready' }]);
   });
 });
 

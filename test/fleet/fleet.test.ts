@@ -10,7 +10,7 @@ import { Client, Connection } from '@temporalio/client';
 import { Redis } from 'ioredis';
 import { decodeProtectedHeader } from 'jose';
 import { collectSignals, generateFingerprint } from '../../lib/fingerprint';
-import { createServiceCredentials } from '../../lib/serviceAuth';
+import { createServiceCredentials, requestTarget } from '../../lib/serviceAuth';
 import { startLoad, type RequestRecord } from '../../scripts/faults/load';
 import {
   freePorts,
@@ -20,6 +20,7 @@ import {
   waitForHttp,
   waitForTemporal,
 } from '../../scripts/stack';
+import { postAsService } from '../helpers/serviceCall';
 import { createTestSchema, postgresUnavailable, type TestSchema } from '../helpers/testDatabase';
 import { otherBrowserHeaders, widgetHeaders } from '../helpers/widget';
 
@@ -57,12 +58,17 @@ interface Service {
   ready: () => Promise<void>;
 }
 
-/** A client address for the edge's X-Forwarded-For; each call a new one (198.18.0.0/15, for benchmarks). */
+/**
+ * A client address for the edge's X-Forwarded-For; each call a new one on a /24 of its own (198.18.0.0/15, for
+ * benchmarks), so the load of these tests is many visitors, never one network spending a key's budget.
+ */
 let clientCounter = 0;
 const nextClient = () => {
   clientCounter++;
-  return `198.18.${Math.floor(clientCounter / 250)}.${(clientCounter % 250) + 1}`;
+  return `198.${18 + (Math.floor(clientCounter / 256) % 2)}.${clientCounter % 256}.1`;
 };
+/** The per-key total of both APIs: a tenth of it (20) per network, past it a hundredth (2). */
+const KEY_TOTAL = 200;
 
 void describe(
   'a fleet: two SAS, FAS, two APIs with their workers and an edge, on PostgreSQL and Redis',
@@ -164,6 +170,9 @@ void describe(
             SAS_AUTH_SECRET: secrets.SAS_AUTH_SECRET,
             // Refresh rotation and revocation are state every SAS of a deployment must share.
             DATABASE_URL: schema.url,
+            // So is the replay cache of FAS's credentials: one accepted at one SAS is spent at all.
+            REDIS_URL: redisUrl,
+            REPLAY_KEY_PREFIX: keyPrefix,
           },
           httpReady('/healthz'),
         );
@@ -176,6 +185,8 @@ void describe(
           SAS_URL: urls.sas1,
           FAS_AUTH_SECRET: secrets.FAS_AUTH_SECRET,
           SAS_AUTH_SECRET: secrets.SAS_AUTH_SECRET,
+          REDIS_URL: redisUrl,
+          REPLAY_KEY_PREFIX: keyPrefix,
         },
         httpReady('/healthz'),
       );
@@ -193,6 +204,8 @@ void describe(
         REDIS_KEY_PREFIX: keyPrefix,
         RATE_LIMIT_IP_POINTS: String(IP_LIMIT),
         RATE_LIMIT_IP_WINDOW_S: '300',
+        RATE_LIMIT_KEY_TOTAL_POINTS: String(KEY_TOTAL),
+        RATE_LIMIT_KEY_WINDOW_S: '300',
         // Two health intervals of the edge: on SIGTERM the edge stops sending before the API stops accepting.
         SHUTDOWN_DELAY_MS: '1000',
         // Nine processes share two cores with whatever else runs: a slow machine gets a 200 late, not a 503.
@@ -259,11 +272,7 @@ void describe(
           Buffer.from(secrets.FINGERPRINT_SECRET, 'base64url'),
         ).fingerprint;
       }
-      const res = await fetch(`${sas}/v1/ScopedAuthTokens/validate`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: await (await asFas).authorization() },
-        body: JSON.stringify(body),
-      });
+      const res = await postAsService(asFas, `${sas}/v1/ScopedAuthTokens/validate`, body);
       assert.equal(res.status, 200);
       return (await res.json()) as { authorized: boolean; identity?: string; message?: string };
     };
@@ -409,6 +418,26 @@ void describe(
       await again.body?.cancel();
     });
 
+    void test(`a flood from one IPv6 /48 over both APIs spends a tenth of a key's total (${KEY_TOTAL / 10}), then 429; a visitor on another network is served`, async () => {
+      const key = `dk_flood_${randomBytes(4).toString('hex')}`;
+      const send = async (clientIp: string) => {
+        const res = await fetch(`${urls.edge}/v2/Webchat/Token`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-forwarded-for': clientIp },
+          body: JSON.stringify({ deploymentKey: key }),
+        });
+        await res.body?.cancel();
+        return res.status;
+      };
+      // An unknown key is refused (403) by its run; a limited request never starts one (429).
+      const statuses: number[] = [];
+      for (let i = 0; i < KEY_TOTAL / 10 + 5; i++)
+        statuses.push(await send(`2001:db8:f1:${i.toString(16)}::1`));
+      assert.deepEqual(statuses, [...Array<number>(KEY_TOTAL / 10).fill(403), ...Array<number>(5).fill(429)]);
+      assert.equal(await send('2001:db8:f2::1'), 403, 'another /48');
+      assert.equal(await send('203.0.113.200'), 403, 'an IPv4 visitor');
+    });
+
     void test('a token minted after rotate-keys validates at both SAS instances', async () => {
       const old = (await (await issueOpen(nextClient())).json()) as { token: string; identity: string };
       assert.match(await rotateKeys(), /Rotated the keys in /);
@@ -435,6 +464,36 @@ void describe(
       for (const sas of [urls.sas1!, urls.sas2!]) {
         assert.equal((await validateAt(sas, fresh.token)).identity, fresh.identity);
         assert.equal((await validateAt(sas, old.token)).identity, old.identity, 'older tokens stay valid');
+      }
+    });
+
+    void test('a FAS credential captured at one SAS: refused at the other, as is or with another body (one Redis for both)', async () => {
+      const url = (sas: string) => `${sas}/v1/ScopedAuthTokens/generate/internal`;
+      const body = JSON.stringify({
+        accountSid: 'AC' + '1'.repeat(32),
+        grants: { webchat: { addressSid: 'IS' + '0'.repeat(32) } },
+        ttl: 600,
+        encrypt: true,
+      });
+      const captured = await (
+        await asFas
+      ).authorization({ method: 'POST', path: requestTarget(url(urls.sas1!)), body });
+      const send = (sas: string, text: string) =>
+        fetch(url(sas), {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: captured },
+          body: text,
+        });
+      const longer = body.replace('"ttl":600', '"ttl":86400');
+      assert.equal((await send(urls.sas2!, longer)).status, 401, 'another body');
+      assert.equal((await send(urls.sas1!, body)).status, 200, 'the request it was made for');
+      for (const sas of [urls.sas1!, urls.sas2!]) {
+        const replayed = await send(sas, body);
+        assert.equal(replayed.status, 401, `replayed at ${sas}`);
+        assert.deepEqual(await replayed.json(), {
+          code: 'unauthorized',
+          message: 'A valid service credential is required.',
+        });
       }
     });
 

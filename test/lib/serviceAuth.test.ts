@@ -1,65 +1,73 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
-import { createServiceCredentials, loadServiceSecret } from '../../lib/serviceAuth';
+import { bodyHash, createServiceCredentials, loadServiceSecret, requestTarget } from '../../lib/serviceAuth';
 
 const secret = randomBytes(32);
 const at = (iso: string) => () => new Date(iso);
+const request = { method: 'post', path: '/v1/Accounts/AC1/Tokens', body: '{"ttl":600}' };
 
 void describe('service credentials', () => {
-  void test('an HS256 service+jwt from the caller to the callee, living 60 s', async () => {
+  void test('an HS256 service+jwt from the caller to the callee for one request: method, path, body hash, 10 s', async () => {
     const creds = await createServiceCredentials({
       issuer: 'orchestrator',
       audience: 'federated-auth',
       secret,
       now: at('2026-11-26T12:00:00Z'),
     });
-    const header = await creds.authorization();
+    const header = await creds.authorization(request);
     assert.match(header, /^Bearer /);
     const jwt = header.slice('Bearer '.length);
     assert.deepEqual(decodeProtectedHeader(jwt), { alg: 'HS256', typ: 'service+jwt' });
     const { payload } = await jwtVerify(jwt, secret, {
       algorithms: ['HS256'],
-      currentDate: new Date('2026-11-26T12:00:30Z'),
+      currentDate: new Date('2026-11-26T12:00:05Z'),
     });
     const iat = Date.parse('2026-11-26T12:00:00Z') / 1000;
     assert.deepEqual(payload, {
+      htm: 'POST',
+      htp: '/v1/Accounts/AC1/Tokens',
+      bsh: createHash('sha256').update('{"ttl":600}').digest('base64url'),
       iss: 'orchestrator',
       aud: 'federated-auth',
       jti: payload.jti,
       iat,
-      exp: iat + 60,
+      exp: iat + 10,
     });
   });
 
-  void test('reused for the first half of its life, then renewed', async () => {
-    let now = new Date('2026-11-26T12:00:00Z');
+  void test('a new credential, with a new jti, for every request, even the same one', async () => {
     const creds = await createServiceCredentials({
       issuer: 'federated-auth',
       audience: 'scoped-auth',
       secret,
-      now: () => now,
     });
-    const first = await creds.authorization();
-    now = new Date('2026-11-26T12:00:29Z');
-    assert.equal(await creds.authorization(), first);
-    now = new Date('2026-11-26T12:00:30Z');
-    const second = await creds.authorization();
-    assert.notEqual(second, first);
-    assert.equal(decodeJwt(second.slice(7)).iat, Date.parse('2026-11-26T12:00:30Z') / 1000);
+    const [a, b] = [await creds.authorization(request), await creds.authorization(request)];
+    assert.notEqual(a, b);
+    assert.notEqual(decodeJwt(a.slice(7)).jti, decodeJwt(b.slice(7)).jti);
   });
 
-  void test('a lifetime over 60 s is refused up front', async () => {
-    for (const ttlSeconds of [0, 61, 3600, 1.5]) {
+  void test('a lifetime over 10 s is refused up front', async () => {
+    for (const ttlSeconds of [0, 11, 60, 1.5]) {
       await assert.rejects(
         createServiceCredentials({ issuer: 'orchestrator', audience: 'federated-auth', secret, ttlSeconds }),
-        /ttlSeconds must be an integer from 1 to 60/,
+        /ttlSeconds must be an integer from 1 to 10/,
       );
     }
+  });
+
+  void test('the body hash covers bytes as sent; the request target keeps the path and query of a URL', () => {
+    assert.equal(bodyHash(''), '47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU');
+    assert.equal(bodyHash(Buffer.from('{"a":1}')), bodyHash('{"a":1}'));
+    assert.notEqual(bodyHash('{"a":1}'), bodyHash('{"a": 1}'));
+    assert.equal(
+      requestTarget('http://fas:3001/prefix/v1/Accounts/AC1/Tokens?x=1'),
+      '/prefix/v1/Accounts/AC1/Tokens?x=1',
+    );
   });
 });
 

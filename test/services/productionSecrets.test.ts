@@ -105,9 +105,24 @@ void describe('NODE_ENV=production: a missing secret stops the start', () => {
     );
   });
 
+  void test('the codec server without CODEC_AUTH_TOKEN: it would decrypt live tokens for whoever calls', async () => {
+    const { code, stderr } = await run('services/codec-server/main.ts', {
+      DATA_DIR: dataDir(),
+      CODEC_PORT: '0',
+      CODEC_KEYS: codecKeys(),
+    });
+    assert.equal(code, 1);
+    assert.match(stderr, /CODEC_AUTH_TOKEN: required with NODE_ENV=production/);
+    assert.doesNotMatch(stderr, /\n\s+at /, 'a message, not a stack');
+  });
+
   void test('the API and the codec server without CODEC_KEYS', async () => {
     await expectRefusal('api/main.ts', { API_PORT: '0', TEMPORAL_ADDRESS: '127.0.0.1:1' }, 'CODEC_KEYS');
-    await expectRefusal('services/codec-server/main.ts', { CODEC_PORT: '0' }, 'CODEC_KEYS');
+    await expectRefusal(
+      'services/codec-server/main.ts',
+      { CODEC_PORT: '0', CODEC_AUTH_TOKEN: 'a-token-of-16-chars-or-more' },
+      'CODEC_KEYS',
+    );
     // An API running its own worker checks the worker's secrets too, before it waits for Temporal.
     await expectRefusal(
       'api/main.ts',

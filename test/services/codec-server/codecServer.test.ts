@@ -7,6 +7,11 @@ import { payloadToJSON } from '@temporalio/common/lib/proto-utils';
 import { parseCodecKeys } from '../../../lib/secrets/codecKeys';
 import { EncryptionCodec } from '../../../lib/codec/encryptionCodec';
 import { freePorts } from '../../../scripts/stack';
+import { serve } from '../../../lib/http/serve';
+import { httpRequest } from '../../helpers/httpRequest';
+import { createLogger } from '../../../lib/logger';
+import { createCodecServerApp } from '../../../services/codec-server/app';
+import { loadCodecServerConfig } from '../../../services/codec-server/config';
 
 const ui = 'http://localhost:8233';
 const authToken = randomBytes(24).toString('base64url');
@@ -184,6 +189,20 @@ describe('codec server: host, origin and bearer checks', () => {
     assert.equal((await refusals()).auth, before.auth + 5);
   });
 
+  test('POST /encode (the encryption oracle of issue 20) is off by default: 404, even with the token', async () => {
+    const payload = payloadToJSON({
+      metadata: { encoding: Buffer.from('json/plain') },
+      data: Buffer.from('{"deploymentKey":"dk_demo_open","signals":{"clientIp":"6.6.6.6"}}'),
+    });
+    const res = await call({
+      path: '/encode',
+      headers: { 'content-type': 'application/json', ...bearer },
+      body: JSON.stringify({ payloads: [payload] }),
+    });
+    assert.equal(res.status, 404);
+    assert.deepEqual(JSON.parse(res.body), { code: 'not_found', message: 'No such route.' });
+  });
+
   test('every refusal is logged with its reason, never with the token', async () => {
     await new Promise((r) => setTimeout(r, 200)); // let the last log lines arrive
     const lines = logs
@@ -197,5 +216,49 @@ describe('codec server: host, origin and bearer checks', () => {
       'the refused host is named',
     );
     assert.ok(!logs.join('').includes(authToken.slice(0, 12)), 'the token is never logged');
+  });
+});
+
+describe('codec server configuration', () => {
+  test('CODEC_ALLOW_ENCODE: off unless true; production with a token starts', () => {
+    assert.equal(loadCodecServerConfig({}).CODEC_ALLOW_ENCODE, false);
+    assert.equal(loadCodecServerConfig({ CODEC_ALLOW_ENCODE: 'true' }).CODEC_ALLOW_ENCODE, true);
+    assert.equal(
+      loadCodecServerConfig({ NODE_ENV: 'production', CODEC_AUTH_TOKEN: authToken }).CODEC_AUTH_TOKEN,
+      authToken,
+    );
+  });
+
+  test('with CODEC_ALLOW_ENCODE=true, /encode encrypts what /decode gives back', async () => {
+    const codec = new EncryptionCodec(parseCodecKeys(keyJson));
+    const app = createCodecServerApp({
+      codec,
+      corsOrigins: [ui],
+      allowedHosts: ['127.0.0.1:1'],
+      allowEncode: true,
+      logger: createLogger('codec-test', 'silent'),
+    });
+    const served = await serve(app, 0);
+    try {
+      const post = async (path: string, payloads: unknown[]) => {
+        // node:http, since fetch does not let a test choose the Host header.
+        const res = await httpRequest(`${served.url}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', host: '127.0.0.1:1' },
+          body: JSON.stringify({ payloads }),
+        });
+        assert.equal(res.status, 200, path);
+        return (res.body as { payloads: unknown[] }).payloads;
+      };
+      const plain = payloadToJSON({
+        metadata: { encoding: Buffer.from('json/plain') },
+        data: Buffer.from('1'),
+      });
+      const sealed = await post('/encode', [plain]);
+      assert.notDeepEqual(sealed, [plain]);
+      assert.deepEqual(await post('/decode', sealed), [plain]);
+    } finally {
+      await served.close();
+    }
   });
 });

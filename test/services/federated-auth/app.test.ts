@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createLogger } from '../../../lib/logger';
 import type { Served } from '../../../lib/http/serve';
-import { createServiceCredentials } from '../../../lib/serviceAuth';
+import { createServiceCredentials, type ServiceCredentials } from '../../../lib/serviceAuth';
+import { postAsService } from '../../helpers/serviceCall';
 import type { FederatedAuthConfig } from '../../../services/federated-auth/config';
 import { startFederatedAuth } from '../../../services/federated-auth/start';
 import { startScopedAuth, type ScopedAuthService } from '../../../services/scoped-auth/start';
@@ -40,17 +41,14 @@ function fasConfig(sasUrl: string, sasTimeoutMs = 2000): FederatedAuthConfig {
   };
 }
 
-/** A POST as the orchestrator makes it, credential included (overridable through `headers`). */
-async function post(url: string, body: unknown, headers: Record<string, string> = {}) {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      authorization: await (await asOrchestrator).authorization(),
-      ...headers,
-    },
-    body: JSON.stringify(body),
-  });
+/** A POST as the orchestrator makes it (or as `credentials`' holder), with a credential for it. */
+async function post(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+  credentials: Promise<ServiceCredentials> = asOrchestrator,
+) {
+  const res = await postAsService(credentials, url, body, headers);
   return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, unknown> };
 }
 
@@ -134,10 +132,7 @@ void describe('federated auth service against a real SAS', () => {
     audience: 'scoped-auth',
     secret: Buffer.from(sasSecret, 'base64url'),
   });
-  const validate = async (body: unknown) =>
-    post(`${sas.url}/v1/ScopedAuthTokens/validate`, body, {
-      authorization: await (await asFas).authorization(),
-    });
+  const validate = async (body: unknown) => post(`${sas.url}/v1/ScopedAuthTokens/validate`, body, {}, asFas);
 
   void test('issues a bound token that SAS validates with the same fingerprint only', async () => {
     const before = Date.now();
@@ -245,10 +240,8 @@ void describe('federated auth service against a real SAS', () => {
   });
 
   void test('refuses a body that is not JSON with 415', async () => {
-    const res = await fetch(fas.url + tokensPath(), {
-      method: 'POST',
-      headers: { 'content-type': 'text/plain', authorization: await (await asOrchestrator).authorization() },
-      body: 'ttl=600',
+    const res = await postAsService(asOrchestrator, fas.url + tokensPath(), 'ttl=600', {
+      'content-type': 'text/plain',
     });
     assert.equal(res.status, 415);
     assert.equal(((await res.json()) as { code: string }).code, 'unsupported_media_type');

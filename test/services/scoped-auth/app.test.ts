@@ -17,6 +17,7 @@ import {
 } from 'jose';
 import { createLogger } from '../../../lib/logger';
 import { createServiceCredentials } from '../../../lib/serviceAuth';
+import { postAsService } from '../../helpers/serviceCall';
 import type { ScopedAuthConfig } from '../../../services/scoped-auth/config';
 import { loadOrCreateKeys, type KeyRing } from '../../../services/scoped-auth/keys';
 import { startScopedAuth, type ScopedAuthService } from '../../../services/scoped-auth/start';
@@ -58,11 +59,7 @@ function config(keysDir: string): ScopedAuthConfig {
 }
 
 async function post(baseUrl: string, path: string, body: unknown) {
-  const res = await fetch(baseUrl + path, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: await (await asFas).authorization() },
-    body: JSON.stringify(body),
-  });
+  const res = await postAsService(asFas, baseUrl + path, body);
   return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, unknown> };
 }
 
@@ -402,24 +399,15 @@ void describe('scoped auth service', () => {
     }
 
     void test('malformed JSON is 400 invalid_request', async () => {
-      const res = await fetch(sas.url + GENERATE, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: await (await asFas).authorization() },
-        body: '{"accountSid":',
-      });
+      const res = await postAsService(asFas, sas.url + GENERATE, '{"accountSid":');
       assert.equal(res.status, 400);
       assert.equal(((await res.json()) as { code: string }).code, 'invalid_request');
     });
 
     void test('a body that is not JSON is 415 unsupported_media_type', async () => {
       for (const path of [GENERATE, VALIDATE]) {
-        const res = await fetch(sas.url + path, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/x-www-form-urlencoded',
-            authorization: await (await asFas).authorization(),
-          },
-          body: 'accountSid=AC0',
+        const res = await postAsService(asFas, sas.url + path, 'accountSid=AC0', {
+          'content-type': 'application/x-www-form-urlencoded',
         });
         assert.equal(res.status, 415);
         assert.deepEqual(await res.json(), {
@@ -434,6 +422,7 @@ void describe('scoped auth service', () => {
         method: 'DELETE',
       });
       assert.equal(res.status, 405);
+      assert.equal(res.headers.get('allow'), 'HEAD, GET');
       assert.deepEqual(await res.json(), { code: 'method_not_allowed', message: 'Method not allowed.' });
     });
   });

@@ -9,6 +9,7 @@ import SqliteDatabase from 'better-sqlite3';
 import { createServiceCredentials } from '../../../lib/serviceAuth';
 import { freePorts, waitForHttp } from '../../../scripts/stack';
 import { sqliteFile } from '../../../store/database';
+import { postAsService } from '../../helpers/serviceCall';
 
 /**
  * SAS as a process of its own (`npm run start:sas`) on the SQLite store, killed with SIGKILL while refresh chains
@@ -54,11 +55,7 @@ async function startSas(): Promise<ChildProcess> {
 }
 
 async function post(path: string, body: unknown): Promise<Record<string, unknown>> {
-  const res = await fetch(`http://127.0.0.1:${port}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: await (await asFas).authorization() },
-    body: JSON.stringify(body),
-  });
+  const res = await postAsService(asFas, `http://127.0.0.1:${port}${path}`, body);
   if (res.status !== 200) throw new Error(`${path}: ${res.status}`);
   return (await res.json()) as Record<string, unknown>;
 }

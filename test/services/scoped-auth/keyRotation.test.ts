@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { decodeProtectedHeader, type JWK } from 'jose';
 import { createLogger } from '../../../lib/logger';
 import { createServiceCredentials } from '../../../lib/serviceAuth';
+import { postAsService } from '../../helpers/serviceCall';
 import type { ScopedAuthConfig } from '../../../services/scoped-auth/config';
 import { loadOrCreateKeys } from '../../../services/scoped-auth/keys';
 import { retireKeys, rotateKeys } from '../../../services/scoped-auth/rotateKeys';
@@ -41,11 +42,7 @@ function config(keysDir: string, keysReloadMs = 0): ScopedAuthConfig {
 }
 
 async function post(url: string, body: unknown) {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: await (await asFas).authorization() },
-    body: JSON.stringify(body),
-  });
+  const res = await postAsService(asFas, url, body);
   assert.equal(res.status, 200);
   return (await res.json()) as Record<string, unknown>;
 }

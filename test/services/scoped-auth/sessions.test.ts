@@ -7,6 +7,7 @@ import { after, before, test } from 'node:test';
 import { TOKEN_CLOCK_TOLERANCE_SECONDS } from '../../../domain/tokenClock';
 import { createLogger } from '../../../lib/logger';
 import { createServiceCredentials } from '../../../lib/serviceAuth';
+import { postAsService } from '../../helpers/serviceCall';
 import type { ScopedAuthConfig } from '../../../services/scoped-auth/config';
 import { startScopedAuth, type ScopedAuthService } from '../../../services/scoped-auth/start';
 import { forEachBackend } from '../../store/backends';
@@ -70,11 +71,7 @@ forEachBackend('sessions at SAS', (db) => {
   });
 
   async function post(path: string, body: unknown) {
-    const res = await fetch(`${sas.url}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: await (await asFas).authorization() },
-      body: JSON.stringify(body),
-    });
+    const res = await postAsService(asFas, `${sas.url}${path}`, body);
     assert.equal(res.status, 200, path);
     return (await res.json()) as Record<string, unknown>;
   }

@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { decodeProtectedHeader } from 'jose';
 import { createServiceCredentials } from '../../../lib/serviceAuth';
+import { postAsService } from '../../helpers/serviceCall';
 import { freePorts, terminate, waitForHttp } from '../../../scripts/stack';
 import { createTestSchema, postgresUnavailable, type TestSchema } from '../../helpers/testDatabase';
 
@@ -54,11 +55,7 @@ void describe('SAS instances sharing SAS_KEYS_DIR', { skip: postgresUnavailable(
     return { signing: ring.signing[0]!.kid, encryption: ring.encryption[0]!.kid };
   };
   const post = async (url: string, body: unknown) => {
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: await (await asFas).authorization() },
-      body: JSON.stringify(body),
-    });
+    const res = await postAsService(asFas, url, body);
     assert.equal(res.status, 200);
     return (await res.json()) as Record<string, unknown>;
   };

@@ -2,9 +2,10 @@ import { BlockList, isIP } from 'node:net';
 
 /**
  * Who the client is, given the socket's peer and the `X-Forwarded-For` it sent. The hops are believed only as
- * far as they were written by trusted proxies (the load balancers in `EDGE_TRUSTED_PROXIES`): reading from the
- * right, each trusted address vouches for the hop before it, and the client is the last (rightmost) address that
- * no trusted proxy is. Without a trusted peer, a client's own `X-Forwarded-For` is ignored: the socket address.
+ * far as they were written by trusted proxies (the edge: the load balancers in `EDGE_TRUSTED_PROXIES`; the API:
+ * the edges in `API_TRUSTED_EDGES`): reading from the right, each trusted address vouches for the hop before
+ * it, and the client is the last (rightmost) address that no trusted proxy is. Without a trusted peer, a
+ * client's own `X-Forwarded-For` is ignored: the socket address.
  */
 export class ClientAddress {
   private readonly trusted = new BlockList();
