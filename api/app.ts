@@ -14,6 +14,7 @@ import { limitInFlight } from './inFlightLimit';
 import { openApiDocument } from './openApi';
 import { tokenRouter } from './routes/token';
 import type { TokenRuns } from './tokenRuns';
+import type { DpopSettings } from './dpopCheck';
 
 export interface ApiDeps {
   runs: TokenRuns;
@@ -29,6 +30,8 @@ export interface ApiDeps {
   metrics?: ServiceMetrics;
   /** Flipped by the entry point on SIGTERM so the load balancer stops sending before the drain. */
   shuttingDown?: () => boolean;
+  /** How DPoP proofs are checked (api/dpopCheck.ts); absent, every proof presented counts as refused. */
+  dpop?: DpopSettings;
 }
 
 /** The orchestrator's public API (FWO), built without listening. */
@@ -41,6 +44,7 @@ export function createApp({
   maxInFlight = 0,
   metrics,
   shuttingDown = () => false,
+  dpop,
 }: ApiDeps): Koa {
   if (maxInFlight > 0) runs = limitInFlight(maxInFlight, runs);
   if (metrics) runs = countIssuances(metrics.registry, runs);
@@ -64,7 +68,7 @@ export function createApp({
     ctx.body = document;
   });
 
-  const tokens = tokenRouter({ runs, deadlineMs, ...(rateLimits ? { rateLimits } : {}) });
+  const tokens = tokenRouter({ runs, deadlineMs, ...(rateLimits && { rateLimits }), ...(dpop && { dpop }) });
 
   if (metrics) app.use(metrics.middleware());
   app

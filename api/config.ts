@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { cidrList, dataDir, logLevel, nodeEnv, parseEnv, port, redisUrl } from '../lib/config';
+import { DEFAULT_REPLAY_KEY_PREFIX } from '../lib/replayCache';
+import { baseUrl, cidrList, dataDir, logLevel, nodeEnv, parseEnv, port, redisUrl } from '../lib/config';
 import { codecKeysSource, codecKeysVariables } from '../lib/secrets/secretConfig';
 
 const schema = z
@@ -50,6 +51,16 @@ const schema = z
     REDIS_URL: redisUrl,
     /** Prefix of the rate limits' Redis keys, so several deployments can share one Redis. */
     REDIS_KEY_PREFIX: z.string().min(1).default('webchat:rl:'),
+    /** Prefix of the DPoP proofs' replay cache in Redis (shared with SAS, which checks proofs at validate). */
+    REPLAY_KEY_PREFIX: z.string().min(1).default(DEFAULT_REPLAY_KEY_PREFIX),
+    /**
+     * The public origin the browser calls the edge at: a DPoP proof's `htu` must be this plus the route's path
+     * (RFC 9449). The demo page takes the same variable.
+     */
+    EDGE_PUBLIC_URL: baseUrl('http://localhost:8080').refine(
+      (u) => /^https?:\/\/[^/]+$/.test(u),
+      'must be an http(s) origin, without a path',
+    ),
     /** How long a retry with the same Idempotency-Key gets the first outcome; below the namespace retention. */
     IDEMPOTENCY_WINDOW_S: z.coerce.number().int().min(1).max(86_400).default(600),
     /** A request (headers and body) that takes longer than this is cut off (slowloris). */

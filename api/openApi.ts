@@ -38,7 +38,11 @@ const error = (description: string, status: number, headers = publicResponseHead
 
 /** What both token routes answer besides their own 200 and 403. */
 const sharedResponses: ZodOpenApiResponsesObject = {
-  '400': error('Malformed body, or a missing, over-long or malformed field or header.', 400),
+  '400': error(
+    'Malformed body, or a missing, over-long or malformed field or header; on an issuance for an account with ' +
+      'key binding, `dpop_proof_required`: no valid DPoP proof (missing, replayed, stale, for another URL).',
+    400,
+  ),
   '413': error(`Body over ${BODY_LIMIT}.`, 413),
   '415': error('Content type other than JSON or form-encoded.', 415),
   '429': error(
@@ -104,7 +108,9 @@ const refreshPath = (operationId: string, summary: string) => ({
       '403': {
         description:
           'Refused: the token is invalid, expired, already refreshed or for another deployment key, or ' +
-          'it belongs to another browser, or the page is on an origin the account does not allow.',
+          'it belongs to another browser, or the page is on an origin the account does not allow, or ' +
+          '`invalid_dpop_proof`: the token is bound to a key and the DPoP proof is missing, replayed, stale, ' +
+          'for another URL or token, or signed by another key (which one, the answer does not say).',
         headers: z.object(publicResponseHeaders),
         ...json(refreshRefusalBodySchema),
       },

@@ -1,6 +1,7 @@
 import type { Logger } from '../lib/logger';
 import { ServiceMetrics } from '../lib/http/metrics';
 import { onShutdown, serve } from '../lib/http/serve';
+import { openReplayCache } from '../lib/replayCache';
 import { createApp } from './app';
 import type { ApiConfig } from './config';
 import { createRateLimits } from './rateLimit';
@@ -36,6 +37,12 @@ export async function startApi(
       registry: metrics.registry,
     },
   );
+  const proofReplays = await openReplayCache(
+    'dpop_proofs',
+    { redisUrl: config.REDIS_URL, keyPrefix: config.REPLAY_KEY_PREFIX },
+    logger,
+    metrics.registry,
+  );
   let shuttingDown = false;
   const app = createApp({
     runs,
@@ -46,6 +53,7 @@ export async function startApi(
     maxInFlight: config.MAX_IN_FLIGHT,
     rateLimits,
     shuttingDown: () => shuttingDown,
+    dpop: { publicUrl: config.EDGE_PUBLIC_URL, replays: proofReplays },
   });
   const served = await serve(app, config.API_PORT, config.HOST, {
     requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS,
@@ -58,5 +66,6 @@ export async function startApi(
     await served.close(); // in-flight requests finish; each is bounded by its deadline
     await stop();
     await rateLimits.close();
+    await proofReplays.close();
   });
 }

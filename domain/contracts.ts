@@ -54,6 +54,9 @@ const fingerprintLevelSchema = z.enum(fingerprintSensitivities);
 /** An account's own session maximum age, in seconds (store/accountInput.ts checks the same range). */
 export const sessionMaxAgeSchema = z.number().int().min(60).max(31_536_000);
 
+/** An RFC 7638 SHA-256 JWK thumbprint: what a key-bound token's `cnf.jkt` holds. */
+export const jktSchema = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be a base64url SHA-256 thumbprint');
+
 /** The fields FAS takes from its caller and passes on to SAS unchanged. */
 const tokenFields = {
   grants: grantsSchema,
@@ -98,12 +101,19 @@ export interface CorsDecision {
 
 // ---- Create a token.
 
+/**
+ * What the API made of the request's `DPoP` proof (lib/dpop): the thumbprint of the key that signed a valid one,
+ * or that one was presented and refused (replayed, stale, for another URL, ...). Absent: no proof.
+ */
+export type DpopCheck = { jkt: string } | { invalid: true };
+
 export interface CreateWebchatTokenInput {
   requestId: string;
   deploymentKey: string;
   /** The request's `Origin` header, if any. */
   origin: string | null;
   signals: FingerprintSignals;
+  dpop?: DpopCheck;
 }
 
 /** SAS's generate reply, which FAS passes through, and the public 200 body. */
@@ -115,14 +125,18 @@ export const issuedTokenSchema = z.object({
 });
 export type IssuedToken = z.infer<typeof issuedTokenSchema>;
 
-export type DenyReason = 'invalid_deployment_key' | 'origin_not_allowed' | 'fingerprint_generation_failed';
+export type DenyReason =
+  'invalid_deployment_key' | 'origin_not_allowed' | 'fingerprint_generation_failed' | 'dpop_proof_required';
 
 export type CreateWebchatTokenResult =
   | ({ outcome: 'issued'; accountSid: string; cors: CorsDecision } & IssuedToken)
   | { outcome: 'denied'; reason: DenyReason; message: string; accountSid: string | null; cors: CorsDecision };
 
+/** A new token's key binding: the thumbprint of the key whose proof came with the request (RFC 9449 `cnf.jkt`). */
+const generateFields = { ...tokenFields, jkt: jktSchema.optional() };
+
 /** FAS `POST /v1/Accounts/{accountSid}/Tokens`. */
-export const fasTokenRequestSchema = z.strictObject(tokenFields).refine(bindingIsWhole, bindingMessage);
+export const fasTokenRequestSchema = z.strictObject(generateFields).refine(bindingIsWhole, bindingMessage);
 export type FasTokenRequest = z.infer<typeof fasTokenRequestSchema>;
 
 /**
@@ -133,7 +147,7 @@ export type FasTokenRequest = z.infer<typeof fasTokenRequestSchema>;
 export const sasGenerateRequestSchema = z
   .strictObject({
     accountSid: accountSidSchema,
-    ...tokenFields,
+    ...generateFields,
     encrypt: z.literal(true),
   })
   .refine(bindingIsWhole, bindingMessage);
@@ -141,15 +155,26 @@ export type SasGenerateRequest = z.infer<typeof sasGenerateRequestSchema>;
 
 // ---- Validate a token.
 
-/** SAS `POST /v1/ScopedAuthTokens/validate` and `validate/internal` body. */
+/**
+ * SAS `POST /v1/ScopedAuthTokens/validate` and `validate/internal` body. `dpop`: the DPoP proof a chat backend
+ * received with the token (`DPoP` header) and the request it came with; a key-bound token validates only with a
+ * proof from its key.
+ */
 export const sasValidateRequestSchema = z.strictObject({
   token: tokenSchema,
   fingerprint: fingerprintSchema.optional(),
+  dpop: z
+    .strictObject({
+      proof: z.string().min(1).max(8192),
+      method: z.string().regex(/^[A-Z]{1,16}$/, 'must be an HTTP method in upper case'),
+      url: z.url().max(2048),
+    })
+    .optional(),
 });
 
 const validateRefusalSchema = z.object({
   authorized: z.literal(false),
-  message: z.enum(['token_validation_failed', 'fingerprint_validation_failed']),
+  message: z.enum(['token_validation_failed', 'fingerprint_validation_failed', 'invalid_dpop_proof']),
 });
 
 const validatedTokenFields = {
@@ -179,14 +204,25 @@ export type SasValidateInternalResponse = z.infer<typeof sasValidateInternalResp
 
 // ---- Refresh a token.
 
+/**
+ * A refresh's key binding. `proofJkt`: the thumbprint of the key whose valid proof came with the request; a
+ * key-bound token refreshes only with its own key's. `bindKey`: whether an unbound token's successor is bound to
+ * that key (the account's key binding is on).
+ */
+const refreshKeyFields = { proofJkt: jktSchema.optional(), bindKey: z.boolean().optional() };
+
 /** FAS `POST /v1/Accounts/{accountSid}/Tokens/refresh`: the account's current grants and ttl (the new token
  * gets these, not the old token's) and, with webchat-security on, the refreshing browser's fingerprint. */
 export const fasRefreshRequestSchema = z
-  .strictObject({ token: tokenSchema, ...tokenFields })
+  .strictObject({ token: tokenSchema, ...tokenFields, ...refreshKeyFields })
   .refine(bindingIsWhole, bindingMessage);
 export type FasRefreshRequest = z.infer<typeof fasRefreshRequestSchema>;
 
-export const refreshRefusalCodes = ['invalid_token', 'fingerprint_validation_failed'] as const;
+export const refreshRefusalCodes = [
+  'invalid_token',
+  'fingerprint_validation_failed',
+  'invalid_dpop_proof',
+] as const;
 
 /** FAS's 403 body when it refuses a refresh, which the API answers as it is. */
 export const refreshRefusalSchema = z.object({
@@ -199,7 +235,7 @@ export type RefreshRefusalCode = FasRefreshRefusal['code'];
 
 /** SAS `POST /v1/ScopedAuthTokens/refresh/internal` (FAS only): rotation, reuse detection, session age. */
 export const sasRefreshRequestSchema = z
-  .strictObject({ accountSid: accountSidSchema, token: tokenSchema, ...tokenFields })
+  .strictObject({ accountSid: accountSidSchema, token: tokenSchema, ...tokenFields, ...refreshKeyFields })
   .refine(bindingIsWhole, bindingMessage);
 export type SasRefreshRequest = z.infer<typeof sasRefreshRequestSchema>;
 
@@ -225,6 +261,8 @@ export interface RefreshWebchatTokenInput {
   token: string;
   origin: string | null;
   signals: FingerprintSignals;
+  /** The proof that came with the request, checked against the token it presents (`ath`). */
+  dpop?: DpopCheck;
 }
 
 export type RefreshWebchatTokenResult =

@@ -7,6 +7,7 @@ import type {
 import { isOriginAllowed } from './cors';
 import { FINGERPRINT_FAILURE, isActivityFailureOfType } from './failureTypes';
 import { deniedResult, fasTokenRequest, issuedResult } from './issuance';
+import { keyToBind } from './keyBinding';
 import { lookUpAccount } from './lookUpAccount';
 import type { RunObserver, TokenSteps } from './tokenSteps';
 
@@ -28,6 +29,8 @@ export async function createWebchatToken(
   if (!isOriginAllowed(config.allowedOrigins, input.origin)) {
     return deny('origin_not_allowed', accountSid, config.allowedOrigins);
   }
+  const key = keyToBind(config, input.dpop);
+  if (key === 'refuse') return deny('dpop_proof_required', accountSid, config.allowedOrigins);
 
   let fingerprint: { fingerprint: string; level: FingerprintSensitivity } | undefined;
   if (security) {
@@ -41,7 +44,11 @@ export async function createWebchatToken(
     }
   }
 
-  const issued = await steps.requestToken(accountSid, fasTokenRequest(config, fingerprint), input.requestId);
+  const issued = await steps.requestToken(
+    accountSid,
+    fasTokenRequest(config, fingerprint, key.jkt),
+    input.requestId,
+  );
   observer.finished('issued', null, 'Token issued');
   return issuedResult(accountSid, issued, config.allowedOrigins, input.origin);
 

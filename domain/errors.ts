@@ -4,6 +4,7 @@
  */
 export const errorStatus = {
   invalid_request: 400,
+  dpop_proof_required: 400,
   unauthorized: 401,
   invalid_deployment_key: 403,
   fingerprint_generation_failed: 403,

@@ -7,25 +7,21 @@ import type {
   IssuedToken,
 } from './contracts';
 import { corsFor } from './cors';
+import { denyMessages } from './refusals';
 
 /**
  * The decisions of one issuance, shared by the `CreateWebchatToken` workflow and the benchmark's direct
  * (in-process) issuer so that both answer alike. Pure and free of Node built-ins: the workflow sandbox imports it.
  */
 
-export const denyMessages: Record<DenyReason, string> = {
-  invalid_deployment_key: 'The deployment key is unknown or revoked.',
-  origin_not_allowed: "This page's origin is not one the account allows.",
-  fingerprint_generation_failed: 'The browser fingerprint could not be generated from this request.',
-};
-
 /**
  * What FAS is asked for: the account's grants and TTL (and session maximum age, when it sets one), bound to the
- * fingerprint when there is one.
+ * fingerprint and to the key (`jkt`, RFC 9449 `cnf`) when there are.
  */
 export function fasTokenRequest(
   config: AccountConfig,
   fingerprint?: { fingerprint: string; level: FingerprintSensitivity },
+  jkt?: string,
 ): FasTokenRequest {
   const request: FasTokenRequest = {
     grants: { webchat: { addressSid: config.addressSid } },
@@ -36,6 +32,7 @@ export function fasTokenRequest(
     request.fingerprint = fingerprint.fingerprint;
     request.fingerprintLevel = fingerprint.level;
   }
+  if (jkt !== undefined) request.jkt = jkt;
   return request;
 }
 

@@ -91,6 +91,16 @@ export const widgetRequestHeaders = {
     .string()
     .optional()
     .meta({ description: 'JSON `{loginTimestamp}` (fingerprint signal).' }),
+  DPoP: z
+    .string()
+    .optional()
+    .meta({
+      description:
+        'A DPoP proof (RFC 9449) signed with a key the browser holds: `typ` dpop+jwt, an asymmetric `alg`, the ' +
+        'public `jwk`; claims `jti`, `htm` POST, `htu` the public URL of this route, `iat`, and on a refresh ' +
+        '`ath` (the SHA-256 of the token presented). An account with key binding binds the token to that key ' +
+        '(`cnf.jkt`); one without ignores the proof.',
+    }),
   'Ui-Version': z.string().optional().meta({ description: "The shipped widget's version; not used." }),
   'Webchat-Version': z.string().optional().meta({ description: "The widget's Webchat version; not used." }),
 };

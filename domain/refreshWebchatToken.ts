@@ -6,14 +6,10 @@ import type {
 } from './contracts';
 import { corsFor, isOriginAllowed } from './cors';
 import { FINGERPRINT_FAILURE, isActivityFailureOfType } from './failureTypes';
+import { refreshKeys } from './keyBinding';
 import { lookUpAccount } from './lookUpAccount';
+import { refusalMessages } from './refusals';
 import type { RunObserver, TokenSteps } from './tokenSteps';
-
-export const refusalMessages: Record<RefreshDenyCode, string> = {
-  invalid_token: 'The token is invalid, expired or not for this deployment key.',
-  fingerprint_validation_failed: 'The token belongs to another browser.',
-  origin_not_allowed: "This page's origin is not one the account allows.",
-};
 
 /**
  * Refreshes a visitor's token: the same account lookup as an issuance (configuration held until the run
@@ -35,11 +31,14 @@ export async function refreshWebchatToken(
   if (!isOriginAllowed(config.allowedOrigins, input.origin)) {
     return refuse('origin_not_allowed', accountSid, config.allowedOrigins);
   }
+  const keys = refreshKeys(config, input.dpop);
+  if (keys === 'refuse') return refuse('invalid_dpop_proof', accountSid, config.allowedOrigins);
 
   const request: FasRefreshRequest = {
     token: input.token,
     grants: { webchat: { addressSid: config.addressSid } },
     ttl: config.tokenTtlSeconds,
+    ...keys,
   };
   if (config.sessionMaxAgeSeconds !== undefined) request.sessionMaxAge = config.sessionMaxAgeSeconds;
   if (security) {

@@ -155,3 +155,36 @@ function storeErrors(registry: Registry | undefined): Counter<'cache'> | undefin
     })
   );
 }
+
+/** Where a process remembers ids: the fleet's Redis (and a key prefix), else its own memory. */
+export interface ReplaySettings {
+  redisUrl?: string | undefined;
+  keyPrefix?: string | undefined;
+}
+
+/**
+ * A replay cache named `name` (its metric label), as configured: in the fleet's Redis when `redisUrl` is set
+ * (waiting up to 2 s for it at start, so the first requests are already checked fleet-wide), else in this
+ * process.
+ */
+export async function openReplayCache(
+  name: string,
+  settings: ReplaySettings | undefined,
+  logger: Logger,
+  registry?: Registry,
+): Promise<ReplayCache> {
+  const replays = createReplayCache({
+    name,
+    redisUrl: settings?.redisUrl,
+    ...(settings?.keyPrefix ? { keyPrefix: settings.keyPrefix } : {}),
+    logger,
+    ...(registry ? { registry } : {}),
+  });
+  if (!(await replays.connected(2000))) {
+    logger.warn(
+      { cache: name },
+      'replay cache (Redis) not reachable yet: ids are checked on this instance until it is',
+    );
+  }
+  return replays;
+}

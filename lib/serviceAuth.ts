@@ -5,7 +5,7 @@ import { AppError } from '../domain/errors';
 import { INTERNAL_BODY_LIMIT_BYTES, readRawBody } from './http/rawBody';
 import type { Logger } from './logger';
 import type { Registry } from 'prom-client';
-import { createReplayCache, type ReplayCache } from './replayCache';
+import { openReplayCache, type ReplayCache, type ReplaySettings } from './replayCache';
 import { loadSecret, type SecretSource } from './secrets/secret';
 
 /**
@@ -189,31 +189,9 @@ export async function requireService(options: RequireServiceOptions): Promise<Mi
 }
 
 /** Where a service remembers the credentials it accepted (`REDIS_URL`, `REPLAY_KEY_PREFIX`). */
-export interface ReplaySettings {
-  redisUrl?: string | undefined;
-  keyPrefix?: string | undefined;
-}
-
-/**
- * The replay cache of a callee's service credentials: in the fleet's Redis when `redisUrl` is set (waiting up
- * to 2 s for it at start, so the first requests are already checked fleet-wide), else in this process.
- */
-export async function credentialReplays(
+/** The replay cache of a callee's service credentials (lib/replayCache.ts `openReplayCache`). */
+export const credentialReplays = (
   settings: ReplaySettings | undefined,
   logger: Logger,
   registry?: Registry,
-): Promise<ReplayCache> {
-  const replays = createReplayCache({
-    name: 'service_credentials',
-    redisUrl: settings?.redisUrl,
-    ...(settings?.keyPrefix ? { keyPrefix: settings.keyPrefix } : {}),
-    logger,
-    ...(registry ? { registry } : {}),
-  });
-  if (!(await replays.connected(2000))) {
-    logger.warn(
-      'replay cache (Redis) not reachable yet: credentials are checked on this instance until it is',
-    );
-  }
-  return replays;
-}
+) => openReplayCache('service_credentials', settings, logger, registry);

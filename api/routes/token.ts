@@ -3,6 +3,7 @@ import type { Context } from 'koa';
 import { AppError } from '../../domain/errors';
 import type { IssuedTokenBody, RefreshRefusalBody } from '../../domain/publicContract';
 import { applyCors, preflight } from '../cors';
+import { checkDpop, type DpopSettings } from '../dpopCheck';
 import { readIdempotencyKey } from '../idempotency';
 import type { RateLimits } from '../rateLimit';
 import type { TokenRuns } from '../tokenRuns';
@@ -23,11 +24,14 @@ export function tokenRouter({
   runs,
   deadlineMs,
   rateLimits,
+  dpop,
 }: {
   runs: TokenRuns;
   deadlineMs: number;
   /** Absent: no limits (tests of other behaviour). */
   rateLimits?: RateLimits;
+  /** How DPoP proofs are checked; absent, a proof presented counts as refused. */
+  dpop?: DpopSettings;
 }): Router {
   const router = new Router({ prefix: '/v2/Webchat' });
   router.options('/Token', preflight());
@@ -35,7 +39,9 @@ export function tokenRouter({
 
   router.post('/Token', perClientIp(rateLimits), tokenBody(), async (ctx: Context) => {
     const idempotencyKey = readIdempotencyKey(ctx);
-    const input = await readTokenRequest(ctx, rateLimits);
+    const request = await readTokenRequest(ctx, rateLimits);
+    const proof = await checkDpop(ctx, dpop);
+    const input = { ...request, ...(proof && { dpop: proof }) };
     const result = await runs.createToken(input, deadlineMs, idempotencyKey ? { idempotencyKey } : {});
     applyCors(ctx, result.cors);
     if (result.outcome === 'denied') {
@@ -45,7 +51,9 @@ export function tokenRouter({
   });
 
   router.post(refreshPaths, perClientIp(rateLimits), tokenBody(), async (ctx: Context) => {
-    const input = await readTokenRequest(ctx, rateLimits, (c) => ({ token: readToken(c) }));
+    const request = await readTokenRequest(ctx, rateLimits, (c) => ({ token: readToken(c) }));
+    const proof = await checkDpop(ctx, dpop, request.token);
+    const input = { ...request, ...(proof && { dpop: proof }) };
     const result = await runs.refreshToken(input, deadlineMs);
     applyCors(ctx, result.cors);
     if (result.outcome === 'refused') {

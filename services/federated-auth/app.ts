@@ -6,8 +6,8 @@ import {
   fasRefreshRequestSchema,
   fasTokenRequestSchema,
   type FasRefreshRefusal,
-  type RefreshRefusalCode,
 } from '../../domain/contracts';
+import { refusalMessages } from '../../domain/refusals';
 import { logFields } from '../../lib/http/accessLog';
 import { internalServiceApp, type ServiceState } from '../../lib/http/internalServiceApp';
 import type { ServiceMetrics } from '../../lib/http/metrics';
@@ -27,11 +27,6 @@ export interface FederatedAuthDeps {
   metrics?: ServiceMetrics;
 }
 
-const refusalMessages: Record<RefreshRefusalCode, string> = {
-  invalid_token: 'The token is invalid, expired, or not for this account.',
-  fingerprint_validation_failed: 'The token is bound to another browser.',
-};
-
 /** The federated auth service (FAS) as a Koa app, not yet listening. */
 export function createFederatedAuthApp({
   sas,
@@ -43,15 +38,16 @@ export function createFederatedAuthApp({
 
   router.post('/v1/Accounts/:accountSid/Tokens', async (ctx) => {
     const accountSid = parseRequest(accountSidSchema, ctx.params.accountSid, 'accountSid');
-    const { grants, ttl, fingerprint, fingerprintLevel, sessionMaxAge } = parseRequest(
-      fasTokenRequestSchema,
-      ctx.request.body,
-    );
-    const issued = await sas.generate(
-      { accountSid, grants, ttl, encrypt: true, fingerprint, fingerprintLevel, sessionMaxAge },
-      ctx.state.requestId,
-    );
-    logFields(ctx, { accountSid, identity: issued.identity, ttl, fingerprintLevel });
+    const request = parseRequest(fasTokenRequestSchema, ctx.request.body);
+    const { ttl, fingerprintLevel, jkt } = request;
+    const issued = await sas.generate({ accountSid, ...request, encrypt: true }, ctx.state.requestId);
+    logFields(ctx, {
+      accountSid,
+      identity: issued.identity,
+      ttl,
+      fingerprintLevel,
+      keyBound: jkt !== undefined,
+    });
     ctx.set('Cache-Control', 'no-store');
     ctx.body = issued;
   });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { baseUrl, dataDir, logLevel, nodeEnv, parseEnv, port, redisUrl } from '../../lib/config';
 import { DEFAULT_REPLAY_KEY_PREFIX } from '../../lib/replayCache';
-import type { ReplaySettings } from '../../lib/serviceAuth';
+import type { ReplaySettings } from '../../lib/replayCache';
 import { secretSource, secretVariables } from '../../lib/secrets/secretConfig';
 
 const schema = z

@@ -15,7 +15,8 @@ import {
 } from '../../domain/contracts';
 import { parseRequest } from '../../lib/http/parseRequest';
 import { refreshToken, type SessionPolicy } from './refreshToken';
-import { inspectToken, mintToken, validateToken, type TokenClaims } from './tokens';
+import { type DpopPresentation, inspectToken, mintToken, validateToken, type TokenClaims } from './tokens';
+import { type ProofReplayCache, verifyDpopProof } from '../../lib/dpop/dpopProof';
 
 /** Routes any caller may use: health checks and the public signing keys. Everything else needs FAS. */
 export const OPEN_PATHS = ['/healthz', '/.well-known/jwks.json'] as const;
@@ -31,6 +32,8 @@ export interface ScopedAuthDeps {
   metrics?: ServiceMetrics;
   /** Refresh records and revocations, shared by every SAS instance and the admin CLI. */
   sessions: SessionStore;
+  /** The ids of DPoP proofs presented at validate (lib/replayCache.ts), shared by every SAS instance. */
+  proofReplays: ProofReplayCache;
   sessionPolicy: SessionPolicy;
   /** The clock; tests pass one they move. */
   now?: () => Date;
@@ -45,6 +48,7 @@ export function createScopedAuthApp({
   authenticate,
   metrics,
   sessions,
+  proofReplays,
   sessionPolicy,
   now,
 }: ScopedAuthDeps): Koa<ServiceState> {
@@ -58,6 +62,17 @@ export function createScopedAuthApp({
       labelNames: ['reason'],
       registers: [metrics.registry],
     });
+  // A chat backend passes on the proof it received with the token: each proof is accepted once, fleet-wide.
+  const verifyProof = async ({ proof, method, url }: DpopPresentation, token: string) =>
+    (
+      await verifyDpopProof(proof, {
+        method,
+        url,
+        accessToken: token,
+        replay: proofReplays,
+        ...(now && { now }),
+      })
+    ).jkt;
   // Read on every validate, never cached: a revocation holds at once in every instance.
   const isRevoked = (claims: TokenClaims) =>
     sessions.isRevoked(
@@ -72,7 +87,7 @@ export function createScopedAuthApp({
 
   // Issuance starts a session and pays no database round trip: only validate and refresh read the store.
   router.post('/v1/ScopedAuthTokens/generate/internal', async (ctx) => {
-    const { accountSid, grants, ttl, fingerprint, fingerprintLevel, sessionMaxAge } = parseRequest(
+    const { accountSid, grants, ttl, fingerprint, fingerprintLevel, sessionMaxAge, jkt } = parseRequest(
       sasGenerateRequestSchema,
       ctx.request.body,
     );
@@ -85,10 +100,17 @@ export function createScopedAuthApp({
         fingerprint,
         fingerprintLevel,
         sessionMaxAge: sessionMaxAge ?? sessionPolicy.maxAgeSeconds,
+        jkt,
       },
       policy,
     );
-    logFields(ctx, { accountSid, identity: issued.identity, ttl, fingerprintLevel });
+    logFields(ctx, {
+      accountSid,
+      identity: issued.identity,
+      ttl,
+      fingerprintLevel,
+      keyBound: jkt !== undefined,
+    });
     ctx.set('Cache-Control', 'no-store');
     ctx.body = issued;
   });
@@ -99,13 +121,19 @@ export function createScopedAuthApp({
     ['/v1/ScopedAuthTokens/validate/internal', inspectToken],
   ] as const) {
     router.post(path, async (ctx) => {
-      const { token, fingerprint } = parseRequest(sasValidateRequestSchema, ctx.request.body);
+      const { token, fingerprint, dpop } = parseRequest(sasValidateRequestSchema, ctx.request.body);
       ctx.set('Cache-Control', 'no-store');
-      ctx.body = await check(keys, token, fingerprint, {
-        ...policy,
-        isRevoked,
-        log: logger.child({ requestId: ctx.state.requestId }),
-      });
+      ctx.body = await check(
+        keys,
+        token,
+        { fingerprint, dpop },
+        {
+          ...policy,
+          isRevoked,
+          verifyProof,
+          log: logger.child({ requestId: ctx.state.requestId }),
+        },
+      );
     });
   }
 

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { dataDir, isProduction, logLevel, nodeEnv, parseEnv, port, redisUrl } from '../../lib/config';
 import { DEFAULT_REPLAY_KEY_PREFIX } from '../../lib/replayCache';
-import type { ReplaySettings } from '../../lib/serviceAuth';
+import type { ReplaySettings } from '../../lib/replayCache';
 import { secretSource, secretVariables } from '../../lib/secrets/secretConfig';
 import { databaseUrl } from '../../store/databaseUrl';
 

@@ -28,6 +28,10 @@ export interface RefreshRequest {
   fingerprintLevel?: FingerprintSensitivity | undefined;
   /** The account's session maximum age, when it overrides the service's. */
   sessionMaxAge?: number | undefined;
+  /** The thumbprint of the key whose valid DPoP proof came with the request (the API checked it, `ath` too). */
+  proofJkt?: string | undefined;
+  /** Bind an unbound token's successor to `proofJkt` (the account's key binding is on). */
+  bindKey?: boolean | undefined;
 }
 
 export type RefreshOutcome =
@@ -116,6 +120,12 @@ export async function refreshToken(
       return refuse('fingerprint_validation_failed', 'binding_level_changed');
     }
   }
+  // A key-bound token refreshes only with a proof from its key, and its successor stays bound to it.
+  const boundKey = parent.cnf?.jkt;
+  if (boundKey !== undefined && request.proofJkt !== boundKey) {
+    return refuse('invalid_dpop_proof', request.proofJkt === undefined ? 'dpop_missing' : 'dpop_other_key');
+  }
+  const successorKey = boundKey ?? (request.bindKey ? request.proofJkt : undefined);
   const subject = {
     sessionId: parent.sessionId,
     identity: parent.identity,
@@ -138,6 +148,7 @@ export async function refreshToken(
       identity: parent.identity,
       session: { id: parent.sessionId, startedAt: parent.sessionStart },
       sessionMaxAge: maxAge,
+      jkt: successorKey,
     },
     { ...policy, now: () => now },
   );

@@ -1,6 +1,7 @@
 import { ServiceMetrics } from '../../lib/http/metrics';
 import { serve, type Served } from '../../lib/http/serve';
 import { createLogger, type Logger } from '../../lib/logger';
+import { openReplayCache } from '../../lib/replayCache';
 import { credentialReplays, loadServiceSecret, requireService } from '../../lib/serviceAuth';
 import { openSessionStore } from '../../store/openSessionStore';
 import type { SessionStore } from '../../store/sessionStore';
@@ -57,11 +58,13 @@ export async function startScopedAuth(
   pruning.unref();
   const metrics = new ServiceMetrics('scoped-auth');
   const replays = await credentialReplays(config.replays, logger, metrics.registry);
+  const proofReplays = await openReplayCache('dpop_proofs', config.replays, logger, metrics.registry);
   const release = async () => {
     clearInterval(pruning);
     ring.close();
     await sessions.close();
     await replays.close();
+    await proofReplays.close();
   };
   const authenticate = await requireService({
     audience: 'scoped-auth',
@@ -79,6 +82,7 @@ export async function startScopedAuth(
     authenticate,
     metrics,
     sessions,
+    proofReplays,
     sessionPolicy: {
       maxAgeSeconds: config.sessions.maxAgeSeconds,
       reuseGraceSeconds: config.sessions.reuseGraceSeconds,

@@ -5,12 +5,14 @@ import {
   accountSidSchema,
   fingerprintSensitivities,
   grantsSchema,
+  jktSchema,
   type FingerprintSensitivity,
   type IssuedToken,
   type SasValidateInternalResponse,
   type SasValidateResponse,
   type WebchatGrants,
 } from '../../domain/contracts';
+import { DpopProofError } from '../../lib/dpop/dpopProof';
 import type { Logger } from '../../lib/logger';
 import { TOKEN_CLOCK_TOLERANCE_SECONDS } from '../../domain/tokenClock';
 import type { KeyRing } from './keys';
@@ -39,6 +41,11 @@ export interface MintRequest {
   session?: { id: string; startedAt: number } | undefined;
   /** Seconds: the token never outlives its session's start plus this. */
   sessionMaxAge?: number | undefined;
+  /**
+   * When set, the token is bound to that key (RFC 9449 `cnf.jkt`): it validates and refreshes only with a DPoP
+   * proof signed by it.
+   */
+  jkt?: string | undefined;
 }
 
 /**
@@ -61,7 +68,8 @@ export async function mintToken(
   const exp = Math.min(iat + request.ttl, sst + (request.sessionMaxAge ?? Infinity));
   const binding =
     request.fingerprint === undefined ? {} : { fp: request.fingerprint, fpl: request.fingerprintLevel };
-  const jws = await new SignJWT({ identity, grants: request.grants, sid, sst, ...binding })
+  const keyBinding = request.jkt === undefined ? {} : { cnf: { jkt: request.jkt } };
+  const jws = await new SignJWT({ identity, grants: request.grants, sid, sst, ...binding, ...keyBinding })
     .setProtectedHeader({ alg: signing.alg, kid: signing.kid, typ: TOKEN_TYPE })
     .setIssuer(policy.issuer)
     .setAudience(policy.audience)
@@ -90,6 +98,7 @@ const claimsSchema = z
     grants: grantsSchema,
     fp: z.string().min(1).optional(),
     fpl: z.enum(fingerprintSensitivities).optional(),
+    cnf: z.object({ jkt: jktSchema }).optional(),
   })
   .refine((c) => (c.fp === undefined) === (c.fpl === undefined));
 
@@ -107,18 +116,31 @@ export class Rejected extends Error {
   }
 }
 
+/** What a caller presents with a token: the browser's fingerprint, a DPoP proof and the request it came with. */
+export interface Presented {
+  fingerprint?: string | undefined;
+  dpop?: DpopPresentation | undefined;
+}
+
+export interface DpopPresentation {
+  proof: string;
+  method: string;
+  url: string;
+}
+
 /**
  * Validates a token from `mintToken`: every layer is checked with pinned algorithms and keys picked from the
- * ring by `kid` (RFC 8725 §3.1, §3.3). A bound token needs the same fingerprint; an unbound one ignores it.
- * Never throws for a bad token: the answer is the SAS validate response.
+ * ring by `kid` (RFC 8725 §3.1, §3.3). A fingerprint-bound token needs the same fingerprint, a key-bound one a
+ * DPoP proof from its key for the request it came with; an unbound token ignores both. Never throws for a bad
+ * token: the answer is the SAS validate response.
  */
 export async function validateToken(
   keys: KeyRing,
   token: string,
-  fingerprint: string | undefined,
+  presented: Presented,
   policy: InspectPolicy,
 ): Promise<SasValidateResponse> {
-  const result = await inspectToken(keys, token, fingerprint, policy);
+  const result = await inspectToken(keys, token, presented, policy);
   if (!result.authorized) return result;
   // The public answer keeps the documented validate shape (README): whether and how a token is bound stays inside.
   const { fingerprintLevel: _level, ...answer } = result;
@@ -129,13 +151,18 @@ export interface InspectPolicy extends TokenPolicy {
   log?: Logger;
   /** Whether a revocation covers the token (SAS reads the shared session store); none when absent. */
   isRevoked?: (claims: TokenClaims) => Promise<boolean>;
+  /**
+   * The thumbprint of the key a DPoP proof was signed with, checked against the request it came with and the
+   * token (`ath`); throws `DpopProofError`. Without it a key-bound token never validates.
+   */
+  verifyProof?: (dpop: DpopPresentation, token: string) => Promise<string>;
 }
 
 /** `validateToken` plus the token's binding level (null when unbound), for FAS to carry over on refresh. */
 export async function inspectToken(
   keys: KeyRing,
   token: string,
-  fingerprint: string | undefined,
+  { fingerprint, dpop }: Presented,
   policy: InspectPolicy,
 ): Promise<SasValidateInternalResponse> {
   let claims: TokenClaims;
@@ -150,6 +177,13 @@ export async function inspectToken(
     policy.log?.info({ reason, fingerprintLevel: claims.fpl }, 'token rejected');
     return { authorized: false, message: 'fingerprint_validation_failed' };
   }
+  if (claims.cnf !== undefined) {
+    const reason = await proofRefusal(claims.cnf.jkt, token, dpop, policy.verifyProof);
+    if (reason !== undefined) {
+      policy.log?.info({ reason }, 'token rejected');
+      return { authorized: false, message: 'invalid_dpop_proof' };
+    }
+  }
   // Last, so that forged and foreign tokens cost no database read.
   if (await policy.isRevoked?.(claims)) {
     policy.log?.info({ reason: 'revoked', accountSid: claims.sub }, 'token rejected');
@@ -163,6 +197,21 @@ export async function inspectToken(
     expiration: new Date(claims.exp * 1000).toISOString(),
     fingerprintLevel: claims.fpl ?? null,
   };
+}
+
+/** Why the DPoP proof presented with a key-bound token does not prove its key (for logs), or undefined. */
+async function proofRefusal(
+  jkt: string,
+  token: string,
+  dpop: DpopPresentation | undefined,
+  verifyProof: InspectPolicy['verifyProof'],
+): Promise<string | undefined> {
+  if (dpop === undefined || verifyProof === undefined) return 'dpop_missing';
+  try {
+    return (await verifyProof(dpop, token)) === jkt ? undefined : 'dpop_other_key';
+  } catch (err) {
+    return err instanceof DpopProofError ? `dpop_${err.reason}` : 'dpop_malformed';
+  }
 }
 
 /** Decrypts and verifies a token, or throws (`Rejected`, or a jose error): no binding or revocation check. */

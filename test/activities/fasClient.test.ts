@@ -72,7 +72,7 @@ describe('FAS client: refreshToken', () => {
       {
         outcome: 'refused',
         code: 'fingerprint_validation_failed',
-        message: 'The token is bound to another browser.',
+        message: 'The token belongs to another browser.',
       },
     );
     assert.deepEqual(
@@ -80,7 +80,7 @@ describe('FAS client: refreshToken', () => {
       {
         outcome: 'refused',
         code: 'invalid_token',
-        message: 'The token is invalid, expired, or not for this account.',
+        message: 'The token is invalid, expired or not for this deployment key.',
       },
     );
   });

@@ -158,9 +158,11 @@ describe('the demo widget in Chromium', { skip }, () => {
     assert.match(call.headers['content-type'] ?? '', /^application\/x-www-form-urlencoded/);
     assert.equal(call.postData, 'DeploymentKey=dk_demo_secure');
     assert.equal(call.headers.accept, 'application/json');
-    // Exactly the shipped widget's own headers (generateHeaders.ts): none is CORS-safelisted, so Chromium sent
-    // a preflight for them, which the API answered 204; a header it did not allow would have blocked the POST.
+    // The shipped widget's own headers (generateHeaders.ts) and the demo's DPoP proof: none is CORS-safelisted,
+    // so Chromium sent a preflight for them, which the API answered 204; a header it did not allow would have
+    // blocked the POST.
     assert.deepEqual(ownHeaders(call.headers), [
+      'dpop',
       'ui-version',
       'webchat-version',
       'x-twilio-sec-decoders',

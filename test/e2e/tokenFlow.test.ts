@@ -11,6 +11,7 @@ import { temporalCliPath } from '../../lib/temporalBinaries';
 import * as sa from '../../domain/searchAttributes';
 import { randomPorts, startStack, type Stack } from '../../scripts/stack';
 import { serviceAuthorization } from '../../scripts/stack/serviceAuthorization';
+import { dpopKey } from '../helpers/dpop';
 import { otherBrowserHeaders, widgetHeaders } from '../helpers/widget';
 
 const execFileAsync = promisify(execFile);
@@ -72,9 +73,13 @@ describe('end to end, through the edge', () => {
       .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
   };
 
-  const validate = async (tokenValue: string, fingerprintOf?: Record<string, string>) => {
-    // SAS is internal: validation goes to it directly, as FAS would.
-    const body: Record<string, string> = { token: tokenValue };
+  const validate = async (
+    tokenValue: string,
+    fingerprintOf?: Record<string, string>,
+    dpop?: { proof: string; method: string; url: string },
+  ) => {
+    // SAS is internal: validation goes to it directly, as FAS would (and as a chat backend passes a DPoP proof on).
+    const body: Record<string, unknown> = { token: tokenValue, ...(dpop && { dpop }) };
     if (fingerprintOf) body.fingerprint = await fingerprintFor(fingerprintOf);
     const url = `${stack.urls.sas}/v1/ScopedAuthTokens/validate`;
     const sent = JSON.stringify(body);
@@ -363,6 +368,86 @@ describe('end to end, through the edge', () => {
       logs.some((l) => l.startsWith('[sas]') && l.includes('session revoked: its refreshes kept presenting')),
       'SAS says why, with no signal in the line',
     );
+  });
+
+  test('key binding (DPoP): dk_demo_dpop issues only with a proof, and its token is worthless without the key', async () => {
+    const form = { 'content-type': 'application/x-www-form-urlencoded', origin: 'http://localhost:8081' };
+    const tokenUrl = `${stack.urls.edge}/v2/Webchat/Token`;
+    const refreshUrl = `${stack.urls.edge}/v2/Webchat/Tokens/Refresh`;
+    const codeOf = async (res: Response) => ((await res.json()) as { code: string }).code;
+    const issue = (proof?: string) =>
+      fetch(tokenUrl, {
+        method: 'POST',
+        headers: { ...form, ...(proof && { dpop: proof }) },
+        body: new URLSearchParams({ DeploymentKey: 'dk_demo_dpop' }).toString(),
+      });
+    const key = await dpopKey();
+    const thief = await dpopKey();
+
+    const none = await issue();
+    assert.deepEqual([none.status, await codeOf(none)], [400, 'dpop_proof_required']);
+    assert.equal(none.headers.get('access-control-allow-origin'), 'http://localhost:8081');
+    for (const bad of [
+      await key.proof({ htu: `${stack.urls.edge}/v2/Webchat/Token/Refresh` }), // for another route
+      await key.proof({ htu: tokenUrl, htm: 'GET' }),
+      await key.proof({ htu: tokenUrl, iat: Math.floor(Date.now() / 1000) - 600 }), // stale
+    ]) {
+      const res = await issue(bad);
+      assert.deepEqual([res.status, await codeOf(res)], [400, 'dpop_proof_required']);
+    }
+    const proof = await key.proof({ htu: tokenUrl });
+    const issued = await issue(proof);
+    assert.equal(issued.status, 200, await issued.clone().text());
+    const { token: bound } = (await issued.json()) as { token: string };
+    const replayed = await issue(proof);
+    assert.deepEqual(
+      [replayed.status, await codeOf(replayed)],
+      [400, 'dpop_proof_required'],
+      'a proof works once',
+    );
+
+    // A chat backend that receives the token with a proof passes both to SAS: only the key's own proof passes.
+    const api = 'https://chat.example.com/messages';
+    const withProof = async (k: typeof key, token = bound) =>
+      validate(token, undefined, { proof: await k.proof({ htu: api, token }), method: 'POST', url: api });
+    assert.equal((await withProof(key)).authorized, true);
+    assert.deepEqual(await withProof(thief), { authorized: false, message: 'invalid_dpop_proof' });
+    assert.deepEqual(await validate(bound), { authorized: false, message: 'invalid_dpop_proof' });
+
+    // Refresh: the same key with the token's hash; the successor is bound to it too.
+    const refresh = async (tokenValue: string, proofValue?: string) =>
+      fetch(refreshUrl, {
+        method: 'POST',
+        headers: { ...form, ...(proofValue && { dpop: proofValue }) },
+        body: new URLSearchParams({ DeploymentKey: 'dk_demo_dpop', Token: tokenValue }).toString(),
+      });
+    const refusedWith = async (res: Response) => [res.status, await codeOf(res)];
+    const invalid = [403, 'invalid_dpop_proof'];
+    assert.deepEqual(await refusedWith(await refresh(bound)), invalid, 'no proof');
+    assert.deepEqual(
+      await refusedWith(await refresh(bound, await thief.proof({ htu: refreshUrl, token: bound }))),
+      invalid,
+      'another key',
+    );
+    assert.deepEqual(
+      await refusedWith(await refresh(bound, await key.proof({ htu: refreshUrl, token: 'another token' }))),
+      invalid,
+      'a proof for another token',
+    );
+    const refreshed = await refresh(bound, await key.proof({ htu: refreshUrl, token: bound }));
+    assert.equal(refreshed.status, 200, await refreshed.clone().text());
+    const { token: successor } = (await refreshed.json()) as { token: string };
+    assert.equal((await withProof(key, successor)).authorized, true);
+    assert.deepEqual(await validate(successor), { authorized: false, message: 'invalid_dpop_proof' });
+
+    // An account without key binding ignores a proof: the token is not bound.
+    const open = await fetch(tokenUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', dpop: await key.proof({ htu: tokenUrl }) },
+      body: JSON.stringify({ deploymentKey: 'dk_demo_open' }),
+    });
+    assert.equal(open.status, 200);
+    assert.equal((await validate(((await open.json()) as { token: string }).token)).authorized, true);
   });
 
   test('temporal workflow show prints no token, key or signal in the clear', async () => {

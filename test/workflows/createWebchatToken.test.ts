@@ -47,6 +47,29 @@ describe('CreateWebchatToken on the time-skipping test server', () => {
     assert.match(call.body.grants.webchat.addressSid, /^AD[0-9a-f]{32}$/);
   });
 
+  test('key binding required (dk_demo_dpop): a valid proof binds the token to its key, none is denied 400', async () => {
+    const jkt = 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs';
+    const bound = await issue({
+      deploymentKey: 'dk_demo_dpop',
+      origin: 'http://localhost:8081',
+      dpop: { jkt },
+    });
+    assert.equal(bound.result.outcome, 'issued');
+    assert.equal(bound.fas.calls[0]?.body.jkt, jkt);
+    for (const dpop of [undefined, { invalid: true } as const]) {
+      const denied = await issue({ deploymentKey: 'dk_demo_dpop', origin: 'http://localhost:8081', dpop });
+      assert.equal(denied.result.outcome, 'denied');
+      assert.equal(denied.result.outcome === 'denied' && denied.result.reason, 'dpop_proof_required');
+      assert.equal(denied.fas.calls.length, 0, 'nothing is minted');
+    }
+    // An account without key binding ignores the proof, valid or not: the token is not bound.
+    for (const dpop of [{ jkt }, { invalid: true } as const]) {
+      const open = await issue({ deploymentKey: 'dk_demo_open', dpop });
+      assert.equal(open.result.outcome, 'issued');
+      assert.equal(open.fas.calls[0]?.body.jkt, undefined);
+    }
+  });
+
   test('flag on, fingerprint generated: the token request carries the fingerprint and its level', async () => {
     const signals = collectSignals(widgetHeaders(), '203.0.113.7');
     const { result, fas } = await issue({

@@ -70,6 +70,27 @@ describe('RefreshWebchatToken on the time-skipping test server', () => {
     assert.equal(attrs.get(sa.Outcome), 'refreshed');
   });
 
+  test('key binding: the proof’s key goes to FAS, bound to the account’s setting; none where required is refused', async () => {
+    const jkt = 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs';
+    const fas = new FakeFas();
+    const issued = await runIssuance(ctx, { deploymentKey: 'dk_demo_dpop', dpop: { jkt } }, fas);
+    const token = issued.result.outcome === 'issued' ? issued.result.token : assert.fail('not issued');
+    for (const dpop of [undefined, { invalid: true } as const]) {
+      const { result } = await runRefresh(ctx, { deploymentKey: 'dk_demo_dpop', token, dpop }, fas);
+      assert.equal(result.outcome === 'refused' && result.code, 'invalid_dpop_proof');
+    }
+    assert.equal(fas.refreshCalls.length, 0, 'refused before FAS');
+    const { result } = await runRefresh(ctx, { deploymentKey: 'dk_demo_dpop', token, dpop: { jkt } }, fas);
+    assert.equal(result.outcome, 'refreshed');
+    assert.deepEqual([fas.refreshCalls[0]?.body.proofJkt, fas.refreshCalls[0]?.body.bindKey], [jkt, true]);
+    // Without key binding the proof's key still goes to FAS, so that a token bound before the account turned
+    // binding off can refresh; nothing new is bound (bindKey false).
+    const open = await runIssuance(ctx, { deploymentKey: 'dk_demo_open' }, fas);
+    const openToken = open.result.outcome === 'issued' ? open.result.token : assert.fail('not issued');
+    await runRefresh(ctx, { deploymentKey: 'dk_demo_open', token: openToken, dpop: { jkt } }, fas);
+    assert.deepEqual([fas.refreshCalls[1]?.body.proofJkt, fas.refreshCalls[1]?.body.bindKey], [jkt, false]);
+  });
+
   test("another browser's headers: refused as fingerprint_validation_failed", async () => {
     const fas = new FakeFas();
     const issued = await boundToken(fas);

@@ -127,12 +127,12 @@ void describe('token refresh (FAS, with a real SAS)', () => {
   const invalidToken = {
     valid: false,
     code: 'invalid_token',
-    message: 'The token is invalid, expired, or not for this account.',
+    message: 'The token is invalid, expired or not for this deployment key.',
   };
   const fingerprintFailed = {
     valid: false,
     code: 'fingerprint_validation_failed',
-    message: 'The token is bound to another browser.',
+    message: 'The token belongs to another browser.',
   };
 
   void test('a bound token refreshed from the same browser: same identity, new expiry, still bound at its level', async () => {

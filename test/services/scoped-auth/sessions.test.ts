@@ -179,6 +179,32 @@ forEachBackend('sessions at SAS', (db) => {
     assert.equal(await validate(other.token, 'v1.fp-A'), true);
   });
 
+  void test('key binding at refresh: a key-bound token needs its key, its successor stays bound; binding starts when asked', async () => {
+    const key = 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs';
+    const other = 'Xzb8sXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs';
+    const invalid = { outcome: 'refused', code: 'invalid_dpop_proof' };
+    const bound = await issue({ jkt: key });
+    assert.deepEqual(await refresh(bound.token), invalid, 'no proof');
+    assert.deepEqual(await refresh(bound.token, { proofJkt: other, bindKey: true }), invalid, 'another key');
+    const next = (await refresh(bound.token, { proofJkt: key, bindKey: false })) as Refreshed;
+    assert.equal(
+      next.outcome,
+      'refreshed',
+      'the key binding of the account may be off now: the token still needs it',
+    );
+    assert.deepEqual(
+      await refresh(next.token, { proofJkt: other }),
+      invalid,
+      'the successor is bound to the key',
+    );
+    // An unbound token: bound from its refresh on when asked to, else left alone.
+    const loose = await issue();
+    const tied = (await refresh(loose.token, { proofJkt: key, bindKey: true })) as Refreshed;
+    assert.deepEqual(await refresh(tied.token), invalid);
+    const stillLoose = (await refresh((await issue()).token, { proofJkt: key, bindKey: false })) as Refreshed;
+    assert.equal((await refresh(stillLoose.token)).outcome, 'refreshed');
+  });
+
   void test('concurrent refreshes of one token mint one successor: every answer carries it', async () => {
     const first = await issue(bound);
     const answers = await Promise.all(Array.from({ length: 8 }, () => refresh(first.token, bound)));
