@@ -121,10 +121,12 @@ describe('the demo widget in Chromium', { skip }, () => {
     return generateFingerprint(collectSignals(headers, '127.0.0.1'), 'medium', secret).fingerprint;
   };
 
-  const validate = async (token: string, fingerprint: string) => {
+  const validate = (token: string, fingerprint: string) => validateWith({ token, fingerprint });
+
+  const validateWith = async (request: Record<string, unknown>) => {
     // SAS is internal: validation goes to it directly, as FAS would.
     const url = `${stack.urls.sas}/v1/ScopedAuthTokens/validate`;
-    const body = JSON.stringify({ token, fingerprint });
+    const body = JSON.stringify(request);
     const res = await fetch(url, {
       method: 'POST',
       headers: {
@@ -359,6 +361,78 @@ describe('the demo widget in Chromium', { skip }, () => {
       assert.equal(await storedSession(page), null, 'the refused session is dropped');
     } finally {
       await context.close();
+    }
+  });
+
+  test('key binding (dk_demo_dpop): a key the page cannot export; reload and refresh with it; useless elsewhere', async () => {
+    const context = await firstVisitor();
+    const other = await firstVisitor();
+    try {
+      const { page, calls } = await openWidget(context, stack.urls.web!);
+      assert.equal(await startChat(page, 'dk_demo_dpop'), 'ready');
+      await screenshot(page, 'key-bound');
+      const issued = await postTo(calls, '/v2/Webchat/Token');
+      assert.equal(issued?.status, 200);
+      assert.match(issued.headers.dpop ?? '', /^[\w-]+\.[\w-]+\.[\w-]+$/, 'the request carried a proof');
+      const first = await storedSession(page);
+      assert.ok(first);
+
+      // The private key lives in IndexedDB and WebCrypto refuses to export it.
+      // Browser code, as text: this file is typed for Node, not the DOM.
+      const probe = () =>
+        page.evaluate<{ exported: string; extractable: boolean; pub: unknown }>(`(async () => {
+          const { keyPair } = await import('/dpopKey.js');
+          const pair = await keyPair();
+          const exported = await crypto.subtle.exportKey('jwk', pair.privateKey).then(() => 'exported', (err) => err.name);
+          return { exported, extractable: pair.privateKey.extractable, pub: await crypto.subtle.exportKey('jwk', pair.publicKey) };
+        })()`);
+      const before = await probe();
+      assert.deepEqual([before.exported, before.extractable], ['InvalidAccessError', false]);
+
+      // A reload finds the same key and refreshes with it.
+      await page.reload();
+      assert.equal(await settled(page), 'ready');
+      assert.equal(await page.locator('#widget').getAttribute('data-refresh'), 'refreshed');
+      const refresh = await postTo(calls, '/v2/Webchat/Tokens/Refresh');
+      assert.equal(refresh?.status, 200);
+      const after = await storedSession(page);
+      assert.ok(after);
+      assert.equal(after.identity, first.identity);
+      assert.notEqual(after.token, first.token);
+      assert.deepEqual((await probe()).pub, before.pub, 'the same key after the reload');
+
+      // A chat backend receives the token with a proof and asks SAS: the page's key passes, another does not.
+      const chatApi = 'https://chat.example.com/v1/messages';
+      const proofFrom = (p: Page) =>
+        p.evaluate<string>(`(async () => {
+          const { dpopProof } = await import('/dpopKey.js');
+          return dpopProof({ method: 'POST', url: ${JSON.stringify(chatApi)}, accessToken: ${JSON.stringify(after.token)} });
+        })()`);
+      const otherPage = (await openWidget(other, stack.urls.web!)).page;
+      const atSas = async (proof: string) =>
+        validateWith({ token: after.token, dpop: { proof, method: 'POST', url: chatApi } });
+      assert.equal((await atSas(await proofFrom(page))).authorized, true);
+      assert.deepEqual(await atSas(await proofFrom(otherPage)), {
+        authorized: false,
+        message: 'invalid_dpop_proof',
+      });
+
+      // The session copied into another browser: its own key signs, so the refresh is refused.
+      await otherPage.evaluate(
+        `localStorage.setItem('webchat-demo.session', ${JSON.stringify(JSON.stringify(after))})`,
+      );
+      const otherCalls = edgeCalls(otherPage, stack.urls.edge);
+      await otherPage.reload();
+      assert.equal(await settled(otherPage), 'error');
+      assert.equal((await postTo(otherCalls, '/v2/Webchat/Tokens/Refresh'))?.status, 403);
+      assert.match(
+        (await otherPage.locator('#error-message').textContent()) ?? '',
+        /^The edge answered 403 invalid_dpop_proof: \S/,
+      );
+      await screenshot(otherPage, 'key-bound-copied-session');
+    } finally {
+      await context.close();
+      await other.close();
     }
   });
 

@@ -22,6 +22,7 @@ import {
 } from '../../scripts/stack';
 import { postAsService } from '../helpers/serviceCall';
 import { createTestSchema, postgresUnavailable, type TestSchema } from '../helpers/testDatabase';
+import { dpopKey } from '../helpers/dpop';
 import { otherBrowserHeaders, widgetHeaders } from '../helpers/widget';
 
 /**
@@ -200,6 +201,8 @@ void describe(
         FINGERPRINT_SECRET: secrets.FINGERPRINT_SECRET,
         FAS_AUTH_SECRET: secrets.FAS_AUTH_SECRET,
         WORKER_METRICS_ADDRESS: '',
+        // DPoP proofs name the public URL the browser called: the edge.
+        EDGE_PUBLIC_URL: `http://127.0.0.1:${edge}`,
         REDIS_URL: redisUrl,
         REDIS_KEY_PREFIX: keyPrefix,
         RATE_LIMIT_IP_POINTS: String(IP_LIMIT),
@@ -495,6 +498,35 @@ void describe(
           message: 'A valid service credential is required.',
         });
       }
+    });
+
+    void test('a DPoP proof is accepted once in the fleet: replayed to the other API or the other SAS, refused', async () => {
+      const key = await dpopKey();
+      const tokenUrl = `${urls.edge}/v2/Webchat/Token`;
+      // The proof names the public URL (the edge); the test sends it straight to each API, as a thief that
+      // caught it would.
+      const send = (api: string, proof: string) =>
+        fetch(`${api}/v2/Webchat/Token`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-forwarded-for': nextClient(), dpop: proof },
+          body: JSON.stringify({ deploymentKey: 'dk_demo_dpop' }),
+        });
+      const proof = await key.proof({ htu: tokenUrl });
+      const first = await send(urls.api1!, proof);
+      assert.equal(first.status, 200, await first.clone().text());
+      const { token } = (await first.json()) as { token: string };
+      const replayed = await send(urls.api2!, proof);
+      assert.equal(replayed.status, 400);
+      assert.equal(((await replayed.json()) as { code: string }).code, 'dpop_proof_required');
+
+      const api = 'https://chat.example.com/messages';
+      const atSas = async (sas: string, dpop: { proof: string; method: string; url: string }) => {
+        const res = await postAsService(asFas, `${sas}/v1/ScopedAuthTokens/validate`, { token, dpop });
+        return (await res.json()) as { authorized: boolean; message?: string };
+      };
+      const shown = { proof: await key.proof({ htu: api, token }), method: 'POST', url: api };
+      assert.equal((await atSas(urls.sas2!, shown)).authorized, true);
+      assert.deepEqual(await atSas(urls.sas1!, shown), { authorized: false, message: 'invalid_dpop_proof' });
     });
 
     const load = (requestsPerSecond: number) =>
