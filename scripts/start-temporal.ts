@@ -1,6 +1,6 @@
 /**
  * `npm run start:temporal`: the Temporal dev server on its own, exactly as `make start` runs it (same flags and
- * search attributes, scripts/temporalDevServer.ts), for a deployment that starts each process by hand. It listens
+ * search attributes, scripts/stack/temporalDevServer.ts), for a deployment that starts each process by hand. It listens
  * on the host:port of TEMPORAL_ADDRESS (the address the API and workers dial), its UI on TEMPORAL_UI_PORT, and
  * keeps its SQLite file under DATA_DIR/temporal/. SIGINT/SIGTERM stop it.
  */

@@ -31,7 +31,7 @@ export const featureFlag = z
 /**
  * An allowed origin: `https://shop.example.com`, `http://localhost:8081` or a wildcard subdomain
  * `https://*.example.com`. The input is first normalised to the form browsers send (`Origin` header: lower-case
- * host, no default port, no trailing slash), then must pass `isOriginPattern` from `lib/cors.ts`, the very rule
+ * host, no default port, no trailing slash), then must pass `isOriginPattern` from `domain/cors.ts`, the very rule
  * the CORS matcher applies. One rule for storing and matching, so no stored entry is silently dead (an
  * `http://*.` wildcard, say, which the matcher never honours).
  */
