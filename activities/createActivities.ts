@@ -1,21 +1,15 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { type AccountConfig, WEBCHAT_SECURITY_FLAG } from '../domain/contracts';
+import { WEBCHAT_SECURITY_FLAG } from '../domain/contracts';
 import { FAS_REJECTED_FAILURE, FINGERPRINT_FAILURE } from '../domain/failureTypes';
 import type { TokenSteps } from '../domain/tokenSteps';
 import { FingerprintError, generateFingerprint } from '../lib/fingerprint';
+import type { AccountReader } from '../store/accountReader';
 import { FasRejectedError, type FasClient } from './fasClient';
 
-/** What the activities need from the account store (store/accountReader.ts). */
-export interface AccountReader {
-  readByDeploymentKey(
-    key: string,
-    flag: string,
-  ): Promise<{ config: AccountConfig; flagEnabled: boolean } | null>;
-}
-
 export interface ActivityDeps {
-  store: AccountReader;
+  /** The token path's one read of the store (an `AccountStore`; tests hand in a fake). */
+  store: Pick<AccountReader, 'readByDeploymentKey'>;
   fas: Pick<FasClient, 'requestToken' | 'refreshToken'>;
   fingerprintSecret: Uint8Array;
 }

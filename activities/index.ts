@@ -1,2 +1,2 @@
-export { createActivities, type Activities, type AccountReader, type ActivityDeps } from './createActivities';
+export { createActivities, type Activities, type ActivityDeps } from './createActivities';
 export { createFasClient, FasRejectedError, type FasClient } from './fasClient';

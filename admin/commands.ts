@@ -4,10 +4,14 @@ import { z } from 'zod';
 import { WEBCHAT_SECURITY_FLAG, fingerprintSensitivities, keyBindings } from '../domain/contracts';
 import { type AccountAdmin, generateDeploymentKey } from '../store/accountAdmin';
 import {
-  accountSid,
+  accountSidSchema as accountSid,
+  keyIdSchema as keyId,
+  sessionMaxAgeSeconds,
+  tokenTtlSeconds,
+} from '../domain/accountRules';
+import {
   type CreateAccountInput,
   createAccountInput,
-  keyId,
   parseInput,
   type UpdateAccountInput,
   updateAccountInput,
@@ -65,9 +69,9 @@ const accountOptionHelp = [
   '--origin <origin>         allowed origin, repeatable: https://shop.example.com, http://localhost:8081,',
   '                          or https://*.example.com for its subdomains; none means any origin',
   `--sensitivity <level>     fingerprint sensitivity: ${fingerprintSensitivities.join(' | ')}`,
-  '--ttl <seconds>           token lifetime, 60 to 86400',
-  '--session-max-age <s>     how long a session may keep refreshing, 60 to 31536000; `default`: the',
-  "                          service's SESSION_MAX_AGE_S (86400 unless set)",
+  `--ttl <seconds>           token lifetime, ${tokenTtlSeconds.min} to ${tokenTtlSeconds.max}`,
+  `--session-max-age <s>     how long a session may keep refreshing, ${sessionMaxAgeSeconds.min} to ${sessionMaxAgeSeconds.max}; \`default\`: the`,
+  `                          service's SESSION_MAX_AGE_S (${sessionMaxAgeSeconds.default} unless set)`,
   `--key-binding <mode>      tokens bound to a key the browser holds (DPoP): ${keyBindings.join(' | ')};`,
   '                          required refuses a token request without a proof; default off',
 ];

@@ -34,7 +34,7 @@ export interface ApiDeps {
   dpop?: DpopSettings;
 }
 
-/** The orchestrator's public API (FWO), built without listening. */
+/** The orchestrator's public API (FWO, FlexWebchatOrchestratorService in the source diagram), built without listening. */
 export function createApp({
   runs,
   logger,

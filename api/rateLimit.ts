@@ -4,7 +4,7 @@ import type { Context, Middleware } from 'koa';
 import { Counter, type Registry } from 'prom-client';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { AppError } from '../domain/errors';
-import { parseIpv4, parseIpv6 } from '../lib/fingerprint/ipPrefix';
+import { ipv4Of, parseIpv6 } from '../lib/http/clientAddress';
 import type { Logger } from '../lib/logger';
 import { closeRedis, connectRedis } from '../lib/redis';
 
@@ -298,13 +298,3 @@ export function clientNetworks(ip: string): ClientNetworks {
 
 /** The network a client is counted by as one client (`clientNetworks(ip).client`). */
 export const clientNetwork = (ip: string): string => clientNetworks(ip).client;
-
-/** IPv4, or an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`) as the IPv4 client it is. */
-function ipv4Of(ip: string): number[] | null {
-  const v4 = parseIpv4(ip);
-  if (v4) return v4;
-  const v6 = parseIpv6(ip);
-  if (!v6 || !v6.slice(0, 5).every((g) => g === 0) || v6[5] !== 0xffff) return null;
-  const [hi = 0, lo = 0] = v6.slice(6);
-  return [hi >> 8, hi & 0xff, lo >> 8, lo & 0xff];
-}

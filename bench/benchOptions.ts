@@ -31,7 +31,7 @@ export interface BenchOptions {
   temporalAddress: string | null;
   /** The orchestrated path with a worker process of its own (API_RUN_WORKER=false), runs started through matching. */
   separateWorker: boolean;
-  /** How the product's services run: TypeScript through tsx (as `make start`), or the production build. */
+  /** How the product's services run: the production build (as `make start`), or TypeScript through tsx (`make dev`). */
   build: BenchBuild;
   /**
    * The builds whose peak RSS per process is reported: the main one from its run, any other from a stack of that
@@ -57,7 +57,7 @@ const usage = `npm run bench -- [options]   (each option also reads BENCH_<NAME>
   --temporal-address <host:port>  use this Temporal server instead of starting the dev server
   --separate-worker     orchestrated path: a worker process of its own, runs started through matching
                         (default: the worker runs in the API process and every run starts eagerly)
-  --build <b>           how the product runs: tsx (TypeScript, as make start; default) | dist (npm run build)
+  --build <b>           how the product runs: dist (npm run build, as make start; default) | tsx (TypeScript, as make dev)
   --rss-builds <b,b>    builds whose peak RSS per process is reported (tsx,dist; --smoke: the --build one)
   --out <file>          JSON report path (bench/results/bench-<time>.json)
   --smoke               a few seconds at a low rate: proves the harness runs`;
@@ -143,7 +143,7 @@ export function parseBenchOptions(argv: string[], env: NodeJS.ProcessEnv = proce
     );
   }
 
-  const build = pick('build', 'BUILD') ?? 'tsx';
+  const build = pick('build', 'BUILD') ?? 'dist';
   if (!benchBuilds.includes(build as BenchBuild))
     throw new Error(`--build must be tsx or dist, got "${build}"`);
   const rssBuilds = list(

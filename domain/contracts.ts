@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { accountSidSchema, sessionMaxAgeSchema, ttlSchema } from './accountRules';
 import { fingerprintSensitivities, type FingerprintSensitivity, type KeyBinding } from './names';
 
 /**
@@ -37,22 +38,15 @@ export interface FingerprintSignals {
 
 // ---- Field schemas: FAS and SAS accept exactly the same values.
 
-export const accountSidSchema = z
-  .string()
-  .regex(/^AC[0-9a-f]{32}$/, 'must be "AC" followed by 32 hex digits');
-
 /** What the token grants the widget. */
 export const grantsSchema = z.strictObject({
   webchat: z.strictObject({ addressSid: z.string().min(1).max(64) }),
 });
 export type WebchatGrants = z.infer<typeof grantsSchema>;
 
-export const ttlSchema = z.number().int().min(60).max(86_400);
 export const fingerprintSchema = z.string().min(1).max(128);
 export const tokenSchema = z.string().min(1).max(8192);
 const fingerprintLevelSchema = z.enum(fingerprintSensitivities);
-/** An account's own session maximum age, in seconds (store/accountInput.ts checks the same range). */
-export const sessionMaxAgeSchema = z.number().int().min(60).max(31_536_000);
 
 /** An RFC 7638 SHA-256 JWK thumbprint: what a key-bound token's `cnf.jkt` holds. */
 export const jktSchema = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be a base64url SHA-256 thumbprint');

@@ -40,7 +40,3 @@ export class AppError extends Error {
     this.status = errorStatus[code];
   }
 }
-
-export function isErrorCode(value: unknown): value is ErrorCode {
-  return typeof value === 'string' && Object.hasOwn(errorStatus, value);
-}

@@ -295,7 +295,7 @@ function relay(answer: Dispatcher.ResponseData, res: ServerResponse): void {
 
 /** Methods the edge may send to a second instance after the first may have received them. */
 function isIdempotent(req: IncomingMessage): boolean {
-  // A token request with an Idempotency-Key is replayed by the API, not run twice (README, idempotency).
+  // A token request with an Idempotency-Key is replayed by the API, not run twice (docs/reliability.md, `Idempotency-Key`).
   return (
     ['GET', 'HEAD', 'OPTIONS'].includes(req.method ?? '') || req.headers['idempotency-key'] !== undefined
   );

@@ -23,7 +23,7 @@ Webchat token service is up.
   OpenAPI document:        ${stack.urls.edge}/openapi.json
   Prometheus metrics:      ${stack.urls.api}/metrics   ${stack.urls.fas}/metrics   ${stack.urls.sas}/metrics
                            ${stack.urls.workerMetrics ?? '(worker: off)'}/metrics   (the worker's temporal_*)
-                           rules and dashboard: deploy/ (README: Operations)
+                           rules and dashboard: deploy/ (docs/operations.md)
   Data folder:             ${dataDir}
 
 Demo deployment keys:

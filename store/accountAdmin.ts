@@ -1,13 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
+import { accountSidSchema, keyIdSchema } from '../domain/accountRules';
 import {
-  accountSid as accountSidSchema,
   createAccountInput,
   type CreateAccountInput,
   deploymentKey as deploymentKeySchema,
   featureFlag as featureFlagSchema,
-  keyId as keyIdSchema,
   parseInput,
   updateAccountInput,
   type UpdateAccountInput,

@@ -1,17 +1,19 @@
 import { z } from 'zod';
+import {
+  accountSidSchema,
+  addressSidSchema,
+  sessionMaxAgeSchema,
+  tokenTtlSeconds,
+  ttlSchema,
+} from '../domain/accountRules';
 import { fingerprintSensitivities, keyBindings } from '../domain/contracts';
 import { isOriginPattern } from '../domain/cors';
 import { StoreError } from './storeError';
 
-/** Input schemas of the account store: what the admin CLI may write, checked before any SQL runs. */
-
-export const accountSid = z
-  .string()
-  .regex(/^AC[0-9a-f]{32}$/, 'must be AC followed by 32 lowercase hex digits');
-export const addressSid = z
-  .string()
-  .regex(/^AD[0-9a-f]{32}$/, 'must be AD followed by 32 lowercase hex digits');
-export const keyId = z.string().regex(/^DK[0-9a-f]{32}$/, 'must be DK followed by 32 lowercase hex digits');
+/**
+ * Input schemas of the account store: what the admin CLI may write, checked before any SQL runs. The rules of
+ * the identifiers and settings themselves are in domain/accountRules.ts.
+ */
 
 export const DEPLOYMENT_KEY_MIN_LENGTH = 12;
 export const DEPLOYMENT_KEY_MAX_LENGTH = 256;
@@ -69,22 +71,22 @@ const allowedOrigins = z
 
 const accountFields = {
   friendlyName: z.string().max(256),
-  addressSid,
+  addressSid: addressSidSchema,
   allowedOrigins,
   fingerprintSensitivity: z.enum(fingerprintSensitivities),
-  tokenTtlSeconds: z.int().min(60).max(86400),
+  tokenTtlSeconds: ttlSchema,
   /** How long a session may keep refreshing; absent (or null on update): SAS's SESSION_MAX_AGE_S. */
-  sessionMaxAgeSeconds: z.int().min(60).max(31_536_000),
+  sessionMaxAgeSeconds: sessionMaxAgeSchema,
   keyBinding: z.enum(keyBindings),
 };
 
 export const createAccountInput = z.strictObject({
-  accountSid: accountSid.optional(),
+  accountSid: accountSidSchema.optional(),
   friendlyName: accountFields.friendlyName.default(''),
-  addressSid: addressSid.optional(),
+  addressSid: addressSidSchema.optional(),
   allowedOrigins: allowedOrigins.default([]),
   fingerprintSensitivity: accountFields.fingerprintSensitivity.default('medium'),
-  tokenTtlSeconds: accountFields.tokenTtlSeconds.default(3600),
+  tokenTtlSeconds: accountFields.tokenTtlSeconds.default(tokenTtlSeconds.default),
   sessionMaxAgeSeconds: accountFields.sessionMaxAgeSeconds.optional(),
   keyBinding: accountFields.keyBinding.default('off'),
   /** Plaintext keys to create with the account, in the same transaction. */

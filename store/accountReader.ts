@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { AccountConfig } from '../domain/contracts';
-import { accountSid as accountSidSchema, deploymentKey as deploymentKeySchema } from './accountInput';
-import { type AccountRecord, hashKey, selectAccount, selectAccountByKeyHash } from './accountRecords';
+import { deploymentKey as deploymentKeySchema } from './accountInput';
+import { type AccountRecord, hashKey, selectAccountByKeyHash } from './accountRecords';
 import type { StoreSchema } from './schema';
 
 /** What an issuance reads of the account behind a deployment key: its configuration and one flag. */
@@ -12,7 +12,7 @@ export interface AccountByKey {
 }
 
 /**
- * The token path's reads (the activities): a deployment key's account, an account's configuration, a flag.
+ * The token path's read (the `loadAccount` activity): a deployment key's account, its configuration and a flag.
  * Never throws for an unknown input: it reads as absent.
  */
 export class AccountReader {
@@ -29,37 +29,13 @@ export class AccountReader {
       ? { config: toAccountConfig(account), flagEnabled: account.featureFlags[flag] ?? false }
       : null;
   }
-
-  /** The account SID behind a live deployment key; null for an unknown or revoked key. */
-  async resolveDeploymentKey(key: string): Promise<string | null> {
-    return (await this.readByDeploymentKey(key, ''))?.config.accountSid ?? null;
-  }
-
-  /** The configuration the token workflow holds for one execution, or null for an unknown account. */
-  async getAccountConfig(accountSid: string): Promise<AccountConfig | null> {
-    if (!accountSidSchema.safeParse(accountSid).success) return null;
-    const account = await selectAccount(this.db, accountSid);
-    return account ? toAccountConfig(account) : null;
-  }
-
-  /** Whether `flag` is on for the account; false when it was never set. */
-  async getFeatureFlag(accountSid: string, flag: string): Promise<boolean> {
-    if (!accountSidSchema.safeParse(accountSid).success) return false;
-    const row = await this.db
-      .selectFrom('feature_flags')
-      .select('enabled')
-      .where('account_sid', '=', accountSid)
-      .where('flag', '=', flag)
-      .executeTakeFirst();
-    return row?.enabled === 1;
-  }
 }
 
 /**
  * Exactly the contract's fields, since the workflow keeps this in its history: the record less what only an
  * operator sees (a field added to AccountRecord must be listed here, or it reaches history).
  */
-function toAccountConfig(account: AccountRecord): AccountConfig {
+export function toAccountConfig(account: AccountRecord): AccountConfig {
   const {
     friendlyName: _name,
     featureFlags: _flags,

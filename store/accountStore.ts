@@ -1,4 +1,3 @@
-import type { AccountConfig } from '../domain/contracts';
 import { AccountAdmin } from './accountAdmin';
 import { type AccountByKey, AccountReader } from './accountReader';
 import type { StoreDatabase } from './database';
@@ -23,17 +22,5 @@ export class AccountStore extends AccountAdmin {
 
   readByDeploymentKey(key: string, flag: string): Promise<AccountByKey | null> {
     return this.reader.readByDeploymentKey(key, flag);
-  }
-
-  resolveDeploymentKey(key: string): Promise<string | null> {
-    return this.reader.resolveDeploymentKey(key);
-  }
-
-  getAccountConfig(accountSid: string): Promise<AccountConfig | null> {
-    return this.reader.getAccountConfig(accountSid);
-  }
-
-  getFeatureFlag(accountSid: string, flag: string): Promise<boolean> {
-    return this.reader.getFeatureFlag(accountSid, flag);
   }
 }

@@ -29,7 +29,7 @@ export async function openStore(options: OpenStoreOptions): Promise<AccountStore
 
 /**
  * The embedded store of releases before SQLite (PGlite, `${dataDir}/accounts`): no longer read. Its accounts are
- * not carried over; the README says so, and the processes that open the store warn about it.
+ * not carried over; docs/store.md says so, and the processes that open the store warn about it.
  */
 export function legacyEmbeddedStore(dataDir: string | null): string | null {
   if (dataDir === null) return null;

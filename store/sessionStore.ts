@@ -1,15 +1,15 @@
 import { sql } from 'kysely';
 import { z } from 'zod';
 import { TOKEN_CLOCK_TOLERANCE_SECONDS } from '../domain/tokenClock';
-import { accountSid as accountSidSchema, parseInput } from './accountInput';
+import { accountSidSchema, tokenTtlSeconds } from '../domain/accountRules';
+import { parseInput } from './accountInput';
 import type { StoreDatabase } from './database';
 
 /**
- * The longest a token can live (SAS refuses a longer ttl): a revocation is kept this long, plus the clock
- * tolerance, after it was made, so that it outlives every token it covers.
+ * A revocation is kept for the longest a token can live (domain/accountRules.ts), plus a minute, well past the
+ * verifiers' clock tolerance (domain/tokenClock.ts), after it was made, so that it outlives every token it covers.
  */
-export const MAX_TOKEN_LIFETIME_SECONDS = 86_400;
-const CLOCK_TOLERANCE_MS = 60_000;
+const REVOCATION_MARGIN_MS = 60_000;
 
 /** Rows one prune statement deletes at most: each batch is a short write, so SAS's refreshes never queue long. */
 const PRUNE_BATCH = 1000;
@@ -241,7 +241,7 @@ export class SessionStore {
     issuedBefore: Date | null,
     now: Date,
   ): Promise<Revocation> {
-    const expiresAt = now.getTime() + MAX_TOKEN_LIFETIME_SECONDS * 1000 + CLOCK_TOLERANCE_MS;
+    const expiresAt = now.getTime() + tokenTtlSeconds.max * 1000 + REVOCATION_MARGIN_MS;
     // A second revocation of the same subject widens the first: the later cut-off and expiry win. (Both rows
     // of a subject have issued_before set, or neither: the kind decides, so max() never meets a null.)
     const greatest = this.database.dialect === 'postgres' ? 'greatest' : 'max';

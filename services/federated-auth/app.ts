@@ -1,8 +1,8 @@
 import Router from '@koa/router';
 import type Koa from 'koa';
 import { type Middleware } from 'koa';
+import { accountSidSchema } from '../../domain/accountRules';
 import {
-  accountSidSchema,
   fasRefreshRequestSchema,
   fasTokenRequestSchema,
   type FasRefreshRefusal,

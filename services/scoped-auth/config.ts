@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { z } from 'zod';
+import { sessionMaxAgeSeconds } from '../../domain/accountRules';
 import { dataDir, isProduction, logLevel, nodeEnv, parseEnv, port, redisUrl } from '../../lib/config';
 import { DEFAULT_REPLAY_KEY_PREFIX } from '../../lib/replayCache';
 import type { ReplaySettings } from '../../lib/replayCache';
@@ -32,7 +33,12 @@ const schema = z
     /** Refresh and revocation state on this PostgreSQL server (shared by every instance); else embedded. */
     DATABASE_URL: databaseUrl,
     /** How long after its first token a session may still refresh; an account may set its own. */
-    SESSION_MAX_AGE_S: z.coerce.number().int().min(60).max(31_536_000).default(86_400),
+    SESSION_MAX_AGE_S: z.coerce
+      .number()
+      .int()
+      .min(sessionMaxAgeSeconds.min)
+      .max(sessionMaxAgeSeconds.max)
+      .default(sessionMaxAgeSeconds.default),
     /** How long a repeat of one refresh from the same browser gets the same successor; later, a reuse. */
     REFRESH_REUSE_GRACE_S: z.coerce.number().int().min(0).max(300).default(30),
   })

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID, webcrypto } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   calculateJwkThumbprint,
@@ -44,8 +44,6 @@ export interface KeyRing {
 
 /** The whole ring in one file, so a rotation replaces it in one rename(2) and no reader sees half of one. */
 export const KEYRING_FILE = 'keyring.json';
-/** Before rotation existed each key had its own file; a ring made from them keeps live tokens valid. */
-const LEGACY_FILES = { signing: 'signing.jwk.json', encryption: 'encryption.jwk.json' } as const;
 
 const b64u = z.string().regex(/^[A-Za-z0-9_-]+$/);
 const signingJwkSchema = z.object({
@@ -135,25 +133,8 @@ async function loadOrCreateKeyRingFile(dir: string): Promise<KeyRingFile> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const existing = await readKeyRingFile(dir);
   if (existing !== undefined) return existing;
-  const legacy = await readLegacyKeys(dir);
-  const created = await publishOnce(keyRingPath(dir), legacy ?? (await newKeyRingFile()));
-  if (legacy !== undefined) {
-    // The ring now holds these keys; a second copy of them would outlive a retirement.
-    await Promise.all(Object.values(LEGACY_FILES).map((f) => rm(join(dir, f), { force: true })));
-  }
+  const created = await publishOnce(keyRingPath(dir), await newKeyRingFile());
   return parseKeyFile(keyRingFileSchema, created, keyRingPath(dir));
-}
-
-async function readLegacyKeys(dir: string): Promise<KeyRingFile | undefined> {
-  const signingPath = join(dir, LEGACY_FILES.signing);
-  const encryptionPath = join(dir, LEGACY_FILES.encryption);
-  const [signing, encryption] = await Promise.all([readJsonFile(signingPath), readJsonFile(encryptionPath)]);
-  if (signing === undefined || encryption === undefined) return undefined;
-  return {
-    version: 1,
-    signing: [parseKeyFile(signingJwkSchema, signing, signingPath)],
-    encryption: [parseKeyFile(encryptionJwkSchema, encryption, encryptionPath)],
-  };
 }
 
 function parseKeyFile<S extends z.ZodType>(schema: S, value: unknown, path: string): z.infer<S> {

@@ -1,5 +1,6 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { tokenTtlSeconds } from '../../domain/accountRules';
 import {
   loadOrCreateKeys,
   newKeyRingFile,
@@ -8,8 +9,8 @@ import {
   type KeyRingFile,
 } from './keys';
 
-/** Longest token TTL SAS mints (schemas.ts `ttlSchema`): previous keys retired sooner may kill live tokens. */
-export const LONGEST_TOKEN_TTL_MS = 86_400_000;
+/** The longest a token lives (domain/accountRules.ts): previous keys retired sooner may kill live tokens. */
+const LONGEST_TOKEN_TTL_MS = tokenTtlSeconds.max * 1000;
 
 export interface RingSummary {
   /** Current kids first. */

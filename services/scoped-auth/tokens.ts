@@ -1,8 +1,8 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { CompactEncrypt, compactDecrypt, errors, jwtVerify, SignJWT } from 'jose';
 import { z } from 'zod';
+import { accountSidSchema } from '../../domain/accountRules';
 import {
-  accountSidSchema,
   fingerprintSensitivities,
   grantsSchema,
   jktSchema,
@@ -91,9 +91,8 @@ const claimsSchema = z
     jti: z.uuid(),
     iat: z.number().int(),
     exp: z.number().int(),
-    // Absent from tokens minted before sessions existed: their session is taken to start at their `iat`.
-    sid: z.uuid().optional(),
-    sst: z.number().int().optional(),
+    sid: z.uuid(),
+    sst: z.number().int(),
     identity: z.uuid(),
     grants: grantsSchema,
     fp: z.string().min(1).optional(),
@@ -142,7 +141,7 @@ export async function validateToken(
 ): Promise<SasValidateResponse> {
   const result = await inspectToken(keys, token, presented, policy);
   if (!result.authorized) return result;
-  // The public answer keeps the documented validate shape (README): whether and how a token is bound stays inside.
+  // The public answer keeps the documented validate shape (docs/security.md): whether and how a token is bound stays inside.
   const { fingerprintLevel: _level, ...answer } = result;
   return answer;
 }
@@ -246,7 +245,7 @@ export async function verifyToken(keys: KeyRing, token: string, policy: TokenPol
   const claims = claimsSchema.safeParse(payload);
   if (!claims.success) throw new Rejected('malformed_claims');
   const { sid, sst, ...rest } = claims.data;
-  return { ...rest, sessionId: sid ?? rest.jti, sessionStart: sst ?? rest.iat };
+  return { ...rest, sessionId: sid, sessionStart: sst };
 }
 
 /** Hashing both sides gives equal-length buffers, so the comparison leaks neither content nor length. */

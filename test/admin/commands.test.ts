@@ -8,6 +8,7 @@ import { type AccountStore } from '../../store/accountStore';
 import { openStore } from '../../store/openStore';
 import { createTestSchema, postgresUnavailable, type TestSchema } from '../helpers/testDatabase';
 import { json, runCli } from './runCli';
+import { accountSidOf, configOf, flagOf } from '../helpers/storeReads';
 
 interface AccountJson {
   accountSid: string;
@@ -85,8 +86,8 @@ function commandSuite(
           webchatSecurity: true,
         },
       );
-      assert.equal(await store.resolveDeploymentKey(key.key), out.account.accountSid);
-      assert.equal(await store.getFeatureFlag(out.account.accountSid, WEBCHAT_SECURITY_FLAG), true);
+      assert.equal(await accountSidOf(store, key.key), out.account.accountSid);
+      assert.equal(await flagOf(store, out.account.accountSid, WEBCHAT_SECURITY_FLAG), true);
     });
 
     void test('account create without options: the defaults, and the key printed once in the text', async () => {
@@ -97,8 +98,8 @@ function commandSuite(
       const key = /\s(dk_[A-Za-z0-9_-]{32})\n/.exec(run.stdout)?.[1];
       assert.ok(sid && key, run.stdout);
       assert.match(run.stdout, /shown once/);
-      assert.equal(await store.resolveDeploymentKey(key), sid);
-      assert.deepEqual(await store.getAccountConfig(sid), {
+      assert.equal(await accountSidOf(store, key), sid);
+      assert.deepEqual(await configOf(store, sid), {
         accountSid: sid,
         allowedOrigins: [],
         addressSid: (await store.getAccount(sid))?.addressSid,
@@ -107,7 +108,7 @@ function commandSuite(
         tokenTtlSeconds: 3600,
         keyBinding: 'off',
       });
-      assert.equal(await store.getFeatureFlag(sid, WEBCHAT_SECURITY_FLAG), false);
+      assert.equal(await flagOf(store, sid, WEBCHAT_SECURITY_FLAG), false);
     });
 
     void test('account list and show: every account; show never prints a key', async () => {
@@ -144,15 +145,15 @@ function commandSuite(
       );
       const sid = created.account.accountSid;
       assert.equal(created.account.keyBinding, 'required');
-      assert.equal((await store.getAccountConfig(sid))?.keyBinding, 'required');
+      assert.equal((await configOf(store, sid))?.keyBinding, 'required');
       assert.equal((await cli('account', 'set', sid, '--key-binding', 'optional')).code, 0);
-      assert.equal((await store.getAccountConfig(sid))?.keyBinding, 'optional');
+      assert.equal((await configOf(store, sid))?.keyBinding, 'optional');
       const shown = await cli('account', 'show', sid);
       assert.match(shown.stdout, /^key binding {6}optional$/m);
       const bad = await cli('account', 'set', sid, '--key-binding', 'sometimes');
       assert.equal(bad.code, 2);
       assert.match(bad.stderr, /keyBinding/);
-      assert.equal((await store.getAccountConfig(sid))?.keyBinding, 'optional', 'nothing written');
+      assert.equal((await configOf(store, sid))?.keyBinding, 'optional', 'nothing written');
       // The default: off.
       const plain = json<{ account: { keyBinding: string } }>(await cli('account', 'create', '--json'));
       assert.equal(plain.account.keyBinding, 'off');
@@ -175,7 +176,7 @@ function commandSuite(
           '--json',
         ),
       );
-      let config = await store.getAccountConfig(sid);
+      let config = await configOf(store, sid);
       assert.deepEqual(
         [config?.allowedOrigins, config?.fingerprintSensitivity, config?.tokenTtlSeconds],
         [['https://*.example.net'], 'low', 600],
@@ -184,7 +185,7 @@ function commandSuite(
         await cli('account', 'set', sid, '--any-origin', '--ttl', '120', '--json'),
       );
       assert.deepEqual(out.account.allowedOrigins, []);
-      config = await store.getAccountConfig(sid);
+      config = await configOf(store, sid);
       assert.deepEqual([config?.allowedOrigins, config?.tokenTtlSeconds], [[], 120]);
     });
 
@@ -193,11 +194,11 @@ function commandSuite(
         await cli('account', 'create', '--session-max-age', '7200', '--json'),
       );
       const sid = account.accountSid;
-      assert.equal((await store.getAccountConfig(sid))?.sessionMaxAgeSeconds, 7200);
+      assert.equal((await configOf(store, sid))?.sessionMaxAgeSeconds, 7200);
       const shown = await cli('account', 'show', sid);
       assert.match(shown.stdout, /^session max age {2}7200 s$/m);
       assert.equal((await cli('account', 'set', sid, '--session-max-age', 'default')).code, 0);
-      const config = await store.getAccountConfig(sid);
+      const config = await configOf(store, sid);
       assert.equal(config !== null && 'sessionMaxAgeSeconds' in config, false);
       assert.match((await cli('account', 'show', sid)).stdout, /^session max age {2}service default$/m);
       const tooShort = await cli('account', 'set', sid, '--session-max-age', '30');
@@ -214,15 +215,15 @@ function commandSuite(
         await cli('key', 'add', sid, '--json'),
       );
       assert.equal(added.accountSid, sid);
-      assert.equal(await store.resolveDeploymentKey(added.key), sid);
+      assert.equal(await accountSidOf(store, added.key), sid);
 
       const first = keys[0];
       assert.ok(first);
       const revoked = json<{ key: KeyJson }>(await cli('key', 'revoke', first.keyId, '--json'));
       assert.equal(revoked.key.keyId, first.keyId);
       assert.ok(revoked.key.revokedAt);
-      assert.equal(await store.resolveDeploymentKey(first.key), null);
-      assert.equal(await store.resolveDeploymentKey(added.key), sid);
+      assert.equal(await accountSidOf(store, first.key), null);
+      assert.equal(await accountSidOf(store, added.key), sid);
 
       const listed = await cli('key', 'list', sid, '--json');
       const { keys: infos } = json<{ keys: KeyJson[] }>(listed);
@@ -248,10 +249,10 @@ function commandSuite(
         json<{ account: AccountJson }>(await cli('security', 'on', sid, '--json')).account.webchatSecurity,
         true,
       );
-      assert.equal(await store.getFeatureFlag(sid, WEBCHAT_SECURITY_FLAG), true);
+      assert.equal(await flagOf(store, sid, WEBCHAT_SECURITY_FLAG), true);
       const off = await cli('security', 'off', sid);
       assert.deepEqual([off.code, off.stdout], [0, `${WEBCHAT_SECURITY_FLAG} is off for ${sid}.\n`]);
-      assert.equal(await store.getFeatureFlag(sid, WEBCHAT_SECURITY_FLAG), false);
+      assert.equal(await flagOf(store, sid, WEBCHAT_SECURITY_FLAG), false);
     });
 
     void test('bad input: exit 2, the reason on stderr, nothing on stdout, nothing written', async () => {

@@ -12,7 +12,7 @@ import { createLogger } from '../../lib/logger';
 import { freePorts } from '../../scripts/stack';
 import { noRefresh } from '../helpers/tokenRuns';
 
-/** The Redis every test machine and CI runs (README); each run uses keys of its own. */
+/** The Redis every test machine and CI runs (docs/testing.md); each run uses keys of its own. */
 const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 const runs: TokenRuns = {

@@ -15,7 +15,7 @@ import { serve, type Served } from '../../lib/http/serve';
 import { httpRequest } from '../helpers/httpRequest';
 import { widgetHeaders } from '../helpers/widget';
 
-/** The HTTP contract (README "The HTTP contract"), with the workflow replaced by scripted token runs. */
+/** The HTTP contract (README.md, "The HTTP contract"), with the workflow replaced by scripted token runs. */
 class ScriptedIssuer implements TokenRuns {
   refreshToken = noRefresh.refreshToken;
   inputs: CreateWebchatTokenInput[] = [];

@@ -323,12 +323,8 @@ describe('the demo widget in Chromium', { skip }, () => {
     }
   });
 
-  test("a session copied into another visitor's browser is refused on resume (where the edge has refresh)", async (t) => {
+  test("a session copied into another visitor's browser is refused on resume", async () => {
     assert.ok(allowed, 'the allowed-origin case ran first');
-    if (!(await hasRefreshRoute(stack.urls.edge))) {
-      t.skip('the edge has no POST /v2/Webchat/Tokens/Refresh yet');
-      return;
-    }
     const stolen = await storedSession(allowed.page);
     assert.ok(stolen);
     // The first visitor's localStorage, copied as it is into a browser with another language and time zone.
@@ -436,17 +432,11 @@ describe('the demo widget in Chromium', { skip }, () => {
     }
   });
 
-  test('a reload resumes the session (and refreshes its token where the edge has refresh)', async (t) => {
+  test('a reload resumes the session and refreshes its token', async () => {
     assert.ok(allowed, 'the allowed-origin case ran first');
     const { page, calls } = allowed;
     const before = await storedSession(page);
     assert.ok(before);
-    const refreshExists = await hasRefreshRoute(stack.urls.edge);
-    t.diagnostic(
-      refreshExists
-        ? 'the edge has POST /v2/Webchat/Tokens/Refresh: the reload must refresh the token'
-        : 'the edge has no POST /v2/Webchat/Tokens/Refresh yet: the reload keeps the stored session',
-    );
     const callsBefore = calls.length;
 
     await page.reload();
@@ -463,34 +453,27 @@ describe('the demo widget in Chromium', { skip }, () => {
       'no new chat session: the reload did not ask for a new token',
     );
 
-    if (refreshExists) {
-      assert.equal(await page.locator('#widget').getAttribute('data-refresh'), 'refreshed');
-      // The shipped widget's refresh path, its headers and form body, preflight included: a readable answer.
-      const refresh = await postTo(during, '/v2/Webchat/Tokens/Refresh');
-      assert.equal(refresh?.status, 200);
-      assert.equal(refresh.responseHeaders?.['access-control-allow-origin'], 'http://localhost:8081');
-      assert.deepEqual(
-        ownHeaders(refresh.headers),
-        ownHeaders((await postTo(calls, '/v2/Webchat/Token'))!.headers),
-      );
-      const refreshPreflights = await eventually(() => apiRequests('OPTIONS', '/v2/Webchat/Tokens/Refresh'));
-      assert.ok(
-        refreshPreflights.length > 0 && refreshPreflights.every((e) => e.status === 204),
-        'refresh preflight answered 204',
-      );
-      assert.equal(
-        refresh.postData,
-        new URLSearchParams({ DeploymentKey: 'dk_demo_secure', Token: before.token }).toString(),
-      );
-      assert.notEqual(after.token, before.token);
-      assert.ok(Date.parse(after.expiration) >= Date.parse(before.expiration));
-      assert.equal(await page.locator('#expiration').getAttribute('datetime'), after.expiration);
-    } else {
-      // Until the edge has POST /v2/Webchat/Tokens/Refresh, the page keeps the stored, unexpired session.
-      assert.equal(await page.locator('#widget').getAttribute('data-refresh'), 'unavailable');
-      assert.deepEqual(after, before);
-      assert.match((await page.locator('#status').textContent()) ?? '', /resumed .* from storage/);
-    }
+    assert.equal(await page.locator('#widget').getAttribute('data-refresh'), 'refreshed');
+    // The shipped widget's refresh path, its headers and form body, preflight included: a readable answer.
+    const refresh = await postTo(during, '/v2/Webchat/Tokens/Refresh');
+    assert.equal(refresh?.status, 200);
+    assert.equal(refresh.responseHeaders?.['access-control-allow-origin'], 'http://localhost:8081');
+    assert.deepEqual(
+      ownHeaders(refresh.headers),
+      ownHeaders((await postTo(calls, '/v2/Webchat/Token'))!.headers),
+    );
+    const refreshPreflights = await eventually(() => apiRequests('OPTIONS', '/v2/Webchat/Tokens/Refresh'));
+    assert.ok(
+      refreshPreflights.length > 0 && refreshPreflights.every((e) => e.status === 204),
+      'refresh preflight answered 204',
+    );
+    assert.equal(
+      refresh.postData,
+      new URLSearchParams({ DeploymentKey: 'dk_demo_secure', Token: before.token }).toString(),
+    );
+    assert.notEqual(after.token, before.token);
+    assert.ok(Date.parse(after.expiration) >= Date.parse(before.expiration));
+    assert.equal(await page.locator('#expiration').getAttribute('datetime'), after.expiration);
     await allowed.context.close();
   });
 });
@@ -581,16 +564,6 @@ function ownHeaders(headers: Record<string, string>): string[] {
     .map((h) => h.toLowerCase())
     .filter((h) => !browserSet.test(h))
     .sort();
-}
-
-async function hasRefreshRoute(edgeUrl: string): Promise<boolean> {
-  const res = await fetch(`${edgeUrl}/v2/Webchat/Tokens/Refresh`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: '',
-  });
-  await res.arrayBuffer();
-  return res.status !== 404;
 }
 
 /** Polls `read` until it returns a non-empty list: log lines arrive through a pipe, a moment after the reply. */

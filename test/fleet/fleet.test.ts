@@ -26,7 +26,7 @@ import { dpopKey } from '../helpers/dpop';
 import { otherBrowserHeaders, widgetHeaders } from '../helpers/widget';
 
 /**
- * The multi-instance deployment of the README's "Run a fleet", as separate processes started with the
+ * The multi-instance deployment of the "Run a fleet" in docs/fleet.md, as separate processes started with the
  * `npm run start:*` entry points: one Temporal dev server, two SAS on one key folder made by `npm run
  * rotate-keys`, FAS, two APIs that each run a worker (the default layout: every run starts eagerly on the API that
  * took the request) on the local PostgreSQL (a schema of this file's own), counting their rate limits in Redis

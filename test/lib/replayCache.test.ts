@@ -7,7 +7,7 @@ import { BoundedMemoryIds, createReplayCache, idKey, type ReplayCache } from '..
 import { createLogger } from '../../lib/logger';
 import { freePorts } from '../../scripts/stack';
 
-/** The Redis every test machine and CI runs (README); each run uses keys of its own. */
+/** The Redis every test machine and CI runs (docs/testing.md); each run uses keys of its own. */
 const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 describe('replay cache in memory', () => {

@@ -47,7 +47,10 @@ function anchors(markdown: string): Set<string> {
 function exists(relative: string): boolean {
   if (relative.startsWith('bench/results/')) return true;
   const full = path.join(root, relative.replace(/\/$/, ''));
-  return ['', '.ts', '.js', '.md'].some((ext) => existsSync(full + ext)) || existsSync(full.replace(/\.js$/, '.ts'));
+  return (
+    ['', '.ts', '.js', '.md'].some((ext) => existsSync(full + ext)) ||
+    existsSync(full.replace(/\.js$/, '.ts'))
+  );
 }
 
 describe('documents and comments name what exists', () => {
@@ -63,7 +66,11 @@ describe('documents and comments name what exists', () => {
           broken.push(`${file}: ${target} (no such file)`);
           continue;
         }
-        if (anchor && statSync(targetFile).isFile() && !anchors(readFileSync(targetFile, 'utf8')).has(anchor)) {
+        if (
+          anchor &&
+          statSync(targetFile).isFile() &&
+          !anchors(readFileSync(targetFile, 'utf8')).has(anchor)
+        ) {
           broken.push(`${file}: ${target} (no such heading)`);
         }
       }

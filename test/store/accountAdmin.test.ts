@@ -4,6 +4,7 @@ import { describe, test } from 'node:test';
 import { WEBCHAT_SECURITY_FLAG } from '../../domain/contracts';
 import { forEachBackend, suiteStore } from './backends';
 import { countRows, dumpTables } from './tables';
+import { accountSidOf } from '../helpers/storeReads';
 
 // The operator's writes (store/accountAdmin.ts): validated, transactional, no key in clear text.
 forEachBackend('account admin', (db) => {
@@ -24,7 +25,7 @@ forEachBackend('account admin', (db) => {
         assert.match(key, /^dk_[A-Za-z0-9_-]{32}$/);
         assert.equal(Buffer.from(key.slice(3), 'base64url').length * 8, 192);
         assert.match(keyId, /^DK[0-9a-f]{32}$/);
-        assert.equal(await suite.store.resolveDeploymentKey(key), account.accountSid);
+        assert.equal(await accountSidOf(suite.store, key), account.accountSid);
       }
       assert.equal(new Set(keys.map((k) => k.key)).size, keys.length);
       assert.equal(new Set(keys.map((k) => k.keyId)).size, keys.length);
@@ -182,7 +183,7 @@ forEachBackend('account admin', (db) => {
         { name: 'StoreError', code: 'deployment_key_exists' },
       );
       assert.equal(await suite.store.getAccount(sid('AC', 0x7a4e)), null);
-      assert.equal(await suite.store.resolveDeploymentKey('a-fresh-key-123'), null);
+      assert.equal(await accountSidOf(suite.store, 'a-fresh-key-123'), null);
       assert.deepEqual(
         [await count('accounts'), await count('deployment_keys'), await count('feature_flags')],
         [accounts, keys, flags],

@@ -14,6 +14,7 @@ import { openMigratedDatabase } from '../../store/openStore';
 import { SessionStore } from '../../store/sessionStore';
 import { createTestSchema, postgresUnavailable, type TestSchema } from '../helpers/testDatabase';
 import { forEachBackend } from './backends';
+import { flagOf } from '../helpers/storeReads';
 
 const storeTables = [
   'accounts',
@@ -244,7 +245,7 @@ void describe('a PostgreSQL store of the previous release', { skip: postgresUnav
         ],
       );
       assert.deepEqual((await store.getAccount(SID2))?.allowedOrigins, []);
-      assert.equal(await store.getFeatureFlag(SID2, WEBCHAT_SECURITY_FLAG), false);
+      assert.equal(await flagOf(store, SID2, WEBCHAT_SECURITY_FLAG), false);
 
       const sessions = new SessionStore(database);
       const claim = await sessions.claimRefresh({

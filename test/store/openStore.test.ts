@@ -10,6 +10,7 @@ import { WEBCHAT_SECURITY_FLAG } from '../../domain/contracts';
 import { sqliteFile } from '../../store/database';
 import { openStore } from '../../store/openStore';
 import { forEachBackend } from './backends';
+import { accountSidOf } from '../helpers/storeReads';
 
 const root = resolve(__dirname, '..', '..');
 const timeout = 120_000;
@@ -24,7 +25,7 @@ forEachBackend('openStore', (db) => {
 
     const second = await openStore(db.options);
     try {
-      assert.equal(await second.resolveDeploymentKey(key), account.accountSid);
+      assert.equal(await accountSidOf(second, key), account.accountSid);
       assert.deepEqual(await second.getAccount(account.accountSid), {
         ...account,
         deploymentKeys: [keyId],
@@ -145,7 +146,7 @@ void describe('several processes on one SQLite file', () => {
         const accounts = await store.listAccounts();
         assert.equal(accounts.length, 100);
         for (const { accountSid, key } of writers.flatMap((w) => w.committed)) {
-          assert.equal(await store.resolveDeploymentKey(key), accountSid);
+          assert.equal(await accountSidOf(store, key), accountSid);
         }
       } finally {
         reading = false;
@@ -176,7 +177,7 @@ void describe('several processes on one SQLite file', () => {
         const store = await openStore({ dataDir });
         try {
           for (const { accountSid, key } of writer.committed) {
-            assert.equal(await store.resolveDeploymentKey(key), accountSid, `round ${round}: ${accountSid}`);
+            assert.equal(await accountSidOf(store, key), accountSid, `round ${round}: ${accountSid}`);
           }
         } finally {
           await store.close();
@@ -207,7 +208,7 @@ void describe('several processes on one SQLite file', () => {
           const accounts = await restored.listAccounts();
           assert.ok(accounts.length >= before + committedBefore.length);
           for (const { accountSid, key } of committedBefore) {
-            assert.equal(await restored.resolveDeploymentKey(key), accountSid);
+            assert.equal(await accountSidOf(restored, key), accountSid);
           }
         } finally {
           await restored.close();

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { WEBCHAT_SECURITY_FLAG } from '../../domain/contracts';
 import { seedDemoAccounts } from '../../store/seed';
 import { forEachBackend, suiteStore } from './backends';
+import { accountSidOf, configOf, flagOf } from '../helpers/storeReads';
 
 forEachBackend('demo seed', (db) => {
   // The tests build on each other, in order, on one store that starts empty: the seed acts only on a store
@@ -24,13 +25,13 @@ forEachBackend('demo seed', (db) => {
       ],
     );
 
-    assert.equal(await suite.store.resolveDeploymentKey('dk_demo_open'), OPEN);
-    assert.equal(await suite.store.resolveDeploymentKey('dk_demo_secure'), SECURE);
-    assert.equal(await suite.store.getFeatureFlag(OPEN, WEBCHAT_SECURITY_FLAG), false);
-    assert.equal(await suite.store.getFeatureFlag(SECURE, WEBCHAT_SECURITY_FLAG), true);
+    assert.equal(await accountSidOf(suite.store, 'dk_demo_open'), OPEN);
+    assert.equal(await accountSidOf(suite.store, 'dk_demo_secure'), SECURE);
+    assert.equal(await flagOf(suite.store, OPEN, WEBCHAT_SECURITY_FLAG), false);
+    assert.equal(await flagOf(suite.store, SECURE, WEBCHAT_SECURITY_FLAG), true);
 
-    const open = await suite.store.getAccountConfig(OPEN);
-    const secure = await suite.store.getAccountConfig(SECURE);
+    const open = await configOf(suite.store, OPEN);
+    const secure = await configOf(suite.store, SECURE);
     assert.equal(open?.deploymentKeys.length, 1);
     assert.equal(secure?.deploymentKeys.length, 1);
     assert.deepEqual(open, {
@@ -51,7 +52,7 @@ forEachBackend('demo seed', (db) => {
       tokenTtlSeconds: 3600,
       keyBinding: 'off',
     });
-    const dpop = await suite.store.getAccountConfig(DPOP);
+    const dpop = await configOf(suite.store, DPOP);
     assert.deepEqual(dpop && { ...dpop, deploymentKeys: dpop.deploymentKeys.length }, {
       accountSid: DPOP,
       allowedOrigins: ['http://localhost:8081'],
@@ -61,7 +62,7 @@ forEachBackend('demo seed', (db) => {
       tokenTtlSeconds: 3600,
       keyBinding: 'required',
     });
-    assert.equal(await suite.store.getFeatureFlag(DPOP, WEBCHAT_SECURITY_FLAG), false);
+    assert.equal(await flagOf(suite.store, DPOP, WEBCHAT_SECURITY_FLAG), false);
   });
 
   void test('seeding again does nothing', async () => {
@@ -80,8 +81,8 @@ forEachBackend('demo seed', (db) => {
       created.map((d) => d.accountSid),
       [SECURE],
     );
-    assert.equal(await suite.store.resolveDeploymentKey('dk_demo_secure'), SECURE);
-    assert.equal((await suite.store.getAccountConfig(OPEN))?.tokenTtlSeconds, 120);
+    assert.equal(await accountSidOf(suite.store, 'dk_demo_secure'), SECURE);
+    assert.equal((await configOf(suite.store, OPEN))?.tokenTtlSeconds, 120);
   });
 
   void test('a store with a real account never gets demo accounts', async () => {
@@ -90,6 +91,6 @@ forEachBackend('demo seed', (db) => {
 
     assert.deepEqual(await seedDemoAccounts(suite.store), { created: [] });
     assert.equal(await suite.store.getAccount(SECURE), null);
-    assert.equal(await suite.store.resolveDeploymentKey('dk_demo_secure'), null);
+    assert.equal(await accountSidOf(suite.store, 'dk_demo_secure'), null);
   });
 });

@@ -11,6 +11,7 @@ import { FakeFas } from '../helpers/fakeFas';
 import { runIssuance, runRefresh, type RunContext } from '../helpers/runIssuance';
 import { timeSkippingEnv, workflowBundle } from '../helpers/temporal';
 import { otherBrowserHeaders, widgetHeaders } from '../helpers/widget';
+import { accountSidOf } from '../helpers/storeReads';
 
 describe('RefreshWebchatToken on the time-skipping test server', () => {
   let env: TestWorkflowEnvironment;
@@ -161,7 +162,7 @@ describe('RefreshWebchatToken on the time-skipping test server', () => {
 
   test("the account's own session maximum age goes to FAS with the issuance and with the refresh", async () => {
     const fas = new FakeFas();
-    const sid = (await store.resolveDeploymentKey('dk_demo_open'))!;
+    const sid = (await accountSidOf(store, 'dk_demo_open'))!;
     await store.updateAccount(sid, { sessionMaxAgeSeconds: 600 });
     try {
       const { result: issued } = await runIssuance(ctx, { deploymentKey: 'dk_demo_open' }, fas);

@@ -235,7 +235,7 @@ void describe('federated auth service against a real SAS', () => {
     assert.equal(res.status, 400);
     assert.deepEqual(res.body, {
       code: 'invalid_request',
-      message: 'Invalid accountSid: must be "AC" followed by 32 hex digits',
+      message: 'Invalid accountSid: must be AC followed by 32 lowercase hex digits',
     });
   });
 

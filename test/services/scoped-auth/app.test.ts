@@ -303,7 +303,12 @@ void describe('scoped auth service', () => {
 
     void test('an unsigned JWT, a JWT without its typ, or a JWE without cty JWT', async () => {
       const { signing, encryption } = sas.keys.current;
-      const claims = { identity: randomUUID(), grants };
+      const claims = {
+        identity: randomUUID(),
+        grants,
+        sid: randomUUID(),
+        sst: Math.floor(Date.now() / 1000),
+      };
       const encrypt = (jws: string, cty?: string) =>
         new CompactEncrypt(new TextEncoder().encode(jws))
           .setProtectedHeader({ alg: 'dir', enc: 'A256GCM', kid: encryption.kid, ...(cty ? { cty } : {}) })

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -213,40 +213,6 @@ void describe('key ring file', () => {
       await writeFile(join(dir, 'keyring.lock'), '1\n', { flag: 'wx' });
       await assert.rejects(rotateKeys(dir), /Another rotation holds .*keyring\.lock.*delete that file/);
       assert.equal((await readRing(dir)).signing.length, 1);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
-
-  void test('keys from before rotation existed (one file per key) become the ring, and their tokens live on', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'sas-legacy-'));
-    try {
-      // The pre-rotation layout, made from a ring's own keys.
-      const made = await loadOrCreateKeys(join(dir, 'made'));
-      const ring = await readRing(join(dir, 'made'));
-      const keysDir = join(dir, 'keys');
-      await loadOrCreateKeys(keysDir); // creates the folder with its mode...
-      await rm(join(keysDir, 'keyring.json')); // ...then leave only the old files
-      await writeFile(join(keysDir, 'signing.jwk.json'), JSON.stringify(ring.signing[0]), { mode: 0o600 });
-      await writeFile(join(keysDir, 'encryption.jwk.json'), JSON.stringify(ring.encryption[0]), {
-        mode: 0o600,
-      });
-      const { mintToken } = await import('../../../services/scoped-auth/tokens');
-      const policy = { issuer: 'urn:webchat:scoped-auth', audience: 'urn:webchat:widget' };
-      const { token, identity } = await mintToken(made, { accountSid, grants, ttl: 600 }, policy);
-
-      const sas = await startScopedAuth(config(keysDir), createLogger('test', 'silent'));
-      try {
-        assert.equal(sas.keys.current.signing.kid, made.current.signing.kid);
-        assert.equal(sas.keys.current.encryption.kid, made.current.encryption.kid);
-        assert.equal((await post(`${sas.url}/v1/ScopedAuthTokens/validate`, { token })).identity, identity);
-      } finally {
-        await sas.close();
-      }
-      assert.deepEqual((await readRing(keysDir)).signing, ring.signing);
-      for (const file of ['signing.jwk.json', 'encryption.jwk.json']) {
-        await assert.rejects(access(join(keysDir, file)), { code: 'ENOENT' });
-      }
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
