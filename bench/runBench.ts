@@ -60,6 +60,7 @@ export async function runBench(
   // it. They are off for both paths.
   const env: NodeJS.ProcessEnv = {
     RATE_LIMIT_IP_POINTS: '0',
+    RATE_LIMIT_NETWORK_POINTS: '0',
     RATE_LIMIT_KEY_POINTS: '0',
     RATE_LIMIT_KEY_TOTAL_POINTS: '0',
   };

@@ -108,7 +108,7 @@ async function main() {
     logLevel: 'info',
     output: (name, line) => log.write(`[${name}] ${line}\n`),
     // One client IP makes all the load here: the per-IP and per-(key, IP) limits would answer most of it 429.
-    env: { RATE_LIMIT_IP_POINTS: '0', RATE_LIMIT_KEY_POINTS: '0' },
+    env: { RATE_LIMIT_IP_POINTS: '0', RATE_LIMIT_NETWORK_POINTS: '0', RATE_LIMIT_KEY_POINTS: '0' },
     // The worker runs in the API process (the default layout).
     envFor: { api: { FAS_URL: fas.url }, fas: { SAS_URL: sas.url } },
   });
