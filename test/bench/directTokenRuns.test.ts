@@ -135,7 +135,7 @@ describe('directTokenRuns', () => {
 
   test('past the deadline: 503 unavailable', async () => {
     fresh();
-    fas.requestToken = () => new Promise(() => {});
+    fas.postToken = () => new Promise(() => {});
     await assert.rejects(issuer.runCreate(input({}), 100), (err: unknown) => {
       assert.ok(err instanceof AppError);
       assert.equal(err.code, 'unavailable');
