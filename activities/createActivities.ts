@@ -10,7 +10,7 @@ import { FasRejectedError, type FasClient } from './fasClient';
 export interface ActivityDeps {
   /** The token path's one read of the store (an `AccountStore`; tests hand in a fake). */
   store: Pick<AccountReader, 'readByDeploymentKey'>;
-  fas: Pick<FasClient, 'requestToken' | 'refreshToken'>;
+  fas: Pick<FasClient, 'postToken' | 'postRefresh'>;
   fingerprintSecret: Uint8Array;
 }
 
@@ -40,14 +40,14 @@ export function createActivities({ store, fas, fingerprintSecret }: ActivityDeps
 
     requestToken(accountSid, request, requestId) {
       return nonRetryableIfRejected(() =>
-        fas.requestToken(accountSid, request, requestId, cancellationSignal()),
+        fas.postToken(accountSid, request, requestId, cancellationSignal()),
       );
     },
 
     /** A refusal (`invalid_token`, `fingerprint_validation_failed`) is a result; outages are retried. */
     refreshToken(accountSid, request, requestId) {
       return nonRetryableIfRejected(() =>
-        fas.refreshToken(accountSid, request, requestId, cancellationSignal()),
+        fas.postRefresh(accountSid, request, requestId, cancellationSignal()),
       );
     },
   };

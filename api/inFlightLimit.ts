@@ -20,8 +20,8 @@ export function limitInFlight(max: number, runs: TokenRuns): TokenRuns {
     }
   };
   return {
-    createToken: (input, deadlineMs, options) => admit(() => runs.createToken(input, deadlineMs, options)),
-    refreshToken: (input, deadlineMs) => admit(() => runs.refreshToken(input, deadlineMs)),
+    runCreate: (input, deadlineMs, options) => admit(() => runs.runCreate(input, deadlineMs, options)),
+    runRefresh: (input, deadlineMs) => admit(() => runs.runRefresh(input, deadlineMs)),
     ready: () => runs.ready(),
   };
 }

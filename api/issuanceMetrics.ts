@@ -26,9 +26,9 @@ export function countIssuances(registry: Registry, runs: TokenRuns): TokenRuns {
     }
   };
   return {
-    createToken: (input, deadlineMs, options) =>
-      count('create', () => runs.createToken(input, deadlineMs, options)),
-    refreshToken: (input, deadlineMs) => count('refresh', () => runs.refreshToken(input, deadlineMs)),
+    runCreate: (input, deadlineMs, options) =>
+      count('create', () => runs.runCreate(input, deadlineMs, options)),
+    runRefresh: (input, deadlineMs) => count('refresh', () => runs.runRefresh(input, deadlineMs)),
     ready: () => runs.ready(),
   };
 }

@@ -101,7 +101,7 @@ export function temporalTokenRuns(opts: TemporalTokenRunsOptions): TokenRuns {
     }) satisfies Partial<WorkflowStartOptions>;
 
   return {
-    createToken(input, deadlineMs, options = {}) {
+    runCreate(input, deadlineMs, options = {}) {
       const key = options.idempotencyKey;
       const workflowId = key
         ? idempotentWorkflowId('webchat-token', input.deploymentKey, key, [input.origin, input.signals])
@@ -120,7 +120,7 @@ export function temporalTokenRuns(opts: TemporalTokenRunsOptions): TokenRuns {
       );
     },
 
-    refreshToken(input, deadlineMs) {
+    runRefresh(input, deadlineMs) {
       const workflowId = newRefreshWorkflowId();
       const start = startOptions(workflowId, input, 'Webchat token refresh');
       return runWithDeadline(client, workflowId, deadlineMs, log.child({ requestId: input.requestId }), (c) =>

@@ -10,14 +10,17 @@ import type {
  * (`temporalTokenRuns`); the benchmark's direct baseline and the route tests plug in others.
  */
 export interface TokenRuns {
-  /** Resolves with the outcome, or rejects with `AppError('unavailable')` once `deadlineMs` has passed. */
-  createToken(
+  /**
+   * Runs one issuance (`CreateWebchatToken`) and resolves with its outcome, or rejects with
+   * `AppError('unavailable')` once `deadlineMs` has passed.
+   */
+  runCreate(
     input: CreateWebchatTokenInput,
     deadlineMs: number,
     options?: IssueOptions,
   ): Promise<CreateWebchatTokenResult>;
-  /** Resolves with the outcome, or rejects with `AppError('unavailable')` once `deadlineMs` has passed. */
-  refreshToken(input: RefreshWebchatTokenInput, deadlineMs: number): Promise<RefreshWebchatTokenResult>;
+  /** Runs one refresh (`RefreshWebchatToken`), as `runCreate`. */
+  runRefresh(input: RefreshWebchatTokenInput, deadlineMs: number): Promise<RefreshWebchatTokenResult>;
   /** True when runs can be taken (Temporal reachable). */
   ready(): Promise<boolean>;
 }

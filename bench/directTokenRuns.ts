@@ -42,9 +42,9 @@ export function directTokenRuns(opts: { activities: Activities; logger: Logger }
   };
 
   return {
-    createToken: (input, deadlineMs) =>
+    runCreate: (input, deadlineMs) =>
       withDeadline(input.requestId, deadlineMs, () => createWebchatToken(input, steps, unobserved)),
-    refreshToken: (input, deadlineMs) =>
+    runRefresh: (input, deadlineMs) =>
       withDeadline(input.requestId, deadlineMs, () => refreshWebchatToken(input, steps, unobserved)),
     ready: () => Promise.resolve(true),
   };

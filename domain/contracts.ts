@@ -243,7 +243,7 @@ export type SasRefreshResponse = z.infer<typeof sasRefreshResponseSchema>;
 /** Why a `RefreshWebchatToken` run refused: FAS's reasons, or a page on an origin the account does not allow. */
 export type RefreshDenyCode = RefreshRefusalCode | 'origin_not_allowed';
 
-/** What `FasClient.refreshToken` resolves to: a 403 refusal is an answer, not an error. */
+/** What `FasClient.postRefresh` resolves to: a 403 refusal is an answer, not an error. */
 export type FasRefreshResult =
   | ({ outcome: 'refreshed' } & IssuedToken)
   | { outcome: 'refused'; code: RefreshRefusalCode; message: string };

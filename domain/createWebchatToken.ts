@@ -1,12 +1,8 @@
-import type {
-  CreateWebchatTokenInput,
-  CreateWebchatTokenResult,
-  DenyReason,
-  FingerprintSensitivity,
-} from './contracts';
+import type { CreateWebchatTokenInput, CreateWebchatTokenResult, DenyReason } from './contracts';
 import { isOriginAllowed } from './cors';
 import { FINGERPRINT_FAILURE, isActivityFailureOfType } from './failureTypes';
-import { deniedResult, fasTokenRequest, issuedResult } from './issuance';
+import { fasTokenRequest, type FingerprintBinding } from './fasRequests';
+import { deniedResult, issuedResult } from './issuance';
 import { keyToBind } from './keyBinding';
 import { lookUpAccount } from './lookUpAccount';
 import type { RunObserver, TokenSteps } from './tokenSteps';
@@ -32,7 +28,7 @@ export async function createWebchatToken(
   const key = keyToBind(config, input.dpop);
   if (key === 'refuse') return deny('dpop_proof_required', accountSid, config.allowedOrigins);
 
-  let fingerprint: { fingerprint: string; level: FingerprintSensitivity } | undefined;
+  let fingerprint: FingerprintBinding | undefined;
   if (security) {
     try {
       fingerprint = await steps.generateFingerprint(input.signals, config.fingerprintSensitivity);

@@ -1,11 +1,7 @@
-import type {
-  FasRefreshRequest,
-  RefreshDenyCode,
-  RefreshWebchatTokenInput,
-  RefreshWebchatTokenResult,
-} from './contracts';
+import type { RefreshDenyCode, RefreshWebchatTokenInput, RefreshWebchatTokenResult } from './contracts';
 import { corsFor, isOriginAllowed } from './cors';
 import { FINGERPRINT_FAILURE, isActivityFailureOfType } from './failureTypes';
+import { fasRefreshRequest, type FingerprintBinding } from './fasRequests';
 import { refreshKeys } from './keyBinding';
 import { lookUpAccount } from './lookUpAccount';
 import { refusalMessages } from './refusals';
@@ -34,21 +30,10 @@ export async function refreshWebchatToken(
   const keys = refreshKeys(config, input.dpop);
   if (keys === 'refuse') return refuse('invalid_dpop_proof', accountSid, config.allowedOrigins);
 
-  const request: FasRefreshRequest = {
-    token: input.token,
-    grants: { webchat: { addressSid: config.addressSid } },
-    ttl: config.tokenTtlSeconds,
-    ...keys,
-  };
-  if (config.sessionMaxAgeSeconds !== undefined) request.sessionMaxAge = config.sessionMaxAgeSeconds;
+  let fingerprint: FingerprintBinding | undefined;
   if (security) {
     try {
-      const { fingerprint, level } = await steps.generateFingerprint(
-        input.signals,
-        config.fingerprintSensitivity,
-      );
-      request.fingerprint = fingerprint;
-      request.fingerprintLevel = level;
+      fingerprint = await steps.generateFingerprint(input.signals, config.fingerprintSensitivity);
     } catch (err) {
       // A browser that cannot be fingerprinted cannot prove it is the one the token was bound to.
       if (isActivityFailureOfType(err, FINGERPRINT_FAILURE)) {
@@ -58,7 +43,11 @@ export async function refreshWebchatToken(
     }
   }
 
-  const result = await steps.refreshToken(accountSid, request, input.requestId);
+  const result = await steps.refreshToken(
+    accountSid,
+    fasRefreshRequest(config, input.token, fingerprint, keys),
+    input.requestId,
+  );
   if (result.outcome === 'refused') return refuse(result.code, accountSid, config.allowedOrigins);
   observer.finished('refreshed', null, 'Token refreshed');
   const { token, identity, expiration } = result;

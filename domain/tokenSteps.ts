@@ -12,6 +12,10 @@ import type {
  * The steps an issuance or a refresh is made of. The workflows pass local-activity proxies; the benchmark's
  * direct path passes the activity functions themselves; both run the same decisions (`createWebchatToken`,
  * `refreshWebchatToken`) over them, so the two cannot drift.
+ *
+ * Each name is also the step's activity type: recorded in every run's history (replayed from
+ * test/fixtures/histories) and named by the dashboards (deploy/), so it stays as it is. A step's name says which
+ * step it is; what it calls has its own (`FasClient.postToken`, `postRefresh`).
  */
 export interface TokenSteps {
   /**
@@ -24,7 +28,9 @@ export interface TokenSteps {
     signals: FingerprintSignals,
     level: FingerprintSensitivity,
   ): Promise<{ fingerprint: string; level: FingerprintSensitivity }>;
+  /** The step that has FAS mint a token (`FasClient.postToken`). */
   requestToken(accountSid: string, request: FasTokenRequest, requestId: string): Promise<IssuedToken>;
+  /** The step that has FAS refresh a token (`FasClient.postRefresh`); a refusal is a result. */
   refreshToken(accountSid: string, request: FasRefreshRequest, requestId: string): Promise<FasRefreshResult>;
 }
 

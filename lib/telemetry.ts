@@ -24,9 +24,9 @@ let active: Telemetry | undefined;
 
 /**
  * Starts tracing for this process: W3C `traceparent` in and out of every node:http server and client and
- * every undici request (the FAS and SAS clients, the edge's proxy). Off unless `OTEL_TRACES_EXPORTER`
- * is `otlp` (endpoint and headers from the standard `OTEL_EXPORTER_OTLP_*` variables) or `console`: then nothing
- * is registered at all, so an untraced process pays nothing. Idempotent: later calls return the first result.
+ * every undici request (the internal service client, lib/http/serviceClient.ts, and the edge's proxy). Off unless
+ * `OTEL_TRACES_EXPORTER` is `otlp` (endpoint and headers from the standard `OTEL_EXPORTER_OTLP_*` variables) or
+ * `console`: then nothing is registered at all, so an untraced process pays nothing. Idempotent: later calls return the first result.
  * Call it before the process serves or sends its first request.
  */
 export function startTelemetry(serviceName: string, options: TelemetryOptions = {}): Telemetry | undefined {

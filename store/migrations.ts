@@ -29,7 +29,7 @@ export function storeMigrations(dialect: StoreDialect): Record<string, Migration
       },
     },
     // Fingerprint guessing: a session whose refreshes keep presenting another browser's fingerprint is
-    // revoked after a few (services/scoped-auth/refreshToken.ts); every SAS instance counts in this table.
+    // revoked after a few (services/scoped-auth/rotateToken.ts); every SAS instance counts in this table.
     '002_session_strikes': {
       up: async (db) => {
         await db.schema

@@ -87,7 +87,11 @@ export async function openActivityDeps(
       const seeded = await seedDemoAccounts(store);
       if (seeded.created.length > 0) log.info('seeded the demo accounts');
     }
-    const fas = createFasClient(config.FAS_URL, config.FAS_TIMEOUT_MS, fasCredentials);
+    const fas = createFasClient({
+      baseUrl: config.FAS_URL,
+      timeoutMs: config.FAS_TIMEOUT_MS,
+      credentials: fasCredentials,
+    });
     closers.push(() => fas.close());
     return { deps: { store, fas, fingerprintSecret }, close };
   } catch (err) {

@@ -42,7 +42,7 @@ export function tokenRouter({
     const request = await readTokenRequest(ctx, rateLimits);
     const proof = await checkDpop(ctx, dpop);
     const input = { ...request, ...(proof && { dpop: proof }) };
-    const result = await runs.createToken(input, deadlineMs, idempotencyKey ? { idempotencyKey } : {});
+    const result = await runs.runCreate(input, deadlineMs, idempotencyKey ? { idempotencyKey } : {});
     applyCors(ctx, result.cors);
     if (result.outcome === 'denied') {
       throw new AppError(result.reason, result.message);
@@ -54,7 +54,7 @@ export function tokenRouter({
     const request = await readTokenRequest(ctx, rateLimits, (c) => ({ token: readToken(c) }));
     const proof = await checkDpop(ctx, dpop, request.token);
     const input = { ...request, ...(proof && { dpop: proof }) };
-    const result = await runs.refreshToken(input, deadlineMs);
+    const result = await runs.runRefresh(input, deadlineMs);
     applyCors(ctx, result.cors);
     if (result.outcome === 'refused') {
       const refusal: RefreshRefusalBody = { valid: false, code: result.code, message: result.message };

@@ -14,8 +14,14 @@ import {
   sasValidateRequestSchema,
 } from '../../domain/contracts';
 import { parseRequest } from '../../lib/http/parseRequest';
-import { refreshToken, type SessionPolicy } from './refreshToken';
-import { type DpopPresentation, inspectToken, mintToken, validateToken, type TokenClaims } from './tokens';
+import { rotateToken, type SessionPolicy } from './rotateToken';
+import {
+  type DpopPresentation,
+  mintToken,
+  validateToken,
+  validateTokenInternal,
+  type TokenClaims,
+} from './tokens';
 import { type ProofReplayCache, verifyDpopProof } from '../../lib/dpop/dpopProof';
 
 /** Routes any caller may use: health checks and the public signing keys. Everything else needs FAS. */
@@ -118,7 +124,7 @@ export function createScopedAuthApp({
   // validate, and validate/internal: the same checks plus the token's binding level (FAS and operators' tooling).
   for (const [path, check] of [
     ['/v1/ScopedAuthTokens/validate', validateToken],
-    ['/v1/ScopedAuthTokens/validate/internal', inspectToken],
+    ['/v1/ScopedAuthTokens/validate/internal', validateTokenInternal],
   ] as const) {
     router.post(path, async (ctx) => {
       const { token, fingerprint, dpop } = parseRequest(sasValidateRequestSchema, ctx.request.body);
@@ -141,7 +147,7 @@ export function createScopedAuthApp({
   router.post('/v1/ScopedAuthTokens/refresh/internal', async (ctx) => {
     const request = parseRequest(sasRefreshRequestSchema, ctx.request.body);
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = await refreshToken(
+    ctx.body = await rotateToken(
       {
         keys,
         sessions,

@@ -128,25 +128,23 @@ export interface DpopPresentation {
 }
 
 /**
- * Validates a token from `mintToken`: every layer is checked with pinned algorithms and keys picked from the
- * ring by `kid` (RFC 8725 §3.1, §3.3). A fingerprint-bound token needs the same fingerprint, a key-bound one a
- * DPoP proof from its key for the request it came with; an unbound token ignores both. Never throws for a bad
- * token: the answer is the SAS validate response.
+ * The public validate answer (`POST /v1/ScopedAuthTokens/validate`): `validateTokenInternal`'s, without whether
+ * and how the token is bound.
  */
 export async function validateToken(
   keys: KeyRing,
   token: string,
   presented: Presented,
-  policy: InspectPolicy,
+  policy: ValidatePolicy,
 ): Promise<SasValidateResponse> {
-  const result = await inspectToken(keys, token, presented, policy);
+  const result = await validateTokenInternal(keys, token, presented, policy);
   if (!result.authorized) return result;
   // The public answer keeps the documented validate shape (docs/security.md): whether and how a token is bound stays inside.
   const { fingerprintLevel: _level, ...answer } = result;
   return answer;
 }
 
-export interface InspectPolicy extends TokenPolicy {
+export interface ValidatePolicy extends TokenPolicy {
   log?: Logger;
   /** Whether a revocation covers the token (SAS reads the shared session store); none when absent. */
   isRevoked?: (claims: TokenClaims) => Promise<boolean>;
@@ -157,16 +155,21 @@ export interface InspectPolicy extends TokenPolicy {
   verifyProof?: (dpop: DpopPresentation, token: string) => Promise<string>;
 }
 
-/** `validateToken` plus the token's binding level (null when unbound), for FAS to carry over on refresh. */
-export async function inspectToken(
+/**
+ * The internal validate answer (`POST /v1/ScopedAuthTokens/validate/internal`): `openToken`, then what the token
+ * is bound to (a fingerprint-bound token needs the same fingerprint, a key-bound one a DPoP proof from its key for
+ * the request it came with; an unbound token ignores both), then its revocation; with the binding level (null
+ * when unbound). Never throws for a bad token: a refusal is an answer.
+ */
+export async function validateTokenInternal(
   keys: KeyRing,
   token: string,
   { fingerprint, dpop }: Presented,
-  policy: InspectPolicy,
+  policy: ValidatePolicy,
 ): Promise<SasValidateInternalResponse> {
   let claims: TokenClaims;
   try {
-    claims = await verifyToken(keys, token, policy);
+    claims = await openToken(keys, token, policy);
   } catch (err) {
     policy.log?.info({ reason: reasonOf(err) }, 'token rejected');
     return { authorized: false, message: 'token_validation_failed' };
@@ -203,7 +206,7 @@ async function proofRefusal(
   jkt: string,
   token: string,
   dpop: DpopPresentation | undefined,
-  verifyProof: InspectPolicy['verifyProof'],
+  verifyProof: ValidatePolicy['verifyProof'],
 ): Promise<string | undefined> {
   if (dpop === undefined || verifyProof === undefined) return 'dpop_missing';
   try {
@@ -213,8 +216,12 @@ async function proofRefusal(
   }
 }
 
-/** Decrypts and verifies a token, or throws (`Rejected`, or a jose error): no binding or revocation check. */
-export async function verifyToken(keys: KeyRing, token: string, policy: TokenPolicy): Promise<TokenClaims> {
+/**
+ * Opens a token from `mintToken`: decrypts it, verifies its signature and claims, each layer with pinned
+ * algorithms and keys picked from the ring by `kid` (RFC 8725 §3.1, §3.3), and parses the claims. Throws
+ * (`Rejected`, or a jose error); checks no binding and no revocation.
+ */
+export async function openToken(keys: KeyRing, token: string, policy: TokenPolicy): Promise<TokenClaims> {
   const { plaintext, protectedHeader } = await compactDecrypt(
     token,
     ({ kid }) => {

@@ -43,7 +43,7 @@ describe('activities', () => {
     fasServer = await startFederatedAuth(
       loadFederatedAuthConfig({ FAS_PORT: '0', SAS_URL: sas.url, DATA_DIR: dir, LOG_LEVEL: 'silent' }),
     );
-    fas = createFasClient(fasServer.url, 3000, await orchestrator());
+    fas = createFasClient({ baseUrl: fasServer.url, timeoutMs: 3000, credentials: await orchestrator() });
     acts = createActivities({ store, fas, fingerprintSecret: new Uint8Array(32).fill(1) });
   });
   after(async () => {
@@ -140,7 +140,11 @@ describe('activities', () => {
   });
 
   test('requestToken: FAS unreachable is a plain (retryable) error', async () => {
-    const down = createFasClient('http://127.0.0.1:9', 500, await orchestrator());
+    const down = createFasClient({
+      baseUrl: 'http://127.0.0.1:9',
+      timeoutMs: 500,
+      credentials: await orchestrator(),
+    });
     const acts2 = createActivities({ store, fas: down, fingerprintSecret: new Uint8Array(32) });
     await assert.rejects(
       run(() =>

@@ -12,11 +12,11 @@ import { startFederatedAuth } from '../../services/federated-auth/start';
 import { loadScopedAuthConfig } from '../../services/scoped-auth/config';
 import { startScopedAuth, type ScopedAuthService } from '../../services/scoped-auth/start';
 
-/** `FasClient.refreshToken` against a real FAS and SAS sharing one data folder, as `make start` runs them. */
+/** `FasClient.postRefresh` against a real FAS and SAS sharing one data folder, as `make start` runs them. */
 const accountSid = 'AC0123456789abcdef0123456789abcdef';
 const grants = { webchat: { addressSid: 'IS0123456789abcdef0123456789abcdef' } };
 
-describe('FAS client: refreshToken', () => {
+describe('FAS client: postRefresh', () => {
   let dir: string;
   let sas: ScopedAuthService;
   let fasServer: Served;
@@ -30,7 +30,7 @@ describe('FAS client: refreshToken', () => {
     fasServer = await startFederatedAuth(
       loadFederatedAuthConfig({ FAS_PORT: '0', SAS_URL: sas.url, DATA_DIR: dir, LOG_LEVEL: 'silent' }),
     );
-    fas = createFasClient(fasServer.url, 3000, await credentials());
+    fas = createFasClient({ baseUrl: fasServer.url, timeoutMs: 3000, credentials: await credentials() });
   });
   after(async () => {
     await fas?.close();
@@ -40,12 +40,12 @@ describe('FAS client: refreshToken', () => {
   });
 
   test('refreshed: a new token for the same identity', async () => {
-    const issued = await fas.requestToken(
+    const issued = await fas.postToken(
       accountSid,
       { grants, ttl: 600, fingerprint: 'v1.fp-A', fingerprintLevel: 'low' },
       'fas-client-0001',
     );
-    const result = await fas.refreshToken(
+    const result = await fas.postRefresh(
       accountSid,
       { token: issued.token, grants, ttl: 900, fingerprint: 'v1.fp-A', fingerprintLevel: 'low' },
       'fas-client-0002',
@@ -58,13 +58,13 @@ describe('FAS client: refreshToken', () => {
   });
 
   test('refused: the typed 403 of another browser, and of a bad token', async () => {
-    const issued = await fas.requestToken(
+    const issued = await fas.postToken(
       accountSid,
       { grants, ttl: 600, fingerprint: 'v1.fp-A', fingerprintLevel: 'low' },
       'fas-client-0003',
     );
     assert.deepEqual(
-      await fas.refreshToken(
+      await fas.postRefresh(
         accountSid,
         { token: issued.token, grants, ttl: 600, fingerprint: 'v1.fp-B', fingerprintLevel: 'low' },
         'fas-client-0004',
@@ -76,7 +76,7 @@ describe('FAS client: refreshToken', () => {
       },
     );
     assert.deepEqual(
-      await fas.refreshToken(accountSid, { token: 'not-a-token', grants, ttl: 600 }, 'fas-client-0005'),
+      await fas.postRefresh(accountSid, { token: 'not-a-token', grants, ttl: 600 }, 'fas-client-0005'),
       {
         outcome: 'refused',
         code: 'invalid_token',
@@ -87,19 +87,21 @@ describe('FAS client: refreshToken', () => {
 
   test('a bad request (400) and a missing credential (401) are FasRejectedError, not retried', async () => {
     await assert.rejects(
-      fas.refreshToken(accountSid, { token: 'x', grants, ttl: 1 }, 'fas-client-0006'),
+      fas.postRefresh(accountSid, { token: 'x', grants, ttl: 1 }, 'fas-client-0006'),
       (err: unknown) => err instanceof FasRejectedError && err.status === 400,
     );
-    const stranger = createFasClient(fasServer.url, 3000, {
-      authorization: () => Promise.resolve('Bearer x'),
+    const stranger = createFasClient({
+      baseUrl: fasServer.url,
+      timeoutMs: 3000,
+      credentials: { authorization: () => Promise.resolve('Bearer x') },
     });
     try {
       await assert.rejects(
-        stranger.refreshToken(accountSid, { token: 'x', grants, ttl: 600 }, 'fas-client-0007'),
+        stranger.postRefresh(accountSid, { token: 'x', grants, ttl: 600 }, 'fas-client-0007'),
         (err: unknown) => err instanceof FasRejectedError && err.status === 401,
       );
       await assert.rejects(
-        stranger.requestToken(accountSid, { grants, ttl: 600 }, 'fas-client-0008'),
+        stranger.postToken(accountSid, { grants, ttl: 600 }, 'fas-client-0008'),
         (err: unknown) => err instanceof FasRejectedError && err.status === 401,
       );
     } finally {
@@ -117,15 +119,15 @@ describe('FAS client: refreshToken', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const address = server.address();
     const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-    const client = createFasClient(url, 1000, await credentials());
+    const client = createFasClient({ baseUrl: url, timeoutMs: 1000, credentials: await credentials() });
     try {
       await assert.rejects(
-        client.refreshToken(accountSid, { token: 'x', grants, ttl: 600 }, 'fas-client-0009'),
+        client.postRefresh(accountSid, { token: 'x', grants, ttl: 600 }, 'fas-client-0009'),
         (err: unknown) => err instanceof Error && !(err instanceof FasRejectedError),
       );
       status = 403;
       await assert.rejects(
-        client.refreshToken(accountSid, { token: 'x', grants, ttl: 600 }, 'fas-client-0010'),
+        client.postRefresh(accountSid, { token: 'x', grants, ttl: 600 }, 'fas-client-0010'),
         (err: unknown) => err instanceof FasRejectedError && err.status === 403,
       );
     } finally {
@@ -133,10 +135,10 @@ describe('FAS client: refreshToken', () => {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
     }
-    const down = createFasClient(url, 500, await credentials());
+    const down = createFasClient({ baseUrl: url, timeoutMs: 500, credentials: await credentials() });
     try {
       await assert.rejects(
-        down.refreshToken(accountSid, { token: 'x', grants, ttl: 600 }, 'fas-client-0011'),
+        down.postRefresh(accountSid, { token: 'x', grants, ttl: 600 }, 'fas-client-0011'),
         (err: unknown) => err instanceof Error && !(err instanceof FasRejectedError),
       );
     } finally {

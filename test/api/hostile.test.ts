@@ -12,9 +12,9 @@ import { buildRequest, rawRequest } from '../helpers/rawHttp';
 
 /** Issues for any input, but refuses (and so fails the property with a 500) one the API should have stopped. */
 class StrictIssuer implements TokenRuns {
-  refreshToken = noRefresh.refreshToken;
+  runRefresh = noRefresh.runRefresh;
   count = 0;
-  createToken(input: CreateWebchatTokenInput): Promise<CreateWebchatTokenResult> {
+  runCreate(input: CreateWebchatTokenInput): Promise<CreateWebchatTokenResult> {
     this.count++;
     if (typeof input.deploymentKey !== 'string' || !/^[\x21-\x7e]{1,256}$/.test(input.deploymentKey)) {
       throw new Error('a malformed deployment key reached the issuer');

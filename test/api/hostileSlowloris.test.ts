@@ -10,7 +10,7 @@ import { parseResponse } from '../helpers/rawHttp';
 
 const issuer: TokenRuns = {
   ...noRefresh,
-  createToken: () =>
+  runCreate: () =>
     Promise.resolve({
       outcome: 'issued',
       accountSid: 'AC' + '0'.repeat(32),

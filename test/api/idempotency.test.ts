@@ -20,14 +20,14 @@ import { localEnv, workflowBundle } from '../helpers/temporal';
 /** FAS that takes a while to answer, so that duplicates really arrive while the first run is in flight. */
 class SlowFas extends FakeFas {
   delayMs = 0;
-  override async requestToken(
+  override async postToken(
     accountSid: string,
     body: FasTokenRequest,
     requestId: string,
   ): Promise<IssuedToken> {
     const delay = this.delayMs;
     await new Promise((r) => setTimeout(r, delay));
-    return super.requestToken(accountSid, body, requestId);
+    return super.postToken(accountSid, body, requestId);
   }
 }
 

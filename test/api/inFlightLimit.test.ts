@@ -11,7 +11,7 @@ function heldIssuer() {
   const pending: (() => void)[] = [];
   const issuer: TokenRuns = {
     ...noRefresh,
-    createToken: () =>
+    runCreate: () =>
       new Promise<CreateWebchatTokenResult>((resolve) =>
         pending.push(() =>
           resolve({
@@ -34,9 +34,9 @@ describe('limitInFlight', () => {
   test('beyond the cap a request is refused at once with 503 + Retry-After; capacity comes back', async () => {
     const held = heldIssuer();
     const issuer = limitInFlight(2, held.issuer);
-    const first = issuer.createToken(input, 1000);
-    const second = issuer.createToken(input, 1000);
-    await assert.rejects(issuer.createToken(input, 1000), (err: unknown) => {
+    const first = issuer.runCreate(input, 1000);
+    const second = issuer.runCreate(input, 1000);
+    await assert.rejects(issuer.runCreate(input, 1000), (err: unknown) => {
       assert.ok(err instanceof AppError);
       assert.equal(err.code, 'unavailable');
       assert.equal(err.headers['Retry-After'], '1');
@@ -44,7 +44,7 @@ describe('limitInFlight', () => {
     });
     held.releaseAll();
     await Promise.all([first, second]);
-    const third = issuer.createToken(input, 1000);
+    const third = issuer.runCreate(input, 1000);
     held.releaseAll();
     assert.equal((await third).outcome, 'denied');
   });
@@ -52,11 +52,11 @@ describe('limitInFlight', () => {
   test('a failed request frees its slot', async () => {
     const failing: TokenRuns = {
       ...noRefresh,
-      createToken: () => Promise.reject(new Error('boom')),
+      runCreate: () => Promise.reject(new Error('boom')),
       ready: () => Promise.resolve(true),
     };
     const issuer = limitInFlight(1, failing);
-    await assert.rejects(issuer.createToken(input, 1000), /boom/);
-    await assert.rejects(issuer.createToken(input, 1000), /boom/);
+    await assert.rejects(issuer.runCreate(input, 1000), /boom/);
+    await assert.rejects(issuer.runCreate(input, 1000), /boom/);
   });
 });

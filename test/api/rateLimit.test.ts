@@ -18,9 +18,9 @@ import { serve, type Served } from '../../lib/http/serve';
 
 /** Counts every issuance it is asked for: a limited request must never reach it. */
 class CountingIssuer implements TokenRuns {
-  refreshToken = noRefresh.refreshToken;
+  runRefresh = noRefresh.runRefresh;
   inputs: CreateWebchatTokenInput[] = [];
-  createToken(input: CreateWebchatTokenInput): Promise<CreateWebchatTokenResult> {
+  runCreate(input: CreateWebchatTokenInput): Promise<CreateWebchatTokenResult> {
     this.inputs.push(input);
     return Promise.resolve({
       outcome: 'issued',

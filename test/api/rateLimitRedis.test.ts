@@ -16,8 +16,8 @@ import { noRefresh } from '../helpers/tokenRuns';
 const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 const runs: TokenRuns = {
-  refreshToken: noRefresh.refreshToken,
-  createToken: () =>
+  runRefresh: noRefresh.runRefresh,
+  runCreate: () =>
     Promise.resolve({
       outcome: 'issued',
       accountSid: 'AC' + '0'.repeat(32),

@@ -17,7 +17,7 @@ import { widgetHeaders } from '../helpers/widget';
 
 /** The HTTP contract (README.md, "The HTTP contract"), with the workflow replaced by scripted token runs. */
 class ScriptedIssuer implements TokenRuns {
-  refreshToken = noRefresh.refreshToken;
+  runRefresh = noRefresh.runRefresh;
   inputs: CreateWebchatTokenInput[] = [];
   static issued = (): Promise<CreateWebchatTokenResult> =>
     Promise.resolve({
@@ -30,7 +30,7 @@ class ScriptedIssuer implements TokenRuns {
     });
   next = ScriptedIssuer.issued;
   isReady = true;
-  createToken(input: CreateWebchatTokenInput): Promise<CreateWebchatTokenResult> {
+  runCreate(input: CreateWebchatTokenInput): Promise<CreateWebchatTokenResult> {
     this.inputs.push(input);
     return this.next();
   }
@@ -357,7 +357,7 @@ describe('POST /v2/Webchat/Token', () => {
 });
 
 /** A refresher that answers from a script and records what it was asked. */
-class ScriptedRefresher implements Pick<TokenRuns, 'refreshToken'> {
+class ScriptedRefresher implements Pick<TokenRuns, 'runRefresh'> {
   inputs: RefreshWebchatTokenInput[] = [];
   next: () => Promise<RefreshWebchatTokenResult> = () =>
     Promise.resolve({
@@ -368,7 +368,7 @@ class ScriptedRefresher implements Pick<TokenRuns, 'refreshToken'> {
       expiration: '2030-01-01T01:00:00.000Z',
       cors: { allowOrigin: 'http://localhost:8081', vary: true },
     });
-  refreshToken(input: RefreshWebchatTokenInput): Promise<RefreshWebchatTokenResult> {
+  runRefresh(input: RefreshWebchatTokenInput): Promise<RefreshWebchatTokenResult> {
     this.inputs.push(input);
     return this.next();
   }
@@ -381,8 +381,8 @@ describe('POST /v2/Webchat/Token/Refresh and /v2/Webchat/Tokens/Refresh (the shi
   before(async () => {
     const issuer = new ScriptedIssuer();
     const runs: TokenRuns = {
-      createToken: (input) => issuer.createToken(input),
-      refreshToken: (input) => refresher.refreshToken(input),
+      runCreate: (input) => issuer.runCreate(input),
+      runRefresh: (input) => refresher.runRefresh(input),
       ready: () => issuer.ready(),
     };
     const app = createApp({

@@ -12,9 +12,9 @@ import { noRefresh } from '../helpers/tokenRuns';
 
 /** Records the client address each run was started for. */
 class RecordingRuns implements TokenRuns {
-  refreshToken = noRefresh.refreshToken;
+  runRefresh = noRefresh.runRefresh;
   clients: (string | undefined)[] = [];
-  createToken(input: CreateWebchatTokenInput): Promise<CreateWebchatTokenResult> {
+  runCreate(input: CreateWebchatTokenInput): Promise<CreateWebchatTokenResult> {
     this.clients.push(input.signals.clientIp);
     return Promise.resolve({
       outcome: 'issued',

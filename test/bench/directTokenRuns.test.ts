@@ -44,7 +44,7 @@ describe('directTokenRuns', () => {
 
   test('dk_demo_open: issued, FAS asked without a fingerprint, ACAO *', async () => {
     fresh();
-    const result = await issuer.createToken(input({ origin: 'https://any.site.test' }), 5000);
+    const result = await issuer.runCreate(input({ origin: 'https://any.site.test' }), 5000);
     assert.deepEqual(result, {
       outcome: 'issued',
       accountSid: 'AC00000000000000000000000000000001',
@@ -64,7 +64,7 @@ describe('directTokenRuns', () => {
 
   test('dk_demo_secure with the widget headers: the token is bound to a medium fingerprint, origin echoed', async () => {
     fresh();
-    const result = await issuer.createToken(
+    const result = await issuer.runCreate(
       input({
         deploymentKey: 'dk_demo_secure',
         origin: 'http://localhost:8081',
@@ -82,7 +82,7 @@ describe('directTokenRuns', () => {
   test('dk_demo_secure without the widget headers: denied fingerprint_generation_failed, FAS not called', async () => {
     fresh();
     // No Origin (a server's request): a disallowed one is refused before fingerprinting (next test).
-    const result = await issuer.createToken(input({ deploymentKey: 'dk_demo_secure', origin: null }), 5000);
+    const result = await issuer.runCreate(input({ deploymentKey: 'dk_demo_secure', origin: null }), 5000);
     assert.deepEqual(result, {
       outcome: 'denied',
       reason: 'fingerprint_generation_failed',
@@ -95,7 +95,7 @@ describe('directTokenRuns', () => {
 
   test('dk_demo_secure from an origin it does not allow: denied origin_not_allowed, FAS not called', async () => {
     fresh();
-    const result = await issuer.createToken(
+    const result = await issuer.runCreate(
       input({ deploymentKey: 'dk_demo_secure', origin: 'https://evil.test' }),
       5000,
     );
@@ -111,7 +111,7 @@ describe('directTokenRuns', () => {
 
   test('an unknown key: denied invalid_deployment_key with ACAO *', async () => {
     fresh();
-    const result = await issuer.createToken(input({ deploymentKey: 'dk_not_a_key' }), 5000);
+    const result = await issuer.runCreate(input({ deploymentKey: 'dk_not_a_key' }), 5000);
     assert.deepEqual(result, {
       outcome: 'denied',
       reason: 'invalid_deployment_key',
@@ -124,7 +124,7 @@ describe('directTokenRuns', () => {
   test('FAS down: 503 unavailable with Retry-After, at once (the baseline does not retry)', async () => {
     fresh();
     fas.failNext = 1;
-    await assert.rejects(issuer.createToken(input({}), 5000), (err: unknown) => {
+    await assert.rejects(issuer.runCreate(input({}), 5000), (err: unknown) => {
       assert.ok(err instanceof AppError);
       assert.equal(err.code, 'unavailable');
       assert.equal(err.headers['Retry-After'], '2');
@@ -135,8 +135,8 @@ describe('directTokenRuns', () => {
 
   test('past the deadline: 503 unavailable', async () => {
     fresh();
-    fas.requestToken = () => new Promise(() => {});
-    await assert.rejects(issuer.createToken(input({}), 100), (err: unknown) => {
+    fas.postToken = () => new Promise(() => {});
+    await assert.rejects(issuer.runCreate(input({}), 100), (err: unknown) => {
       assert.ok(err instanceof AppError);
       assert.equal(err.code, 'unavailable');
       return true;

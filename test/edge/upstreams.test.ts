@@ -28,8 +28,8 @@ class Api {
     workMs = 5,
   ) {
     this.runs = {
-      refreshToken: noRefresh.refreshToken,
-      createToken: async () => {
+      runRefresh: noRefresh.runRefresh,
+      runCreate: async () => {
         await new Promise((resolve) => setTimeout(resolve, workMs));
         this.issued++;
         return {

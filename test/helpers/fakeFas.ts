@@ -11,13 +11,13 @@ import type {
  * told to fail its next N calls as an outage would, and refreshes the tokens it issued with FAS's rules: same
  * identity, a bound token only with the fingerprint it was bound to.
  */
-export class FakeFas implements Pick<FasClient, 'requestToken' | 'refreshToken'> {
+export class FakeFas implements Pick<FasClient, 'postToken' | 'postRefresh'> {
   calls: { accountSid: string; body: FasTokenRequest; requestId: string }[] = [];
   refreshCalls: { accountSid: string; body: FasRefreshRequest; requestId: string }[] = [];
   failNext = 0;
   private issued = new Map<string, { accountSid: string; identity: string; fingerprint?: string }>();
 
-  requestToken(accountSid: string, body: FasTokenRequest, requestId: string): Promise<IssuedToken> {
+  postToken(accountSid: string, body: FasTokenRequest, requestId: string): Promise<IssuedToken> {
     this.calls.push({ accountSid, body, requestId });
     if (this.failNext > 0) {
       this.failNext--;
@@ -29,7 +29,7 @@ export class FakeFas implements Pick<FasClient, 'requestToken' | 'refreshToken'>
     return Promise.resolve(token);
   }
 
-  refreshToken(accountSid: string, body: FasRefreshRequest, requestId: string): Promise<FasRefreshResult> {
+  postRefresh(accountSid: string, body: FasRefreshRequest, requestId: string): Promise<FasRefreshResult> {
     this.refreshCalls.push({ accountSid, body, requestId });
     if (this.failNext > 0) {
       this.failNext--;

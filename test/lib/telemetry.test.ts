@@ -77,13 +77,13 @@ describe('tracing: one trace per token request across every hop', () => {
       loadFederatedAuthConfig({ FAS_PORT: '0', SAS_URL: sas.url, DATA_DIR: dir, LOG_LEVEL: 'silent' }),
     );
     served.push(fas);
-    fasClient = createFasClient(
-      fas.url,
-      5000,
-      await loadServiceCredentials('orchestrator', 'federated-auth', {
+    fasClient = createFasClient({
+      baseUrl: fas.url,
+      timeoutMs: 5000,
+      credentials: await loadServiceCredentials('orchestrator', 'federated-auth', {
         file: join(dir, 'secrets', 'fas-auth.key'),
       }),
-    );
+    });
     worker = await createWorker({
       connection: env.nativeConnection,
       namespace: env.namespace ?? 'default',

@@ -15,7 +15,7 @@ function heldIssuer() {
   const inFlight = new Promise<void>((r) => (arrived = r));
   const issuer: TokenRuns = {
     ...noRefresh,
-    createToken: async () => {
+    runCreate: async () => {
       arrived();
       await released;
       return {
@@ -63,7 +63,7 @@ describe('graceful shutdown of a served app (lib/http/serve.ts)', () => {
       assert.equal((await warm).status, 200);
 
       const { issuer: slow, release: releaseSlow, inFlight: slowInFlight } = heldIssuer();
-      issuer.createToken = (input, deadlineMs) => slow.createToken(input, deadlineMs);
+      issuer.runCreate = (input, deadlineMs) => slow.runCreate(input, deadlineMs);
       const held = post(served.url, agent);
       await slowInFlight;
       const closed = served.close();
