@@ -1,7 +1,6 @@
 import { STATUS_CODES, createServer, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type Koa from 'koa';
-import type { Logger } from '../logger';
 
 export interface Served {
   server: Server;
@@ -108,23 +107,4 @@ export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): v
       'Connection: close\r\n\r\n' +
       body,
   );
-}
-
-/** Runs `stop` once on SIGTERM or SIGINT, then exits; a second signal exits at once. */
-export function onShutdown(log: Logger, stop: () => Promise<void>): void {
-  let stopping = false;
-  const handler = (signal: NodeJS.Signals) => {
-    if (stopping) process.exit(1);
-    stopping = true;
-    log.info({ signal }, 'shutting down');
-    stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        log.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGTERM', handler);
-  process.once('SIGINT', handler);
 }
