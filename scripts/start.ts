@@ -1,7 +1,7 @@
 /**
- * `make start` (`node dist/scripts/start.js`, after `npm run build`): everything on embedded defaults, from the
- * production build, until Ctrl-C or SIGTERM. `make dev` (`--dev`): the same from the TypeScript sources, each
- * service restarting when a file it loads changes.
+ * `make start` (`node scripts/service.js stack --build=dist`, after `npm run build`): everything on embedded
+ * defaults, from the production build, until Ctrl-C or SIGTERM. `make dev` (`--build=tsx --dev`): the same from
+ * the TypeScript sources, each service restarting when a file it loads changes.
  */
 import { defaultPorts, startStack } from './stack';
 

@@ -5,14 +5,13 @@
  * free ports and a temporary data folder.
  */
 import type { ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { repoRoot as root } from '../../lib/repoRoot';
 import { temporalCliPath } from '../../lib/temporalBinaries';
 import { type StackPorts, webPorts } from './ports';
 import { spawnLogged } from './processes';
 import { terminate, waitForHttp, waitForTemporal, waitForWorker } from './readiness';
+import { type Build, type ServiceName, serviceArgs } from './serviceArgs';
 import { temporalDevServerArgs } from './temporalDevServer';
 
 export interface StackOptions {
@@ -33,13 +32,11 @@ export interface StackOptions {
    */
   separateWorker?: boolean;
   /**
-   * How the Node services run: `dist`, the compiled JavaScript of `npm run build` with its prebuilt workflow
-   * bundle (`make start`); `tsx`, the TypeScript sources, compiled at start (tests, the benchmark's default);
-   * `watch`, the sources under `tsx watch`, each service restarting when a file it loads changes (`make dev`).
-   * Without NODE_ENV=production: this single-box stack creates its secrets on first start, which production
-   * refuses to do.
+   * How the Node services run (scripts/stack/serviceArgs.ts): `dist` (`make start`), `tsx` (the default: tests,
+   * the benchmark's other build) or `watch` (`make dev`). Without NODE_ENV=production: this single-box stack
+   * creates its secrets on first start, which production refuses to do.
    */
-  build?: 'tsx' | 'dist' | 'watch';
+  build?: Build;
 }
 
 export interface Stack {
@@ -108,16 +105,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     processes.set(name, child);
     return child;
   };
-  const node = (name: string, entry: string) =>
-    launch(
-      name,
-      process.execPath,
-      opts.build === 'dist'
-        ? [distEntry(entry)]
-        : opts.build === 'watch'
-          ? [require.resolve('tsx/cli'), 'watch', '--clear-screen=false', entry]
-          : ['--import', 'tsx', entry],
-    );
+  const node = (name: ServiceName) => launch(name, process.execPath, serviceArgs(name, opts.build ?? 'tsx'));
 
   // Every HTTP service is named after its port in StackPorts; the API is ready only once Temporal answers.
   const readyUrl = (name: string) =>
@@ -162,15 +150,15 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         }),
       );
     }
-    const sas = node('sas', 'services/scoped-auth/main.ts');
-    const fas = node('fas', 'services/federated-auth/main.ts');
-    const codec = node('codec', 'services/codec-server/main.ts');
+    const sas = node('sas');
+    const fas = node('fas');
+    const codec = node('codec');
     await waitForTemporal(temporalAddress, 60_000);
-    const worker = opts.separateWorker ? node('worker', 'worker/main.ts') : undefined;
-    const api = node('api', 'api/main.ts');
-    const edge = node('edge', 'edge/main.ts');
+    const worker = opts.separateWorker ? node('worker') : undefined;
+    const api = node('api');
+    const edge = node('edge');
     const pagePorts = webPorts(ports);
-    const web = pagePorts && node('web', 'web/main.ts');
+    const web = pagePorts && node('web');
     await Promise.all([
       waitForHttp(`http://127.0.0.1:${ports.sas}/healthz`, sas),
       waitForHttp(`http://127.0.0.1:${ports.fas}/healthz`, fas),
@@ -204,11 +192,4 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     processes,
     restart,
   };
-}
-
-/** The compiled entry point of `npm run build` for a TypeScript one; fails when the build is missing. */
-export function distEntry(entry: string): string {
-  const compiled = join(root, 'dist', entry.replace(/\.ts$/, '.js'));
-  if (!existsSync(compiled)) throw new Error(`${compiled} is missing: run npm run build first`);
-  return compiled;
 }
