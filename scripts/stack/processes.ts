@@ -7,7 +7,8 @@ export type OutputSink = (name: string, line: string) => void;
 
 /**
  * Starts `command` in the repository root with exactly `env`, its stdout and stderr passed to `output` a line
- * at a time under `name`.
+ * at a time under `name`. `ownProcessGroup`: in a process group of its own, out of reach of the terminal's
+ * Ctrl-C (see `StackOptions.ownProcessGroups`).
  */
 export function spawnLogged(
   name: string,
@@ -15,8 +16,14 @@ export function spawnLogged(
   args: string[],
   env: NodeJS.ProcessEnv,
   output: OutputSink,
+  { ownProcessGroup = false }: { ownProcessGroup?: boolean } = {},
 ): ChildProcess {
-  const child = spawn(command, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, args, {
+    cwd: root,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: ownProcessGroup,
+  });
   for (const stream of [child.stdout, child.stderr]) {
     createInterface({ input: stream }).on('line', (line) => output(name, line));
   }
