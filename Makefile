@@ -12,11 +12,11 @@ BUILD_INPUTS := $(shell find api activities admin domain edge lib scripts servic
 
 # The production build (npm run build: compiled services, the workflow bundle prebuilt), as a fleet runs it.
 start: deps build
-	node dist/scripts/start.js
+	node scripts/service.js stack --build=dist
 
 # The TypeScript sources, each service restarting when a file it loads changes.
 dev: deps
-	node --import tsx scripts/start.ts --dev
+	node scripts/service.js stack --build=tsx --dev
 
 build: $(BUILD_STAMP)
 

@@ -1,7 +1,8 @@
 import type { Logger } from '../lib/logger';
 import { ServiceMetrics } from '../lib/http/metrics';
-import { onShutdown, serve } from '../lib/http/serve';
+import { serve } from '../lib/http/serve';
 import { openReplayCache } from '../lib/replayCache';
+import { onShutdown } from '../lib/shutdown';
 import { createApp } from './app';
 import type { ApiConfig } from './config';
 import { createRateLimits } from './rateLimit';
@@ -60,12 +61,16 @@ export async function startApi(
   });
   logger.info({ url: served.url, temporal: config.TEMPORAL_ADDRESS }, 'api listening');
 
-  onShutdown(logger, async () => {
-    shuttingDown = true; // /readyz answers 503 from now on
-    await new Promise((resolve) => setTimeout(resolve, config.SHUTDOWN_DELAY_MS));
-    await served.close(); // in-flight requests finish; each is bounded by its deadline
-    await stop();
-    await rateLimits.close();
-    await proofReplays.close();
-  });
+  onShutdown(
+    async () => {
+      shuttingDown = true; // /readyz answers 503 from now on
+      await new Promise((resolve) => setTimeout(resolve, config.SHUTDOWN_DELAY_MS));
+      await served.close(); // in-flight requests finish; each is bounded by its deadline
+      await stop();
+      await rateLimits.close();
+      await proofReplays.close();
+    },
+    // The not-ready delay, the HTTP drain (cut after 30 s), then the worker's tasks in flight.
+    { log: logger, timeoutMs: config.SHUTDOWN_DELAY_MS + 45_000 },
+  );
 }

@@ -1,5 +1,5 @@
-import { onShutdown } from '../lib/http/serve';
 import { createLogger } from '../lib/logger';
+import { onShutdown } from '../lib/shutdown';
 import { startTelemetry } from '../lib/telemetry';
 import { loadEdgeConfig } from './config';
 import { startEdge } from './start';
@@ -11,7 +11,7 @@ export async function main(): Promise<void> {
   const edge = await startEdge(config, logger);
   logger.info({ url: edge.url, api: config.API_URL }, 'edge listening');
   // Stops accepting; in-flight requests finish (each bounded by EDGE_PROXY_TIMEOUT_MS), then the process exits.
-  onShutdown(logger, () => edge.close());
+  onShutdown(() => edge.close(), { log: logger });
 }
 
 // Start only when run as the entry point (`node --import tsx edge/main.ts`), never when imported.

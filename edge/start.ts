@@ -1,40 +1,38 @@
-import type { Served } from '../lib/http/serve';
+import { serve, type Served } from '../lib/http/serve';
 import { createLogger, type Logger } from '../lib/logger';
 import type { EdgeConfig } from './config';
 import { createEdge } from './edge';
+import { UntracedRequest } from './forwardedHeaders';
 
 /**
- * Creates the edge and listens on `HOST:EDGE_PORT` (port 0 picks a free one, which tests use). `close()` stops
- * accepting, lets in-flight requests finish, then closes idle keep-alive sockets.
+ * Creates the edge and listens on `HOST:EDGE_PORT` (port 0 picks a free one, which tests use) through
+ * lib/http/serve.ts, as every service does. `close()` turns /readyz to 503, stops accepting, lets in-flight
+ * requests finish (each bounded by EDGE_PROXY_TIMEOUT_MS; what is left is cut after serve's drain timeout), then
+ * releases the connections to the APIs.
  */
 export async function startEdge(
   config: EdgeConfig,
   logger: Logger = createLogger('edge', config.LOG_LEVEL),
 ): Promise<Served> {
-  const server = createEdge({
+  const edge = createEdge({
     apiUrls: config.API_URL.split(','),
     timeoutMs: config.EDGE_PROXY_TIMEOUT_MS,
     healthIntervalMs: config.EDGE_HEALTH_INTERVAL_MS,
     trustedProxies: config.EDGE_TRUSTED_PROXIES,
     maxBodyBytes: config.EDGE_MAX_BODY_BYTES,
-    requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS,
     logger,
   });
-  server.listen({ port: config.EDGE_PORT, host: config.HOST });
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
+  const served = await serve(edge.handle, config.EDGE_PORT, config.HOST, {
+    requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS,
+    IncomingMessage: UntracedRequest,
+    release: () => edge.release(),
   });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : config.EDGE_PORT;
-  const host = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST;
+  edge.start();
   return {
-    server,
-    url: `http://${host}:${port}`,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        server.closeIdleConnections();
-      }),
+    ...served,
+    close: async () => {
+      edge.stopAccepting();
+      await served.close();
+    },
   };
 }

@@ -1,8 +1,9 @@
 /**
- * `make start` (`node dist/scripts/start.js`, after `npm run build`): everything on embedded defaults, from the
- * production build, until Ctrl-C or SIGTERM. `make dev` (`--dev`): the same from the TypeScript sources, each
- * service restarting when a file it loads changes.
+ * `make start` (`node scripts/service.js stack --build=dist`, after `npm run build`): everything on embedded
+ * defaults, from the production build, until Ctrl-C or SIGTERM. `make dev` (`--build=tsx --dev`): the same from
+ * the TypeScript sources, each service restarting when a file it loads changes.
  */
+import { onShutdown } from '../lib/shutdown';
 import { defaultPorts, startStack } from './stack';
 
 async function main() {
@@ -11,7 +12,29 @@ async function main() {
   console.log(
     `Starting the Temporal dev server, SAS, FAS, the API with its worker and the edge${dev ? ' (restarting on change)' : ''}...`,
   );
-  const stack = await startStack({ ports: defaultPorts, dataDir, build: dev ? 'watch' : 'dist' });
+  // The services are out of reach of the terminal's Ctrl-C: this process stops them, last started first, on
+  // Ctrl-C or SIGTERM (during the start too). Each drains on the SIGTERM it gets, within 10 s before SIGKILL.
+  const starting = new AbortController();
+  const started = startStack({
+    ports: defaultPorts,
+    dataDir,
+    build: dev ? 'watch' : 'dist',
+    ownProcessGroups: true,
+    signal: starting.signal,
+  });
+  onShutdown(
+    async () => {
+      starting.abort();
+      const stack = await started.catch(() => undefined); // a start cut short has stopped what it started
+      await stack?.stop();
+    },
+    { log: consoleLog, timeoutMs: 120_000 },
+  );
+  const stack = await started.catch((err: unknown) => {
+    if (starting.signal.aborted) return undefined; // Ctrl-C during the start: the shutdown exits
+    throw err;
+  });
+  if (!stack) return;
   console.log(`
 Webchat token service is up.
 
@@ -36,22 +59,16 @@ Try:
 
 Press Ctrl-C to stop.
 `);
-  let stopping = false;
-  const shutdown = (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
-    console.log(`\n${signal}: stopping every service...`);
-    stack.stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        console.error(err);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', shutdown);
-  process.on('SIGTERM', shutdown);
 }
+
+/** The shutdown's lines for a person at a terminal, between the services' own. */
+const consoleLog = {
+  info: (fields: { signal?: string }, message: string) => {
+    if (message === 'shutting down') console.log(`\n${fields.signal ?? ''}: stopping every service...`);
+    else if (message === 'stopped') console.log('Every service stopped.');
+  },
+  error: (fields: { err?: unknown }, message: string) => console.error(message, fields.err ?? ''),
+};
 
 main().catch((err: unknown) => {
   console.error(err instanceof Error ? err.message : err);

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { onShutdown } from '../lib/http/serve';
 import { createLogger } from '../lib/logger';
+import { onShutdown } from '../lib/shutdown';
 import { loadWebConfig } from './config';
 import { createWebServer } from './server';
 
@@ -29,17 +29,20 @@ export async function main(): Promise<void> {
     return `http://localhost:${typeof address === 'object' && address ? address.port : 0}`;
   });
   logger.info({ urls, edge: config.EDGE_PUBLIC_URL }, 'web listening');
-  onShutdown(logger, async () => {
-    await Promise.all(
-      servers.map(
-        (server) =>
-          new Promise<void>((resolve, reject) => {
-            server.close((err) => (err ? reject(err) : resolve()));
-            server.closeIdleConnections();
-          }),
-      ),
-    );
-  });
+  onShutdown(
+    async () => {
+      await Promise.all(
+        servers.map(
+          (server) =>
+            new Promise<void>((resolve, reject) => {
+              server.close((err) => (err ? reject(err) : resolve()));
+              server.closeIdleConnections();
+            }),
+        ),
+      );
+    },
+    { log: logger },
+  );
 }
 
 // Start only when run as the entry point (`node --import tsx web/main.ts`), never when imported.

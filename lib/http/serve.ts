@@ -1,7 +1,14 @@
-import { STATUS_CODES, createServer, type Server, type ServerOptions, type ServerResponse } from 'node:http';
+import {
+  STATUS_CODES,
+  createServer,
+  type IncomingMessage,
+  type RequestListener,
+  type Server,
+  type ServerOptions,
+  type ServerResponse,
+} from 'node:http';
 import type { Duplex } from 'node:stream';
 import type Koa from 'koa';
-import type { Logger } from '../logger';
 
 export interface Served {
   server: Server;
@@ -10,15 +17,16 @@ export interface Served {
 }
 
 /**
- * Listens on `host:port` (port 0 picks a free one, which tests use) and returns a close function that stops
- * accepting, lets in-flight requests finish, then closes idle keep-alive sockets.
+ * How every HTTP service listens (the Koa apps and the edge): on `host:port` (port 0 picks a free one, which
+ * tests use), with the hardened timeouts and JSON answers to malformed requests below; returns a close function
+ * that stops accepting, lets in-flight requests finish, then closes idle keep-alive sockets.
  *
  * Node's `server.close()` only ends connections idle at that moment; a keep-alive connection busy then would
  * stay open until its keep-alive timeout. So once closing, every answer says `Connection: close` and its socket
  * ends after it, and whatever is still open after `drainTimeoutMs` is cut.
  */
 export async function serve(
-  app: Koa,
+  app: Koa | RequestListener,
   port: number,
   host = '127.0.0.1',
   opts: {
@@ -26,19 +34,26 @@ export async function serve(
     drainTimeoutMs?: number;
     /** What the app holds besides the server (clients, key reloads): released when listening fails or after close. */
     release?: () => Promise<void> | void;
+    /** The class of the server's requests (node:http's `IncomingMessage` option): the edge's drops trace context. */
+    IncomingMessage?: typeof IncomingMessage;
   } = {},
 ): Promise<Served> {
-  const server = createServer(hardenedServerOptions(opts.requestTimeoutMs ?? 15_000), app.callback());
+  const server = createServer({
+    ...hardenedServerOptions(opts.requestTimeoutMs ?? 15_000),
+    ...(opts.IncomingMessage && { IncomingMessage: opts.IncomingMessage }),
+  });
   server.on('clientError', answerClientError);
-  server.listen({ port, host });
   let closing = false;
   const inFlight = new Set<ServerResponse>();
-  // Registered after Koa's handler, which answers asynchronously: headers are never sent before this runs.
+  // Before the app's handler, which may answer at once (the edge's own routes): a request that arrives on a
+  // keep-alive connection while closing gets `Connection: close` before its headers go out.
   server.on('request', (_req, res: ServerResponse) => {
     if (closing) res.setHeader('Connection', 'close');
     inFlight.add(res);
     res.once('close', () => inFlight.delete(res));
   });
+  server.on('request', typeof app === 'function' ? app : app.callback());
+  server.listen({ port, host });
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('listening', resolve);
@@ -52,7 +67,7 @@ export async function serve(
   const actualPort = typeof address === 'object' && address ? address.port : port;
   return {
     server,
-    url: `http://${host}:${actualPort}`,
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${actualPort}`,
     close: async () => {
       await new Promise<void>((resolve, reject) => {
         closing = true;
@@ -108,23 +123,4 @@ export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): v
       'Connection: close\r\n\r\n' +
       body,
   );
-}
-
-/** Runs `stop` once on SIGTERM or SIGINT, then exits; a second signal exits at once. */
-export function onShutdown(log: Logger, stop: () => Promise<void>): void {
-  let stopping = false;
-  const handler = (signal: NodeJS.Signals) => {
-    if (stopping) process.exit(1);
-    stopping = true;
-    log.info({ signal }, 'shutting down');
-    stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        log.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGTERM', handler);
-  process.once('SIGINT', handler);
 }

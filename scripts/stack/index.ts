@@ -1,5 +1,6 @@
 export { defaultPorts, freePorts, randomPorts, type StackPorts } from './ports';
-export { npmScriptArgs, spawnLogged, type OutputSink } from './processes';
+export { spawnLogged, type OutputSink } from './processes';
 export { terminate, waitForHttp, waitForTemporal, waitForWorker } from './readiness';
+export { serviceArgs, serviceEntries, type Build, type ServiceName } from './serviceArgs';
 export { startStack, type Stack, type StackOptions } from './startStack';
 export { devServerDbFile, parseHostPort, temporalDevServerArgs } from './temporalDevServer';

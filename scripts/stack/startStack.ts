@@ -2,24 +2,23 @@
  * Starts the whole product as separate processes: the Temporal dev server (SQLite file, UI), SAS, FAS, the
  * worker, the API and the edge; each process that uses the store opens it itself (the SQLite file under the data
  * folder, or DATABASE_URL). `make start` uses it with the default ports; the end-to-end tests use it with
- * free ports and a temporary data folder.
+ * free ports and a temporary data folder. Each Node process is launched as scripts/stack/serviceArgs.ts says.
  */
 import type { ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { repoRoot as root } from '../../lib/repoRoot';
 import { temporalCliPath } from '../../lib/temporalBinaries';
 import { type StackPorts, webPorts } from './ports';
-import { spawnLogged } from './processes';
+import { type OutputSink, spawnLogged } from './processes';
 import { terminate, waitForHttp, waitForTemporal, waitForWorker } from './readiness';
+import { type Build, type ServiceName, serviceArgs } from './serviceArgs';
 import { temporalDevServerArgs } from './temporalDevServer';
 
 export interface StackOptions {
   ports: StackPorts;
   dataDir: string;
   /** Where each process's output goes: a line at a time, with the process name. */
-  output?: (name: string, line: string) => void;
+  output?: OutputSink;
   logLevel?: string;
   /** Extra environment for the services. */
   env?: NodeJS.ProcessEnv;
@@ -33,13 +32,21 @@ export interface StackOptions {
    */
   separateWorker?: boolean;
   /**
-   * How the Node services run: `dist`, the compiled JavaScript of `npm run build` with its prebuilt workflow
-   * bundle (`make start`); `tsx`, the TypeScript sources, compiled at start (tests, the benchmark's default);
-   * `watch`, the sources under `tsx watch`, each service restarting when a file it loads changes (`make dev`).
-   * Without NODE_ENV=production: this single-box stack creates its secrets on first start, which production
-   * refuses to do.
+   * How the Node services run (scripts/stack/serviceArgs.ts): `dist` (`make start`), `tsx` (the default: tests,
+   * the benchmark's other build) or `watch` (`make dev`). Without NODE_ENV=production: this single-box stack
+   * creates its secrets on first start, which production refuses to do.
    */
-  build?: 'tsx' | 'dist' | 'watch';
+  build?: Build;
+  /**
+   * Each process in a process group of its own, so that a terminal's Ctrl-C reaches only the caller, which then
+   * stops them last started first with `stop()` (`make start`: the API drains while Temporal still runs). The
+   * caller must handle SIGINT and SIGTERM then (and abort `signal` on one during the start), or the processes
+   * outlive it; those still running when it exits are killed. Without it (tests), a Ctrl-C reaches every
+   * process at once.
+   */
+  ownProcessGroups?: boolean;
+  /** Stops the start: every process started so far is stopped, and startStack rejects. */
+  signal?: AbortSignal;
 }
 
 export interface Stack {
@@ -59,7 +66,7 @@ export interface Stack {
   };
   /** Stops every process, last started first. */
   stop(): Promise<void>;
-  /** Stops one service and starts it again (fault tests). */
+  /** Every running process by name (fault tests stop one). */
   processes: Map<string, ChildProcess>;
   /**
    * Stops one process with `signal` and starts it again with the same command, then waits until it is ready.
@@ -69,19 +76,65 @@ export interface Stack {
   restart(name: string, opts?: { signal?: 'SIGTERM' | 'SIGKILL'; overlap?: boolean }): Promise<void>;
 }
 
+/** The processes the stack starts, by the names of `processes` (the Node ones are serviceArgs.ts's names). */
+type ProcessName = 'temporal' | Exclude<ServiceName, 'temporal' | 'stack' | 'rotate-keys'>;
+
 export async function startStack(opts: StackOptions): Promise<Stack> {
   const { ports, dataDir } = opts;
-  const output = opts.output ?? ((name, line) => process.stdout.write(`[${name}] ${line}\n`));
   await mkdir(join(dataDir, 'temporal'), { recursive: true });
-  const started: { name: string; child: ChildProcess }[] = [];
-  const processes = new Map<string, ChildProcess>();
   const temporalAddress = opts.temporalAddress ?? `127.0.0.1:${ports.temporal}`;
+  const group = new ProcessGroup(stackEnv(opts, temporalAddress), opts);
+  const ready = (name: ProcessName, child: ChildProcess) =>
+    waitUntilReady(name, child, ports, temporalAddress);
+  const unlessAborted = abortable(opts.signal);
 
-  const env: NodeJS.ProcessEnv = {
+  try {
+    if (!opts.temporalAddress) group.launch('temporal', temporalCliPath(), temporalArgs(opts));
+    const early = (['sas', 'fas', 'codec'] as const).map((name) => group.node(name));
+    await unlessAborted(waitForTemporal(temporalAddress, 60_000));
+    const late = [
+      ...(opts.separateWorker ? ['worker' as const] : []),
+      'api' as const,
+      'edge' as const,
+      ...(webPorts(ports) ? ['web' as const] : []),
+    ].map((name) => group.node(name));
+    await unlessAborted(Promise.all([...early, ...late].map(({ name, child }) => ready(name, child))));
+  } catch (err) {
+    await group.stop();
+    throw err;
+  }
+
+  return {
+    urls: stackUrls(ports, temporalAddress),
+    stop: () => group.stop(),
+    processes: group.processes,
+    restart: async (name, { signal = 'SIGTERM', overlap = false } = {}) => {
+      const { stopped, child } = group.restart(name, signal, overlap);
+      await Promise.all([stopped, child.then((c) => ready(name as ProcessName, c))]);
+    },
+  };
+}
+
+/** Wraps a wait so that it rejects as soon as `signal` aborts. */
+function abortable(signal: AbortSignal | undefined): <T>(wait: Promise<T>) => Promise<T> {
+  if (!signal) return (wait) => wait;
+  const aborted = new Promise<never>((_resolve, reject) => {
+    const fail = () => reject(new Error('stopped while starting'));
+    if (signal.aborted) fail();
+    else signal.addEventListener('abort', fail, { once: true });
+  });
+  aborted.catch(() => {}); // rejected later, when nobody waits any more, is no error
+  return (wait) => Promise.race([wait, aborted]);
+}
+
+/** What every process of the stack reads: where each other one listens, the data folder, the log level. */
+function stackEnv(opts: StackOptions, temporalAddress: string): NodeJS.ProcessEnv {
+  const { ports } = opts;
+  return {
     ...process.env,
     ...opts.env,
     HOST: '127.0.0.1',
-    DATA_DIR: resolve(dataDir),
+    DATA_DIR: resolve(opts.dataDir),
     LOG_LEVEL: opts.logLevel ?? process.env.LOG_LEVEL ?? 'info',
     TEMPORAL_ADDRESS: temporalAddress,
     SAS_PORT: String(ports.sas),
@@ -99,116 +152,131 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     WORKER_METRICS_ADDRESS: ports.workerMetrics === undefined ? '' : `127.0.0.1:${ports.workerMetrics}`,
     API_RUN_WORKER: String(!opts.separateWorker),
   };
+}
 
-  const commands = new Map<string, { command: string; args: string[] }>();
-  const launch = (name: string, command: string, args: string[]) => {
-    commands.set(name, { command, args });
-    const child = spawnLogged(name, command, args, { ...env, ...opts.envFor?.[name] }, output);
-    started.push({ name, child });
-    processes.set(name, child);
-    return child;
-  };
-  const node = (name: string, entry: string) =>
-    launch(
-      name,
-      process.execPath,
-      opts.build === 'dist'
-        ? [distEntry(entry)]
-        : opts.build === 'watch'
-          ? [require.resolve('tsx/cli'), 'watch', '--clear-screen=false', entry]
-          : ['--import', 'tsx', entry],
-    );
+function temporalArgs({ ports, dataDir }: StackOptions): string[] {
+  return temporalDevServerArgs({
+    ip: '127.0.0.1',
+    port: ports.temporal,
+    uiPort: ports.ui,
+    dataDir: resolve(dataDir),
+    codecEndpoint: `http://localhost:${ports.codec}`,
+  });
+}
 
-  // Every HTTP service is named after its port in StackPorts; the API is ready only once Temporal answers.
-  const readyUrl = (name: string) =>
-    `http://127.0.0.1:${(ports as unknown as Record<string, number>)[name]}/${name === 'api' ? 'readyz' : 'healthz'}`;
+/**
+ * Ready means: Temporal answers; the worker polls the token task queue; an HTTP service answers its probe
+ * (the API its /readyz, which needs Temporal; the others /healthz; the demo page on both its ports).
+ */
+function waitUntilReady(
+  name: ProcessName,
+  child: ChildProcess,
+  ports: StackPorts,
+  temporalAddress: string,
+): Promise<void> {
+  if (name === 'temporal') return waitForTemporal(temporalAddress, 60_000);
+  if (name === 'worker') return waitForWorker(child, temporalAddress);
+  const probe = name === 'api' ? 'readyz' : 'healthz';
+  return Promise.all(
+    httpPorts(name, ports).map((port) => waitForHttp(`http://127.0.0.1:${port}/${probe}`, child)),
+  ).then(() => undefined);
+}
 
-  const restart: Stack['restart'] = async (name, { signal = 'SIGTERM', overlap = false } = {}) => {
-    const spec = commands.get(name);
-    const old = processes.get(name);
-    if (!spec || !old) throw new Error(`no process named ${name}`);
-    const exited =
-      old.exitCode !== null || old.signalCode !== null
-        ? Promise.resolve()
-        : new Promise<void>((resolve) => old.once('exit', () => resolve()));
-    if (signal === 'SIGKILL') old.kill('SIGKILL');
-    const stopped = signal === 'SIGKILL' ? exited : terminate(old);
-    if (!overlap) await stopped;
-    const child = launch(name, spec.command, spec.args);
-    const ready =
-      name === 'temporal'
-        ? waitForTemporal(temporalAddress, 60_000)
-        : name === 'worker'
-          ? waitForWorker(child, temporalAddress)
-          : waitForHttp(readyUrl(name), child);
-    await Promise.all([ready, stopped]);
-  };
+/** The ports an HTTP service of the stack listens on: each is named after its port in StackPorts. */
+function httpPorts(name: Exclude<ProcessName, 'temporal' | 'worker'>, ports: StackPorts): number[] {
+  if (name === 'web') return webPorts(ports) ?? [];
+  return [ports[name]];
+}
 
-  const stop = async () => {
-    for (const { child } of started.reverse()) await terminate(child);
-  };
-
-  try {
-    if (!opts.temporalAddress) {
-      launch(
-        'temporal',
-        temporalCliPath(),
-        temporalDevServerArgs({
-          ip: '127.0.0.1',
-          port: ports.temporal,
-          uiPort: ports.ui,
-          dataDir: resolve(dataDir),
-          codecEndpoint: `http://localhost:${ports.codec}`,
-        }),
-      );
-    }
-    const sas = node('sas', 'services/scoped-auth/main.ts');
-    const fas = node('fas', 'services/federated-auth/main.ts');
-    const codec = node('codec', 'services/codec-server/main.ts');
-    await waitForTemporal(temporalAddress, 60_000);
-    const worker = opts.separateWorker ? node('worker', 'worker/main.ts') : undefined;
-    const api = node('api', 'api/main.ts');
-    const edge = node('edge', 'edge/main.ts');
-    const pagePorts = webPorts(ports);
-    const web = pagePorts && node('web', 'web/main.ts');
-    await Promise.all([
-      waitForHttp(`http://127.0.0.1:${ports.sas}/healthz`, sas),
-      waitForHttp(`http://127.0.0.1:${ports.fas}/healthz`, fas),
-      waitForHttp(`http://127.0.0.1:${ports.codec}/healthz`, codec),
-      waitForHttp(`http://127.0.0.1:${ports.api}/readyz`, api),
-      waitForHttp(`http://127.0.0.1:${ports.edge}/healthz`, edge),
-      ...(worker ? [waitForWorker(worker, temporalAddress)] : []),
-      ...(web ? pagePorts.map((port) => waitForHttp(`http://127.0.0.1:${port}/healthz`, web)) : []),
-    ]);
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-
+function stackUrls(ports: StackPorts, temporalAddress: string): Stack['urls'] {
+  const local = (port: number | undefined) => `http://127.0.0.1:${port}`;
   return {
-    urls: {
-      edge: `http://127.0.0.1:${ports.edge}`,
-      api: `http://127.0.0.1:${ports.api}`,
-      fas: `http://127.0.0.1:${ports.fas}`,
-      sas: `http://127.0.0.1:${ports.sas}`,
-      ui: `http://localhost:${ports.ui}`,
-      temporal: temporalAddress,
-      codec: `http://127.0.0.1:${ports.codec}`,
-      ...(ports.workerMetrics !== undefined && { workerMetrics: `http://127.0.0.1:${ports.workerMetrics}` }),
-      ...(webPorts(ports) && {
-        web: `http://localhost:${ports.web}`,
-        webOther: `http://localhost:${ports.webOther}`,
-      }),
-    },
-    stop,
-    processes,
-    restart,
+    edge: local(ports.edge),
+    api: local(ports.api),
+    fas: local(ports.fas),
+    sas: local(ports.sas),
+    ui: `http://localhost:${ports.ui}`,
+    temporal: temporalAddress,
+    codec: local(ports.codec),
+    ...(ports.workerMetrics !== undefined && { workerMetrics: local(ports.workerMetrics) }),
+    ...(webPorts(ports) && {
+      web: `http://localhost:${ports.web}`,
+      webOther: `http://localhost:${ports.webOther}`,
+    }),
   };
 }
 
-/** The compiled entry point of `npm run build` for a TypeScript one; fails when the build is missing. */
-export function distEntry(entry: string): string {
-  const compiled = join(root, 'dist', entry.replace(/\.ts$/, '.js'));
-  if (!existsSync(compiled)) throw new Error(`${compiled} is missing: run npm run build first`);
-  return compiled;
+/** The stack's processes: started with one environment, remembered with their commands, stopped in reverse. */
+class ProcessGroup {
+  readonly processes = new Map<string, ChildProcess>();
+  private readonly commands = new Map<string, { command: string; args: string[] }>();
+  private readonly started: ChildProcess[] = [];
+  private readonly output: OutputSink;
+
+  constructor(
+    private readonly env: NodeJS.ProcessEnv,
+    private readonly opts: Pick<StackOptions, 'envFor' | 'output' | 'build' | 'ownProcessGroups'>,
+  ) {
+    this.output = opts.output ?? ((name, line) => process.stdout.write(`[${name}] ${line}\n`));
+    // Out of the caller's process group, nothing else ends them: they end with the caller at the latest.
+    if (opts.ownProcessGroups) process.once('exit', () => this.killAll());
+  }
+
+  launch<N extends string>(name: N, command: string, args: string[]): { name: N; child: ChildProcess } {
+    this.commands.set(name, { command, args });
+    const child = spawnLogged(
+      name,
+      command,
+      args,
+      { ...this.env, ...this.opts.envFor?.[name] },
+      this.output,
+      {
+        ownProcessGroup: this.opts.ownProcessGroups,
+      },
+    );
+    this.started.push(child);
+    this.processes.set(name, child);
+    return { name, child };
+  }
+
+  /** A Node service of the product, from the stack's build. */
+  node<N extends ProcessName & ServiceName>(name: N): { name: N; child: ChildProcess } {
+    return this.launch(name, process.execPath, serviceArgs(name, this.opts.build ?? 'tsx'));
+  }
+
+  /**
+   * Stops `name` (SIGTERM with a grace period, or SIGKILL) and starts it again with its command: at once with
+   * `overlap`, else once the old one has exited.
+   */
+  restart(
+    name: string,
+    signal: 'SIGTERM' | 'SIGKILL',
+    overlap: boolean,
+  ): { stopped: Promise<void>; child: Promise<ChildProcess> } {
+    const spec = this.commands.get(name);
+    const old = this.processes.get(name);
+    if (!spec || !old) throw new Error(`no process named ${name}`);
+    const stopped = signal === 'SIGKILL' ? kill(old) : terminate(old);
+    const child = (overlap ? Promise.resolve() : stopped).then(
+      () => this.launch(name, spec.command, spec.args).child,
+    );
+    return { stopped, child };
+  }
+
+  async stop(): Promise<void> {
+    for (const child of [...this.started].reverse()) await terminate(child);
+  }
+
+  private killAll(): void {
+    for (const child of this.started)
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+}
+
+/** SIGKILL, resolved once the process has exited. */
+function kill(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGKILL');
+  return exited;
 }

@@ -1,7 +1,8 @@
 import { EncryptionCodec } from '../../lib/codec/encryptionCodec';
-import { onShutdown, serve } from '../../lib/http/serve';
+import { serve } from '../../lib/http/serve';
 import { createLogger } from '../../lib/logger';
 import { loadCodecKeys } from '../../lib/secrets/codecKeys';
+import { onShutdown } from '../../lib/shutdown';
 import { createCodecServerApp } from './app';
 import { loadCodecServerConfig } from './config';
 
@@ -29,7 +30,7 @@ async function main() {
     },
     'codec server listening',
   );
-  onShutdown(logger, () => served.close());
+  onShutdown(() => served.close(), { log: logger });
 }
 
 if (require.main === module) {

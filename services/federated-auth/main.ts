@@ -1,5 +1,5 @@
-import { onShutdown } from '../../lib/http/serve';
 import { createLogger } from '../../lib/logger';
+import { onShutdown } from '../../lib/shutdown';
 import { startTelemetry } from '../../lib/telemetry';
 import { loadFederatedAuthConfig } from './config';
 import { startFederatedAuth } from './start';
@@ -10,7 +10,7 @@ async function main(): Promise<void> {
   const config = loadFederatedAuthConfig();
   const logger = createLogger('federated-auth', config.logLevel);
   const service = await startFederatedAuth(config, logger);
-  onShutdown(logger, () => service.close());
+  onShutdown(() => service.close(), { log: logger });
 }
 
 if (require.main === module) {

@@ -1,5 +1,5 @@
-import { onShutdown } from '../../lib/http/serve';
 import { createLogger } from '../../lib/logger';
+import { onShutdown } from '../../lib/shutdown';
 import { startTelemetry } from '../../lib/telemetry';
 import { loadScopedAuthConfig } from './config';
 import { startScopedAuth } from './start';
@@ -12,7 +12,7 @@ async function main(): Promise<void> {
   const service = await startScopedAuth(config, logger);
   // After `npm run rotate-keys`, `kill -HUP <pid>` takes the new ring at once instead of at the next check.
   process.on('SIGHUP', () => void service.reloadKeys());
-  onShutdown(logger, () => service.close());
+  onShutdown(() => service.close(), { log: logger });
 }
 
 if (require.main === module) {

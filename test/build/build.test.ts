@@ -92,7 +92,7 @@ describe('the production build', () => {
 
   test('npm run start:edge with NODE_ENV=production runs the compiled service', async () => {
     const [port] = await freePorts(1);
-    const child = spawn(process.execPath, ['scripts/service.js', 'edge/main'], {
+    const child = spawn(process.execPath, ['scripts/service.js', 'edge'], {
       cwd: root,
       env: {
         ...process.env,

@@ -14,7 +14,8 @@ import { createServiceCredentials, requestTarget } from '../../lib/serviceAuth';
 import { startLoad, type RequestRecord } from '../../scripts/faults/load';
 import {
   freePorts,
-  npmScriptArgs,
+  serviceArgs,
+  type ServiceName,
   spawnLogged,
   terminate,
   waitForHttp,
@@ -91,14 +92,18 @@ void describe(
 
     const output = (name: string, line: string) => logs.push(`[${name}] ${line}`);
 
-    /** Starts `npm run <script>` as `name` with exactly `env` (plus PATH), and remembers how to restart it. */
+    /**
+     * Starts `entry` as `npm run start:<entry>` does (scripts/stack/serviceArgs.ts, from the TypeScript
+     * sources: no build has to precede the test) as `name` with exactly `env` (plus PATH), and remembers how to
+     * restart it.
+     */
     const launch = (
       name: string,
-      script: string,
+      entry: ServiceName,
       env: NodeJS.ProcessEnv,
       ready: (s: Service) => Promise<void>,
     ) => {
-      const args = npmScriptArgs(script);
+      const args = serviceArgs(entry, 'tsx');
       const fullEnv: NodeJS.ProcessEnv = {
         PATH: process.env.PATH,
         ...(process.env.TEMPORAL_CLI_PATH && { TEMPORAL_CLI_PATH: process.env.TEMPORAL_CLI_PATH }),
@@ -123,7 +128,7 @@ void describe(
 
     const rotateKeys = async () =>
       (
-        await promisify(execFile)(process.execPath, npmScriptArgs('rotate-keys'), {
+        await promisify(execFile)(process.execPath, serviceArgs('rotate-keys', 'tsx'), {
           cwd: join(__dirname, '..', '..'),
           env: {
             PATH: process.env.PATH,
@@ -153,7 +158,7 @@ void describe(
 
       launch(
         'temporal',
-        'start:temporal',
+        'temporal',
         { TEMPORAL_ADDRESS: temporalAddress, TEMPORAL_UI_PORT: String(ui), CODEC_PORT: String(codec) },
         () => waitForTemporal(temporalAddress, 90_000),
       );
@@ -163,7 +168,7 @@ void describe(
       ] as const) {
         launch(
           name,
-          'start:sas',
+          'sas',
           {
             SAS_PORT: String(port),
             SAS_KEYS_DIR: keysDir,
@@ -180,7 +185,7 @@ void describe(
       }
       launch(
         'fas',
-        'start:fas',
+        'fas',
         {
           FAS_PORT: String(fas),
           SAS_URL: urls.sas1,
@@ -216,7 +221,7 @@ void describe(
       });
       launch(
         'edge',
-        'start:edge',
+        'edge',
         {
           EDGE_PORT: String(edge),
           API_URL: `${urls.api1},${urls.api2}`,
@@ -231,9 +236,9 @@ void describe(
         await Promise.all([...services.values()].map((s) => s.ready()));
         // The first API's worker seeds the demo accounts (production does not, unless asked); the second starts
         // on a store that is already migrated and seeded. The edge brings each in once its /readyz answers.
-        launch('api-1', 'start:api', { ...apiEnv(api1), SEED_DEMO_ACCOUNTS: 'true' }, httpReady('/readyz'));
+        launch('api-1', 'api', { ...apiEnv(api1), SEED_DEMO_ACCOUNTS: 'true' }, httpReady('/readyz'));
         await services.get('api-1')!.ready();
-        launch('api-2', 'start:api', apiEnv(api2), httpReady('/readyz'));
+        launch('api-2', 'api', apiEnv(api2), httpReady('/readyz'));
         await services.get('api-2')!.ready();
       } catch (err) {
         console.error(logs.slice(-60).join('\n'));
@@ -597,7 +602,7 @@ void describe(
       }
 
       // As an orchestrator would, a new API takes the dead one's place with the same variables.
-      await launch(victim.name, 'start:api', victim.env, httpReady('/readyz')).ready();
+      await launch(victim.name, 'api', victim.env, httpReady('/readyz')).ready();
       // The edge brings it back with its next health check (every 250 ms).
       await new Promise((r) => setTimeout(r, 1_000));
     });
@@ -609,7 +614,7 @@ void describe(
         const old = services.get(name)!;
         // The grace outlasts the API's shutdown delay and its longest request (TOKEN_DEADLINE_MS).
         await terminate(old.child, 60_000);
-        const fresh = launch(name, 'start:api', old.env, httpReady('/readyz'));
+        const fresh = launch(name, 'api', old.env, httpReady('/readyz'));
         await fresh.ready();
         // The edge brings it back with its next health check (every 250 ms).
         await new Promise((r) => setTimeout(r, 1_000));

@@ -23,7 +23,7 @@ void describe('npm run start:temporal', () => {
     const [frontend, ui] = await freePorts(2);
     address = `127.0.0.1:${frontend}`;
     uiPort = ui!;
-    child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start-temporal.ts'], {
+    child = spawn(process.execPath, ['scripts/service.js', 'temporal'], {
       cwd: root,
       env: {
         PATH: process.env.PATH,

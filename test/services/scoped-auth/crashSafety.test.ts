@@ -39,7 +39,7 @@ after(async () => {
 });
 
 async function startSas(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['scripts/service.js', 'services/scoped-auth/main'], {
+  const child = spawn(process.execPath, ['scripts/service.js', 'sas'], {
     cwd: root,
     env: {
       ...process.env,
