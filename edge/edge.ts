@@ -24,7 +24,7 @@ export interface EdgeOptions {
 }
 
 export interface Edge {
-  /** The request listener lib/http/serve.ts runs (with `UntracedRequest` requests, edge/forwardedHeaders.ts). */
+  /** The request listener lib/http/serve.ts runs. */
   handle: RequestListener;
   /** Starts asking the APIs' /readyz: once listening. */
   start(): void;

@@ -1,4 +1,4 @@
-import { IncomingMessage, type IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { type ClientAddress, plainAddress } from '../lib/http/clientAddress';
 
@@ -27,7 +27,10 @@ const droppedRequestHeaders = new Set([
   'x-forwarded-port',
 ]);
 
-/** A client's trace context: the edge starts its own trace; a client must not join, or flood, someone else's. */
+/**
+ * A client's trace context: the edge starts its own trace (its tracer reads none, edge/main.ts); a client must not
+ * join, or flood, someone else's.
+ */
 const traceHeaders = ['traceparent', 'tracestate', 'baggage'];
 
 /** Response headers that describe the API's connection with the edge, not the edge's with the client. */
@@ -39,29 +42,6 @@ const droppedResponseHeaders = [
   'upgrade',
   'trailer',
 ];
-
-/**
- * The edge's requests (the server's `IncomingMessage` class): their `headers` never hold a client's trace
- * context. node:http's instrumentation (lib/telemetry.ts) reads the context from `headers` before any request
- * listener runs, so this is where it must be gone: the edge's server span then starts a trace of its own, and
- * every hop after it (the API, the workflow, FAS, SAS) joins that one. `rawHeaders` keep what the client sent.
- * Node parses `headers` lazily, in an accessor of `IncomingMessage.prototype`, which this one wraps.
- */
-export class UntracedRequest extends IncomingMessage {}
-if (!('get' in (Object.getOwnPropertyDescriptor(IncomingMessage.prototype, 'headers') ?? {}))) {
-  throw new Error('node:http IncomingMessage.headers is not an accessor: the edge cannot drop trace context');
-}
-Object.defineProperty(UntracedRequest.prototype, 'headers', {
-  configurable: true,
-  get(this: IncomingMessage): IncomingHttpHeaders {
-    const headers = Reflect.get(IncomingMessage.prototype, 'headers', this);
-    for (const name of traceHeaders) delete headers[name];
-    return headers;
-  },
-  set(this: IncomingMessage, value: IncomingHttpHeaders) {
-    Reflect.set(IncomingMessage.prototype, 'headers', value, this);
-  },
-});
 
 /**
  * The headers sent to the API: the client's, less those above, plus ours. Headers a client names in

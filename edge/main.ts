@@ -5,7 +5,7 @@ import { loadEdgeConfig } from './config';
 import { startEdge } from './start';
 
 export async function main(): Promise<void> {
-  startTelemetry('edge');
+  startTelemetry('edge', { continueIncomingTraces: false });
   const config = loadEdgeConfig();
   const logger = createLogger('edge', config.LOG_LEVEL);
   const edge = await startEdge(config, logger);

@@ -2,7 +2,6 @@ import { serve, type Served } from '../lib/http/serve';
 import { createLogger, type Logger } from '../lib/logger';
 import type { EdgeConfig } from './config';
 import { createEdge } from './edge';
-import { UntracedRequest } from './forwardedHeaders';
 
 /**
  * Creates the edge and listens on `HOST:EDGE_PORT` (port 0 picks a free one, which tests use) through
@@ -24,7 +23,6 @@ export async function startEdge(
   });
   const served = await serve(edge.handle, config.EDGE_PORT, config.HOST, {
     requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS,
-    IncomingMessage: UntracedRequest,
     release: () => edge.release(),
   });
   edge.start();

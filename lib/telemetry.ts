@@ -1,4 +1,5 @@
-import { trace } from '@opentelemetry/api';
+import { type Context, trace } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
@@ -18,6 +19,19 @@ export interface TelemetryOptions {
   /** Where spans go instead of the exporter `OTEL_TRACES_EXPORTER` names (tests pass an in-memory one). */
   spanProcessor?: SpanProcessor;
   env?: NodeJS.ProcessEnv;
+  /**
+   * false: a request's `traceparent`, `tracestate` and `baggage` are never read, so every server span starts a
+   * trace of its own (the edge: a client must not join, or flood, someone else's trace). Outgoing requests still
+   * carry this process's trace context. Default true.
+   */
+  continueIncomingTraces?: boolean;
+}
+
+/** W3C trace context written on outgoing requests, never read from incoming ones (and no baggage either way). */
+class OutgoingTraceContext extends W3CTraceContextPropagator {
+  override extract(context: Context): Context {
+    return context;
+  }
 }
 
 let active: Telemetry | undefined;
@@ -36,7 +50,9 @@ export function startTelemetry(serviceName: string, options: TelemetryOptions = 
 
   const resource = Resource.default().merge(new Resource({ 'service.name': serviceName }));
   const provider = new NodeTracerProvider({ resource, spanProcessors: [spanProcessor] });
-  provider.register();
+  provider.register(
+    options.continueIncomingTraces === false ? { propagator: new OutgoingTraceContext() } : {},
+  );
   const unregister = registerInstrumentations({
     tracerProvider: provider,
     instrumentations: [

@@ -1,7 +1,6 @@
 import {
   STATUS_CODES,
   createServer,
-  type IncomingMessage,
   type RequestListener,
   type Server,
   type ServerOptions,
@@ -34,14 +33,9 @@ export async function serve(
     drainTimeoutMs?: number;
     /** What the app holds besides the server (clients, key reloads): released when listening fails or after close. */
     release?: () => Promise<void> | void;
-    /** The class of the server's requests (node:http's `IncomingMessage` option): the edge's drops trace context. */
-    IncomingMessage?: typeof IncomingMessage;
   } = {},
 ): Promise<Served> {
-  const server = createServer({
-    ...hardenedServerOptions(opts.requestTimeoutMs ?? 15_000),
-    ...(opts.IncomingMessage && { IncomingMessage: opts.IncomingMessage }),
-  });
+  const server = createServer(hardenedServerOptions(opts.requestTimeoutMs ?? 15_000));
   server.on('clientError', answerClientError);
   let closing = false;
   const inFlight = new Set<ServerResponse>();

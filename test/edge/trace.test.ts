@@ -19,7 +19,10 @@ describe('the edge starts its own trace', () => {
   let edge: Served;
 
   before(async () => {
-    telemetry = startTelemetry('edge-test', { spanProcessor: new SimpleSpanProcessor(exporter) })!;
+    telemetry = startTelemetry('edge-test', {
+      spanProcessor: new SimpleSpanProcessor(exporter),
+      continueIncomingTraces: false,
+    })!;
     upstream = http.createServer((req, res) => {
       if (req.url !== '/readyz') received.push(req.headers);
       res.writeHead(200, { 'Content-Type': 'application/json' }).end('{}');
