@@ -45,9 +45,11 @@ $(SCHEMATHESIS_STAMP): scripts/install-schemathesis.sh scripts/schemathesis-requ
 typecheck: deps
 	npx tsc --noEmit
 
+# knip: unused files, exports and dependencies (knip.jsonc names the entry points).
 lint: deps
 	npx eslint .
 	npx prettier --check .
+	npx knip
 
 deps: $(NODE_STAMP) $(TEMPORAL_STAMP)
 

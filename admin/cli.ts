@@ -13,7 +13,7 @@ export interface CliIo {
 }
 
 /** Exit codes: 0 done; 1 the operation failed (unknown account or key, store unreachable); 2 bad input. */
-export const EXIT = { ok: 0, failed: 1, badInput: 2 } as const;
+const EXIT = { ok: 0, failed: 1, badInput: 2 } as const;
 
 const PROGRAM = 'npm run admin --';
 
@@ -142,7 +142,7 @@ function commandUsage(command: Command | SessionCommand): string {
   ].join('\n');
 }
 
-export function usage(): string {
+function usage(): string {
   return [
     `Manage accounts, deployment keys, webchat-security and tokens: ${PROGRAM} <command> [options]`,
     '',

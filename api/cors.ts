@@ -6,7 +6,7 @@ import type { CorsDecision } from '../domain/contracts';
  * widget (twilio-webchat-react-app, `src/utils/generateHeaders.ts`) adds its `ui-version` and `webchat-version`
  * to every request besides the three `x-twilio-sec-*` fingerprint headers.
  */
-export const widgetHeaders = [
+const widgetHeaders = [
   'Content-Type',
   'X-Twilio-Sec-Usersettings',
   'X-Twilio-Sec-Decoders',
@@ -27,7 +27,7 @@ export const preflightHeaders = {
 } as const;
 
 /** Headers a page script may read from a reply. */
-export const exposedHeaders = 'X-Request-Id, Retry-After';
+const exposedHeaders = 'X-Request-Id, Retry-After';
 
 /** Before the account is known (bad input, outages, preflight) the answer is readable from any origin. */
 const beforeAccountKnown: CorsDecision = { allowOrigin: '*', vary: false };

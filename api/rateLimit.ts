@@ -93,7 +93,7 @@ export class BoundedMemoryLimiter {
  * instance (so a flood is still slowed, per instance), logs a warning at most every 10 s and counts each
  * fallback in `rate_limit_store_errors_total`: a request is never refused with a 500 because of Redis.
  */
-export class RateLimit {
+class RateLimit {
   private readonly memory: BoundedMemoryLimiter | undefined;
   private readonly redis: RateLimiterRedis | undefined;
   private lastWarning = 0;
@@ -166,12 +166,12 @@ function refuseIfOver(verdicts: Verdict[]): void {
 }
 
 /** The most of a deployment key's total (per window) one network (IPv4 /24, IPv6 /56 or /48) may spend. */
-export const NETWORK_SHARE_OF_KEY_TOTAL = 0.1;
+const NETWORK_SHARE_OF_KEY_TOTAL = 0.1;
 /**
  * Past a key's total, a request is still served when its widest network (IPv4 /24, IPv6 /48) has spent at most
  * this share of the total in the window: a network that has hardly used the key is a visitor, not the flood.
  */
-export const LIGHT_SHARE_OF_KEY_TOTAL = 0.01;
+const LIGHT_SHARE_OF_KEY_TOTAL = 0.01;
 
 /** The limits of the public token routes (create and refresh share them: both mint tokens). */
 export interface RateLimits {

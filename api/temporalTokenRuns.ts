@@ -29,13 +29,13 @@ import type { TokenRuns } from './tokenRuns';
  * client can pick an id, collide with another request's or reach into the `webchat-token-idem-` namespace (a
  * UUID is hex and dashes). The run is found from the X-Request-Id by its `WebchatRequestId` search attribute.
  */
-export const newWorkflowId = () => `webchat-token-${randomUUID()}`;
+const newWorkflowId = () => `webchat-token-${randomUUID()}`;
 
 /** Workflow id of a refresh: server-side randomness, like an issuance's. */
-export const newRefreshWorkflowId = () => `webchat-refresh-${randomUUID()}`;
+const newRefreshWorkflowId = () => `webchat-refresh-${randomUUID()}`;
 
 /** How long a completed issuance answers retries with the same `Idempotency-Key`. */
-export const DEFAULT_IDEMPOTENCY_WINDOW_MS = 10 * 60_000;
+const DEFAULT_IDEMPOTENCY_WINDOW_MS = 10 * 60_000;
 
 export interface TemporalTokenRunsOptions {
   /** A `Connection`, or the worker's `NativeConnection` when this process runs the worker too. */

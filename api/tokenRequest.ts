@@ -41,7 +41,7 @@ export function readToken(ctx: Context): string {
  * The deployment key of a token request: `deploymentKey` in JSON, `DeploymentKey` in the widget's form
  * posts (either spelling is taken from either). Other widget fields are accepted and ignored.
  */
-export function readDeploymentKey(ctx: Context): string {
+function readDeploymentKey(ctx: Context): string {
   return readField(ctx, 'deploymentKey', 'DeploymentKey', deploymentKeySchema);
 }
 

@@ -29,7 +29,7 @@ type HttpPath = Exclude<BenchPath, 'floor' | 'ladder'>;
 const deploymentKeys: Record<BenchKey, string> = { open: 'dk_demo_open', secure: 'dk_demo_secure' };
 
 /** The token request as the shipped widget sends it: form-encoded, with its headers and the page's origin. */
-export function widgetRequest(edgeUrl: string, key: BenchKey): TargetRequest {
+function widgetRequest(edgeUrl: string, key: BenchKey): TargetRequest {
   return {
     url: `${edgeUrl}/v2/Webchat/Token`,
     headers: {

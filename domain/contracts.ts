@@ -44,8 +44,8 @@ export const grantsSchema = z.strictObject({
 });
 export type WebchatGrants = z.infer<typeof grantsSchema>;
 
-export const fingerprintSchema = z.string().min(1).max(128);
-export const tokenSchema = z.string().min(1).max(8192);
+const fingerprintSchema = z.string().min(1).max(128);
+const tokenSchema = z.string().min(1).max(8192);
 const fingerprintLevelSchema = z.enum(fingerprintSensitivities);
 
 /** An RFC 7638 SHA-256 JWK thumbprint: what a key-bound token's `cnf.jkt` holds. */
@@ -212,11 +212,7 @@ export const fasRefreshRequestSchema = z
   .refine(bindingIsWhole, bindingMessage);
 export type FasRefreshRequest = z.infer<typeof fasRefreshRequestSchema>;
 
-export const refreshRefusalCodes = [
-  'invalid_token',
-  'fingerprint_validation_failed',
-  'invalid_dpop_proof',
-] as const;
+const refreshRefusalCodes = ['invalid_token', 'fingerprint_validation_failed', 'invalid_dpop_proof'] as const;
 
 /** FAS's 403 body when it refuses a refresh, which the API answers as it is. */
 export const refreshRefusalSchema = z.object({

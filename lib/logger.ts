@@ -5,7 +5,7 @@ import pino, { type Logger } from 'pino';
  * Paths that may carry a secret: tokens, deployment keys, fingerprints and the raw fingerprint signals.
  * pino replaces them with "[redacted]" wherever they appear in a log object.
  */
-export const redactPaths = [
+const redactPaths = [
   'token',
   '*.token',
   'deploymentKey',

@@ -27,9 +27,9 @@ export type ServiceName = (typeof serviceNames)[number];
 /** Explicit JWT type (RFC 8725 §3.11): a widget token, or any other JWT, never passes as a credential. */
 const CREDENTIAL_TYPE = 'service+jwt';
 /** The longest a credential lives; the verifier refuses anything that claims longer. */
-export const MAX_CREDENTIAL_SECONDS = 10;
+const MAX_CREDENTIAL_SECONDS = 10;
 /** How far apart the caller's and the callee's clocks may be. */
-export const CLOCK_TOLERANCE_SECONDS = 5;
+const CLOCK_TOLERANCE_SECONDS = 5;
 
 export type { SecretSource };
 

@@ -15,8 +15,8 @@ import { StoreError } from './storeError';
  * the identifiers and settings themselves are in domain/accountRules.ts.
  */
 
-export const DEPLOYMENT_KEY_MIN_LENGTH = 12;
-export const DEPLOYMENT_KEY_MAX_LENGTH = 256;
+const DEPLOYMENT_KEY_MIN_LENGTH = 12;
+const DEPLOYMENT_KEY_MAX_LENGTH = 256;
 
 /** A plaintext deployment key chosen by an operator (generated keys are longer and always valid). */
 export const deploymentKey = z
@@ -37,7 +37,7 @@ export const featureFlag = z
  * the CORS matcher applies. One rule for storing and matching, so no stored entry is silently dead (an
  * `http://*.` wildcard, say, which the matcher never honours).
  */
-export const allowedOrigin = z.string().transform((value, ctx) => {
+const allowedOrigin = z.string().transform((value, ctx) => {
   const origin = normaliseOrigin(value);
   if (origin === null) {
     ctx.addIssue({

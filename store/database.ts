@@ -69,7 +69,7 @@ export const sqliteFile = (dataDir: string) => join(dataDir, 'store.sqlite');
  * holder that cannot run. So SQLite waits only `SQLITE_BUSY_TIMEOUT_MS` itself (enough for another process's
  * sub-millisecond commit), and the statement is retried on timers, with backoff, up to `BUSY_TIMEOUT_MS` in all.
  */
-export const BUSY_TIMEOUT_MS = 5000;
+const BUSY_TIMEOUT_MS = 5000;
 const SQLITE_BUSY_TIMEOUT_MS = 10;
 
 export async function openDatabase({ dataDir, databaseUrl }: OpenDatabaseOptions): Promise<StoreDatabase> {

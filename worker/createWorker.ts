@@ -25,7 +25,7 @@ export interface CreateWorkerOptions {
  * falls back to the matching service (a poll round trip, and a queue under load). A run is one short workflow
  * task, so slots cost memory only while runs are in flight; the SDK's default is 40.
  */
-export const WORKFLOW_TASK_SLOTS = 128;
+const WORKFLOW_TASK_SLOTS = 128;
 
 /** The worker of the `webchat-token` task queue, with activities bound to their dependencies. */
 export function createWorker({
@@ -62,6 +62,7 @@ export const prebuiltBundleFiles = { plain: 'workflow-bundle.js', traced: 'workf
  * The compiled worker (dist/worker/createWorker.js) loads the workflow bundle built with it, so it starts without
  * webpack; with tracing on, the one with the OpenTelemetry workflow interceptors. Undefined when this runs as
  * TypeScript (tsx): the workflows are then bundled at start, from the sources.
+ * @public test/build/build.test.ts calls it on the compiled module, which no import shows.
  */
 export function prebuiltBundle(traced: boolean): { workflowBundle: { codePath: string } } | undefined {
   if (!__filename.endsWith('.js')) return undefined;

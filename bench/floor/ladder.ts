@@ -20,7 +20,7 @@ export interface Rung {
  * The local-activity rounds of an issuance of `dk_demo_open` (domain/createWebchatToken.ts): the account read,
  * then the FAS call. A fingerprint-bound issuance has one more round (the fingerprint) between the two.
  */
-export const PRODUCT_ROUNDS = [1, 1];
+const PRODUCT_ROUNDS = [1, 1];
 
 const base = { searchAttributeAtStart: false, codec: false, eager: true };
 

@@ -3,8 +3,8 @@ import { METADATA_ENCODING_KEY, type Payload, type PayloadCodec } from '@tempora
 import { temporal } from '@temporalio/proto';
 import type { CodecKeyRing } from '../secrets/codecKeys';
 
-export const ENCRYPTED_ENCODING = 'binary/encrypted';
-export const KEY_ID_METADATA = 'encryption-key-id';
+const ENCRYPTED_ENCODING = 'binary/encrypted';
+const KEY_ID_METADATA = 'encryption-key-id';
 
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
@@ -78,7 +78,7 @@ export class EncryptionCodec implements PayloadCodec {
 }
 
 /** A payload reached a strict codec unencrypted: it did not come from the API or a worker of this service. */
-export class UnencryptedPayloadError extends Error {
+class UnencryptedPayloadError extends Error {
   override readonly name = 'UnencryptedPayloadError';
   constructor() {
     super('refused an unencrypted payload: runs must be started through the API');

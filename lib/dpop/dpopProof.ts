@@ -12,8 +12,8 @@ import { calculateJwkThumbprint, decodeProtectedHeader, EmbeddedJWK, jwtVerify }
 export const DPOP_ALGORITHMS = ['ES256', 'ES384', 'EdDSA', 'PS256', 'RS256'] as const;
 
 /** How old a proof may be, and how far in the future its `iat` may lie (clock skew). */
-export const DPOP_MAX_AGE_SECONDS = 60;
-export const DPOP_CLOCK_TOLERANCE_SECONDS = 5;
+const DPOP_MAX_AGE_SECONDS = 60;
+const DPOP_CLOCK_TOLERANCE_SECONDS = 5;
 
 /** JWK members only a private key has. */
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
@@ -112,7 +112,7 @@ export function accessTokenHash(token: string): string {
  * The URI a proof's `htu` names, compared as RFC 9449 §4.3 asks (RFC 3986 §6.2.2-6.2.3): scheme and host in
  * lower case, default port dropped, no query or fragment. Anything that is not an http(s) URL matches nothing.
  */
-export function normaliseHtu(value: string): string | null {
+function normaliseHtu(value: string): string | null {
   let url: URL;
   try {
     url = new URL(value);

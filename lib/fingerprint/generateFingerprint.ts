@@ -27,7 +27,7 @@ import { parseUserAgent } from './userAgent';
 export const FINGERPRINT_VERSION = 'v1';
 
 /** HMAC-SHA256 keys shorter than its output weaken it (RFC 2104 section 3). */
-export const MIN_SECRET_BYTES = 32;
+const MIN_SECRET_BYTES = 32;
 
 /**
  * The fingerprint of `signals` at `level`:

@@ -65,7 +65,7 @@ export function ipv4Of(ip: string): number[] | null {
 }
 
 /** Strict dotted quad: four decimal octets, no leading zeros (which some parsers read as octal). */
-export function parseIpv4(ip: string): number[] | null {
+function parseIpv4(ip: string): number[] | null {
   const parts = ip.split('.');
   if (parts.length !== 4 || !parts.every((p) => /^(?:0|[1-9]\d{0,2})$/.test(p))) return null;
   const octets = parts.map(Number);

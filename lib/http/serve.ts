@@ -83,7 +83,7 @@ export async function serve(
  * Slow clients (slowloris) are cut off instead of holding a socket forever. Node enforces these timeouts only
  * when it checks its connections (every 30 s by default), so the check runs often enough to honour them.
  */
-export function hardenedServerOptions(requestTimeout: number): ServerOptions {
+function hardenedServerOptions(requestTimeout: number): ServerOptions {
   return {
     requestTimeout,
     headersTimeout: Math.min(requestTimeout, 10_000),
@@ -96,7 +96,7 @@ export function hardenedServerOptions(requestTimeout: number): ServerOptions {
  * Requests Node refuses before any middleware runs (malformed request line or headers, headers too large, too
  * slow) still get our JSON `{code, message}` instead of Node's bare status line.
  */
-export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
   if (!socket.writable || err.code === 'ECONNRESET') {
     socket.destroy();
     return;

@@ -31,6 +31,7 @@ export type ServiceName = keyof typeof serviceEntries;
  */
 export type Build = 'dist' | 'tsx' | 'watch';
 
+/** @public scripts/service.js, plain CommonJS, requires it at run time. */
 export function isServiceName(name: string): name is ServiceName {
   return Object.hasOwn(serviceEntries, name);
 }
@@ -38,6 +39,7 @@ export function isServiceName(name: string): name is ServiceName {
 /**
  * The file that runs `service` from `build` (`watch` runs the same file as `tsx`). The build's file must exist:
  * without one, this says to run `npm run build` first.
+ * @public scripts/service.js requires it at run time.
  */
 export function serviceEntryFile(service: ServiceName, build: Build): string {
   const entry = serviceEntries[service];

@@ -43,7 +43,7 @@ export interface KeyRing {
 }
 
 /** The whole ring in one file, so a rotation replaces it in one rename(2) and no reader sees half of one. */
-export const KEYRING_FILE = 'keyring.json';
+const KEYRING_FILE = 'keyring.json';
 
 const b64u = z.string().regex(/^[A-Za-z0-9_-]+$/);
 const signingJwkSchema = z.object({

@@ -62,7 +62,7 @@ export type SessionRevocationReason = 'refresh_reused' | 'fingerprint_mismatch';
  * refusal and a new session from the widget; a guesser gets this many tries, counted in the store every SAS
  * instance shares.
  */
-export const MAX_FINGERPRINT_MISMATCHES = 5;
+const MAX_FINGERPRINT_MISMATCHES = 5;
 
 /** A refusal, as `rotateToken` answers it. */
 type Refused = { outcome: 'refused'; code: RefreshRefusalCode };

@@ -18,7 +18,7 @@ import { TOKEN_CLOCK_TOLERANCE_SECONDS } from '../../domain/tokenClock';
 import type { KeyRing } from './keys';
 
 /** Explicit JWT type (RFC 8725 §3.11), so no other kind of JWT signed with the same key passes as ours. */
-export const TOKEN_TYPE = 'webchat+jwt';
+const TOKEN_TYPE = 'webchat+jwt';
 
 export interface TokenPolicy {
   issuer: string;
@@ -109,7 +109,7 @@ export type TokenClaims = Omit<z.infer<typeof claimsSchema>, 'sid' | 'sst'> & {
 };
 
 /** Why a token was refused; for logs only, clients see just the contract's message. */
-export class Rejected extends Error {
+class Rejected extends Error {
   constructor(readonly reason: string) {
     super(reason);
   }
