@@ -13,8 +13,8 @@ const schema = z
     TOKEN_DEADLINE_MS: z.coerce.number().int().min(100).max(60_000).default(8000),
     /**
      * Token requests waiting on Temporal at once; more get an immediate 503 + Retry-After (0 = no cap). Set it
-     * to capacity × acceptable wait (Little's law): about 60 runs/s per API and worker on the benchmark's
-     * 2 shared cores (bench/README.md) × 0.5 s ≈ 32, so that load past capacity is refused at once instead of
+     * to capacity × acceptable wait (Little's law): about 69 runs/s at saturation per API and worker on the
+     * benchmark's 2 cores (bench/README.md, run I) × 0.5 s ≈ 32, so that load past capacity is refused at once instead of
      * queueing for seconds. At most the worker's workflow-task slots (worker/createWorker.ts).
      */
     MAX_IN_FLIGHT: z.coerce.number().int().min(0).max(100_000).default(32),
