@@ -14,8 +14,8 @@ const schema = z
     /**
      * Token requests waiting on Temporal at once; more get an immediate 503 + Retry-After (0 = no cap). Set it
      * to capacity × acceptable wait (Little's law): about 69 runs/s at saturation per API and worker on the
-     * benchmark's 2 cores (bench/README.md, run I) × 0.5 s ≈ 32, so that load past capacity is refused at once instead of
-     * queueing for seconds. At most the worker's workflow-task slots (worker/createWorker.ts).
+     * benchmark's 2 cores (bench/README.md, run I) × 0.5 s ≈ 34, rounded down to 32, so that load past capacity
+     * is refused at once instead of queueing for seconds. At most the worker's workflow-task slots (worker/createWorker.ts).
      */
     MAX_IN_FLIGHT: z.coerce.number().int().min(0).max(100_000).default(32),
     /**

@@ -14,6 +14,7 @@ import {
   text,
   timezone,
 } from './signalValues';
+import { MIN_SECRET_BYTES } from '../secrets/secret';
 import { parseUserAgent } from './userAgent';
 
 /**
@@ -25,9 +26,6 @@ import { parseUserAgent } from './userAgent';
  * into `canonical` changes every fingerprint and so invalidates every bound token: bump FINGERPRINT_VERSION.
  */
 export const FINGERPRINT_VERSION = 'v1';
-
-/** HMAC-SHA256 keys shorter than its output weaken it (RFC 2104 section 3). */
-const MIN_SECRET_BYTES = 32;
 
 /**
  * The fingerprint of `signals` at `level`:

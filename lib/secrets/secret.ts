@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createPrivateFileOnce, readPrivateFile } from './privateFile';
 
 /** The shortest secret accepted anywhere: 256 bits, the HMAC-SHA256 block of strength. */
-const MIN_SECRET_BYTES = 32;
+export const MIN_SECRET_BYTES = 32;
 
 /**
  * Why `text` is not a secret, or undefined when it is one: canonical base64url (A-Z a-z 0-9 - _, no padding,
