@@ -17,7 +17,7 @@ export interface ActivityDeps {
 /**
  * The steps of an issuance, each an activity so it shows in the workflow's event history. Built from their
  * dependencies so tests can hand in fakes. Inputs and results are what history records: no raw secrets are
- * returned except the token itself (encrypted history is tracked separately).
+ * returned except the token itself, and the payload codec (lib/codec/) encrypts history.
  */
 export function createActivities({ store, fas, fingerprintSecret }: ActivityDeps): TokenSteps {
   return {
@@ -44,7 +44,7 @@ export function createActivities({ store, fas, fingerprintSecret }: ActivityDeps
       );
     },
 
-    /** A refusal (`invalid_token`, `fingerprint_validation_failed`) is a result; outages are retried. */
+    /** A refusal (`invalid_token`, `fingerprint_validation_failed`, `invalid_dpop_proof`) is a result; outages are retried. */
     refreshToken(accountSid, request, requestId) {
       return nonRetryableIfRejected(() =>
         fas.postRefresh(accountSid, request, requestId, cancellationSignal()),

@@ -46,52 +46,34 @@ export interface ScopedAuthDeps {
 }
 
 /** The scoped auth service (SAS) as a Koa app, not yet listening. */
-export function createScopedAuthApp({
-  keys,
-  issuer,
-  audience,
-  logger,
-  authenticate,
-  metrics,
-  sessions,
-  proofReplays,
-  sessionPolicy,
-  now,
-}: ScopedAuthDeps): Koa<ServiceState> {
-  const policy = { issuer, audience, ...(now ? { now } : {}) };
+export function createScopedAuthApp(deps: ScopedAuthDeps): Koa<ServiceState> {
+  const { keys, logger, authenticate, metrics } = deps;
   const router = new Router<ServiceState>();
-  const sessionsRevoked =
-    metrics &&
-    new Counter({
-      name: 'sas_sessions_revoked_total',
-      help: 'Sessions a refresh revoked, by why: a spent token presented again, or fingerprints that kept failing.',
-      labelNames: ['reason'],
-      registers: [metrics.registry],
-    });
-  // A chat backend passes on the proof it received with the token: each proof is accepted once, fleet-wide.
-  const verifyProof = async ({ proof, method, url }: DpopPresentation, token: string) =>
-    (
-      await verifyDpopProof(proof, {
-        method,
-        url,
-        accessToken: token,
-        replay: proofReplays,
-        ...(now && { now }),
-      })
-    ).jkt;
-  // Read on every validate, never cached: a revocation holds at once in every instance.
-  const isRevoked = (claims: TokenClaims) =>
-    sessions.isRevoked(
-      {
-        sessionId: claims.sessionId,
-        identity: claims.identity,
-        accountSid: claims.sub,
-        issuedAt: claims.iat,
-      },
-      now?.() ?? new Date(),
-    );
+  addGenerateRoute(router, deps);
+  addValidateRoutes(router, deps);
+  addRefreshRoute(router, deps);
 
-  // Issuance starts a session and pays no database round trip: only validate and refresh read the store.
+  router.get('/.well-known/jwks.json', (ctx) => {
+    ctx.set('Cache-Control', 'public, max-age=300');
+    ctx.body = keys.jwks;
+  });
+
+  router.get('/healthz', (ctx) => {
+    ctx.body = { status: 'ok' };
+  });
+
+  return internalServiceApp({ router, logger, authenticate, metrics });
+}
+
+/** Who signs and for whom, and the clock: what minting, validating and rotating all check against. */
+function tokenPolicy({ issuer, audience, now }: ScopedAuthDeps) {
+  return { issuer, audience, ...(now ? { now } : {}) };
+}
+
+/** Issuance starts a session and pays no database round trip: only validate and refresh read the store. */
+function addGenerateRoute(router: Router<ServiceState>, deps: ScopedAuthDeps): void {
+  const { keys, sessionPolicy } = deps;
+  const policy = tokenPolicy(deps);
   router.post('/v1/ScopedAuthTokens/generate/internal', async (ctx) => {
     const { accountSid, grants, ttl, fingerprint, fingerprintLevel, sessionMaxAge, jkt } = parseRequest(
       sasGenerateRequestSchema,
@@ -120,8 +102,38 @@ export function createScopedAuthApp({
     ctx.set('Cache-Control', 'no-store');
     ctx.body = issued;
   });
+}
 
-  // validate, and validate/internal: the same checks plus the token's binding level (FAS and operators' tooling).
+/**
+ * validate, for a chat backend, and validate/internal, the same checks plus the token's binding level (FAS and
+ * operators' tooling).
+ */
+function addValidateRoutes(router: Router<ServiceState>, deps: ScopedAuthDeps): void {
+  const { keys, logger, sessions, proofReplays, now } = deps;
+  const policy = tokenPolicy(deps);
+  // A chat backend passes on the proof it received with the token: each proof is accepted once, fleet-wide.
+  const verifyProof = async ({ proof, method, url }: DpopPresentation, token: string) =>
+    (
+      await verifyDpopProof(proof, {
+        method,
+        url,
+        accessToken: token,
+        replay: proofReplays,
+        ...(now && { now }),
+      })
+    ).jkt;
+  // Read on every validate, never cached: a revocation holds at once in every instance.
+  const isRevoked = (claims: TokenClaims) =>
+    sessions.isRevoked(
+      {
+        sessionId: claims.sessionId,
+        identity: claims.identity,
+        accountSid: claims.sub,
+        issuedAt: claims.iat,
+      },
+      now?.() ?? new Date(),
+    );
+
   for (const [path, check] of [
     ['/v1/ScopedAuthTokens/validate', validateToken],
     ['/v1/ScopedAuthTokens/validate/internal', validateTokenInternal],
@@ -142,8 +154,20 @@ export function createScopedAuthApp({
       );
     });
   }
+}
 
-  // FAS's refresh: a refusal is a 200 with `outcome: 'refused'`, which FAS turns into its 403.
+/** FAS's refresh: a refusal is a 200 with `outcome: 'refused'`, which FAS turns into its 403. */
+function addRefreshRoute(router: Router<ServiceState>, deps: ScopedAuthDeps): void {
+  const { keys, logger, metrics, sessions, sessionPolicy } = deps;
+  const policy = { ...tokenPolicy(deps), ...sessionPolicy };
+  const sessionsRevoked =
+    metrics &&
+    new Counter({
+      name: 'sas_sessions_revoked_total',
+      help: 'Sessions a refresh revoked, by why: a spent token presented again, or fingerprints that kept failing.',
+      labelNames: ['reason'],
+      registers: [metrics.registry],
+    });
   router.post('/v1/ScopedAuthTokens/refresh/internal', async (ctx) => {
     const request = parseRequest(sasRefreshRequestSchema, ctx.request.body);
     ctx.set('Cache-Control', 'no-store');
@@ -151,22 +175,11 @@ export function createScopedAuthApp({
       {
         keys,
         sessions,
-        policy: { ...policy, ...sessionPolicy },
+        policy,
         log: logger.child({ requestId: ctx.state.requestId }),
         sessionRevoked: (reason) => sessionsRevoked?.inc({ reason }),
       },
       request,
     );
   });
-
-  router.get('/.well-known/jwks.json', (ctx) => {
-    ctx.set('Cache-Control', 'public, max-age=300');
-    ctx.body = keys.jwks;
-  });
-
-  router.get('/healthz', (ctx) => {
-    ctx.body = { status: 'ok' };
-  });
-
-  return internalServiceApp({ router, logger, authenticate, metrics });
 }

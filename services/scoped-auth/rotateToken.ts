@@ -64,6 +64,13 @@ export type SessionRevocationReason = 'refresh_reused' | 'fingerprint_mismatch';
  */
 const MAX_FINGERPRINT_MISMATCHES = 5;
 
+/**
+ * How long past the moment a token can last be presented its claim and its session's mismatch count are kept: a
+ * minute, well past the verifiers' clock tolerance (domain/tokenClock.ts), so a verifier whose clock runs behind
+ * still finds them.
+ */
+const KEEP_MARGIN_SECONDS = 60;
+
 /** A refusal, as `rotateToken` answers it. */
 type Refused = { outcome: 'refused'; code: RefreshRefusalCode };
 
@@ -149,7 +156,7 @@ async function checkFingerprint(
     return refuse('fingerprint_validation_failed', 'fingerprint_missing');
   if (!sameFingerprint(parent.fp, request.fingerprint)) {
     // Kept until the session could not refresh any more, whichever of its tokens is presented.
-    const sessionEnd = new Date((parent.sessionStart + maxAge + 60) * 1000);
+    const sessionEnd = new Date((parent.sessionStart + maxAge + KEEP_MARGIN_SECONDS) * 1000);
     const strikes = await deps.sessions.countFingerprintMismatch(parent.sessionId, sessionEnd);
     if (strikes < MAX_FINGERPRINT_MISMATCHES) {
       return refuse('fingerprint_validation_failed', 'fingerprint_mismatch', { strikes });
@@ -233,8 +240,8 @@ async function claimSuccessor(
     requester,
     successor: sealSuccessor(JSON.stringify(successor), request.token, parent.jti),
     refreshedAt: now,
-    // The parent cannot be presented after its expiry (plus the verifier's clock tolerance).
-    expiresAt: new Date((parent.exp + 60) * 1000),
+    // The parent cannot be presented after its expiry (the margin covers the verifiers' clock tolerance).
+    expiresAt: new Date((parent.exp + KEEP_MARGIN_SECONDS) * 1000),
   });
   if (claim.won) {
     deps.log.info(
