@@ -12,7 +12,7 @@ import { Client, Connection } from '@temporalio/client';
 import { format, resolveConfig } from 'prettier';
 import { startFaultProxy, type FaultProxy } from './faults/faultProxy';
 import { startLoad, type RequestRecord } from './faults/load';
-import { serviceAuthorization } from './stack/serviceAuthorization';
+import { postAsService } from './stack/serviceAuthorization';
 import { defaultPorts, freePorts, startStack, terminate, type Stack, type StackPorts } from './stack';
 
 /** Token requests per second; FAULTS_RPS overrides (a shared 2-core machine sustains far less than 20). */
@@ -122,17 +122,14 @@ async function main() {
   const client = new Client({ connection });
   try {
     const validate = async (token: string) => {
-      const url = `${stack.urls.sas}/v1/ScopedAuthTokens/validate`;
-      const body = JSON.stringify({ token });
-      const res = await fetch(url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          authorization: await serviceAuthorization(dataDir, 'federated-auth', 'scoped-auth', { url, body }),
-        },
-        body,
-        signal: AbortSignal.timeout(10_000),
-      });
+      const res = await postAsService(
+        dataDir,
+        'federated-auth',
+        'scoped-auth',
+        `${stack.urls.sas}/v1/ScopedAuthTokens/validate`,
+        { token },
+        AbortSignal.timeout(10_000),
+      );
       return res.ok && ((await res.json()) as { authorized?: unknown }).authorized === true;
     };
     for (const fault of faults) {

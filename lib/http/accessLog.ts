@@ -32,3 +32,19 @@ export function accessLog(log: Logger): Middleware {
 export function logFields(ctx: Context, fields: Record<string, unknown>): void {
   ctx.state.logFields = { ...(ctx.state.logFields as Record<string, unknown> | undefined), ...fields };
 }
+
+/** What FAS and SAS log of a token they issued: whose it is, how long it lives and how it is bound; never the token. */
+export function logIssuedToken(
+  ctx: Context,
+  accountSid: string,
+  identity: string,
+  request: { ttl: number; fingerprintLevel?: string | undefined; jkt?: string | undefined },
+): void {
+  logFields(ctx, {
+    accountSid,
+    identity,
+    ttl: request.ttl,
+    fingerprintLevel: request.fingerprintLevel,
+    keyBound: request.jkt !== undefined,
+  });
+}

@@ -20,3 +20,27 @@ export async function serviceAuthorization(
     body: request.body,
   });
 }
+
+/**
+ * `POST url` with `body` as JSON, as the stack's `as` service sends it: with a credential for that one request.
+ * Scripts and tests call SAS's validate this way, as FAS or a chat backend would.
+ */
+export async function postAsService(
+  dataDir: string,
+  as: ServiceName,
+  to: 'federated-auth' | 'scoped-auth',
+  url: string,
+  body: unknown,
+  signal?: AbortSignal,
+): Promise<Response> {
+  const sent = JSON.stringify(body);
+  return fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      authorization: await serviceAuthorization(dataDir, as, to, { url, body: sent }),
+    },
+    body: sent,
+    ...(signal && { signal }),
+  });
+}

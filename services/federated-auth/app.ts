@@ -8,7 +8,7 @@ import {
   type FasRefreshRefusal,
 } from '../../domain/contracts';
 import { refusalMessages } from '../../domain/refusals';
-import { logFields } from '../../lib/http/accessLog';
+import { logFields, logIssuedToken } from '../../lib/http/accessLog';
 import { internalServiceApp, type ServiceState } from '../../lib/http/internalServiceApp';
 import type { ServiceMetrics } from '../../lib/http/metrics';
 import type { Logger } from '../../lib/logger';
@@ -39,15 +39,8 @@ export function createFederatedAuthApp({
   router.post('/v1/Accounts/:accountSid/Tokens', async (ctx) => {
     const accountSid = parseRequest(accountSidSchema, ctx.params.accountSid, 'accountSid');
     const request = parseRequest(fasTokenRequestSchema, ctx.request.body);
-    const { ttl, fingerprintLevel, jkt } = request;
     const issued = await sas.generate({ accountSid, ...request, encrypt: true }, ctx.state.requestId);
-    logFields(ctx, {
-      accountSid,
-      identity: issued.identity,
-      ttl,
-      fingerprintLevel,
-      keyBound: jkt !== undefined,
-    });
+    logIssuedToken(ctx, accountSid, issued.identity, request);
     ctx.set('Cache-Control', 'no-store');
     ctx.body = issued;
   });

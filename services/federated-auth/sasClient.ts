@@ -1,4 +1,3 @@
-import type { z } from 'zod';
 import {
   issuedTokenSchema,
   sasRefreshResponseSchema,
@@ -41,26 +40,32 @@ export type SasClientOptions = Omit<ServiceClientOptions, 'service'>;
 export function createSasClient(options: SasClientOptions): SasClient {
   const client = createServiceClient({ ...options, service: 'scoped-auth' });
 
-  async function call<S extends z.ZodType>(
-    path: string,
-    body: unknown,
-    requestId: string,
-    reply: S,
-  ): Promise<z.infer<S>> {
+  // The client's failure, as the error middleware answers it.
+  const answered = async <T>(reply: Promise<T>): Promise<T> => {
     try {
-      return await client.call(path, body, reply, { requestId });
+      return await reply;
     } catch (err) {
       throw withCause(asAppError(err), err);
     }
-  }
+  };
 
   return {
     generate: (request, requestId) =>
-      call('/v1/ScopedAuthTokens/generate/internal', request, requestId, issuedTokenSchema),
+      answered(
+        client.call('/v1/ScopedAuthTokens/generate/internal', request, issuedTokenSchema, { requestId }),
+      ),
     validate: (request, requestId) =>
-      call('/v1/ScopedAuthTokens/validate/internal', request, requestId, sasValidateInternalResponseSchema),
+      answered(
+        client.call('/v1/ScopedAuthTokens/validate/internal', request, sasValidateInternalResponseSchema, {
+          requestId,
+        }),
+      ),
     refresh: (request, requestId) =>
-      call('/v1/ScopedAuthTokens/refresh/internal', request, requestId, sasRefreshResponseSchema),
+      answered(
+        client.call('/v1/ScopedAuthTokens/refresh/internal', request, sasRefreshResponseSchema, {
+          requestId,
+        }),
+      ),
     close: () => client.close(),
   };
 }

@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import type Koa from 'koa';
 import { type Middleware } from 'koa';
 import { Counter } from 'prom-client';
-import { logFields } from '../../lib/http/accessLog';
+import { logIssuedToken } from '../../lib/http/accessLog';
 import { internalServiceApp, type ServiceState } from '../../lib/http/internalServiceApp';
 import type { ServiceMetrics } from '../../lib/http/metrics';
 import type { Logger } from '../../lib/logger';
@@ -75,10 +75,8 @@ function addGenerateRoute(router: Router<ServiceState>, deps: ScopedAuthDeps): v
   const { keys, sessionPolicy } = deps;
   const policy = tokenPolicy(deps);
   router.post('/v1/ScopedAuthTokens/generate/internal', async (ctx) => {
-    const { accountSid, grants, ttl, fingerprint, fingerprintLevel, sessionMaxAge, jkt } = parseRequest(
-      sasGenerateRequestSchema,
-      ctx.request.body,
-    );
+    const request = parseRequest(sasGenerateRequestSchema, ctx.request.body);
+    const { accountSid, grants, ttl, fingerprint, fingerprintLevel, sessionMaxAge, jkt } = request;
     const issued = await mintToken(
       keys,
       {
@@ -92,13 +90,7 @@ function addGenerateRoute(router: Router<ServiceState>, deps: ScopedAuthDeps): v
       },
       policy,
     );
-    logFields(ctx, {
-      accountSid,
-      identity: issued.identity,
-      ttl,
-      fingerprintLevel,
-      keyBound: jkt !== undefined,
-    });
+    logIssuedToken(ctx, accountSid, issued.identity, request);
     ctx.set('Cache-Control', 'no-store');
     ctx.body = issued;
   });
