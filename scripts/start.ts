@@ -4,6 +4,7 @@
  * the TypeScript sources, each service restarting when a file it loads changes.
  */
 import { onShutdown } from '../lib/shutdown';
+import { demoAccounts, type DemoAccount } from '../store/seed';
 import { defaultPorts, startStack } from './stack';
 
 async function main() {
@@ -49,16 +50,26 @@ Webchat token service is up.
                            rules and dashboard: deploy/ (docs/operations.md)
   Data folder:             ${dataDir}
 
-Demo deployment keys:
-  dk_demo_open     webchat-security off, any origin
-  dk_demo_secure   webchat-security on (fingerprint sensitivity medium),
-                   allowed origins http://localhost:8081 and https://*.example.com
+Demo deployment keys (created in an empty store):
+${demoAccounts.map(describeDemo).join('\n')}
 
 Try:
   curl -s -X POST ${stack.urls.edge}/v2/Webchat/Token -H 'content-type: application/json' -d '{"deploymentKey":"dk_demo_open"}'
 
 Press Ctrl-C to stop.
 `);
+}
+
+/** One demo account, as the banner lists it: its key, what it turns on, and which pages it answers. */
+function describeDemo(demo: DemoAccount): string {
+  const traits = [
+    demo.webchatSecurity
+      ? `webchat-security on (fingerprint sensitivity ${demo.fingerprintSensitivity})`
+      : 'webchat-security off',
+    ...(demo.keyBinding === 'off' ? [] : [`key binding ${demo.keyBinding} (DPoP)`]),
+  ];
+  const origins = demo.allowedOrigins.length ? demo.allowedOrigins.join(', ') : 'any origin';
+  return `  ${demo.deploymentKey.padEnd(16)} ${traits.join(', ')}\n  ${''.padEnd(16)} ${origins}`;
 }
 
 /** The shutdown's lines for a person at a terminal, between the services' own. */
