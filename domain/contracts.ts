@@ -187,8 +187,9 @@ export const sasValidateResponseSchema = z.discriminatedUnion('authorized', [
 export type SasValidateResponse = z.infer<typeof sasValidateResponseSchema>;
 
 /**
- * SAS `POST /v1/ScopedAuthTokens/validate/internal` reply (FAS only): the public validate answer plus the
- * token's binding level (null when unbound), which a refresh must carry over.
+ * SAS `POST /v1/ScopedAuthTokens/validate/internal` reply (FAS's credential only): the public validate answer plus
+ * the token's binding level (null when unbound), for inspecting a token (tests, or by hand with
+ * scripts/service-credential.ts).
  */
 export const sasValidateInternalResponseSchema = z.discriminatedUnion('authorized', [
   z.object({ ...validatedTokenFields, fingerprintLevel: fingerprintLevelSchema.nullable() }),

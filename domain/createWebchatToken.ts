@@ -15,9 +15,10 @@ const denials: Record<AdmissionCheck, DenyReason> = {
 
 /**
  * One token issuance, as in the source design: resolve the account, load its configuration (held until the
- * run ends), read the webchat-security flag, refuse a page on an origin the account does not allow, fingerprint
- * the browser when the flag is on (domain/admission.ts), and have FAS mint the token. Business denials are typed
- * results, so the API can map them to 403 (400 for a missing proof) with the right CORS headers.
+ * run ends), read the webchat-security flag, refuse a page on an origin the account does not allow, decide the
+ * key binding, fingerprint the browser when the flag is on (domain/admission.ts), and have FAS mint the token.
+ * Business denials are typed results, so the API can map them to 403 (400 for a missing or refused proof) with
+ * the right CORS headers.
  */
 export async function createWebchatToken(
   input: CreateWebchatTokenInput,

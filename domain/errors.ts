@@ -1,6 +1,7 @@
 /**
  * Every error a client or a caller can see has a stable `code`. Callers switch on the code, never on the
  * message; the HTTP status for each code lives in one table here, shared by the API and the internal services.
+ * A refresh's refusals (domain/refusals.ts) are not errors: they are answered 403 with their own body.
  */
 export const errorStatus = {
   invalid_request: 400,

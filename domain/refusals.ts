@@ -2,9 +2,9 @@ import type { DenyReason, RefreshDenyCode } from './contracts';
 
 /**
  * What a client reads when it is refused, one sentence per stable code: the issuance's denials (answered 403, or
- * 400 for a missing proof) and a refresh's refusals (403 `{valid: false, code, message}`), at the API and at FAS
- * alike. Never more detail than the code: which check of a proof failed, or why a token was refused, is logged
- * where it happened, not told.
+ * 400 for a missing or refused proof) and a refresh's refusals (403 `{valid: false, code, message}`), at the API
+ * and at FAS alike. Never more detail than the code: which check of a proof failed, or why a token was refused, is
+ * logged where it happened, not told.
  */
 export const denyMessages: Record<DenyReason, string> = {
   invalid_deployment_key: 'The deployment key is unknown or revoked.',

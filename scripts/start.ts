@@ -40,8 +40,8 @@ async function main() {
 Webchat token service is up.
 
   Public endpoint (edge):  ${stack.urls.edge}/v2/Webchat/Token
-  Demo page:               ${stack.urls.web}   (an allowed origin of dk_demo_secure)
-                           ${stack.urls.webOther}   (the same page on an origin no account allows)
+  Demo page:               ${stack.urls.web}   (an allowed origin of dk_demo_secure and dk_demo_dpop)
+                           ${stack.urls.webOther}   (the same page on an origin only dk_demo_open allows)
   Temporal UI:             ${stack.urls.ui}   (payloads decrypted by the codec server ${stack.urls.codec})
   API (behind the edge):   ${stack.urls.api}    FAS: ${stack.urls.fas}    SAS: ${stack.urls.sas}
   OpenAPI document:        ${stack.urls.edge}/openapi.json

@@ -5,7 +5,7 @@ import type { Logger } from '../logger';
 const probePaths = new Set(['/healthz', '/readyz', '/metrics']);
 
 /**
- * One line per request: method, route path, status, duration, request id, and what the route adds with
+ * One line per request: method, request path, status, duration, request id, and what the route adds with
  * `logFields` (an account, an identity, a refusal's reason): one line per hop, never headers or bodies.
  */
 export function accessLog(log: Logger): Middleware {

@@ -4,7 +4,8 @@ import { requestIdSchema } from '../../domain/publicContract';
 
 /**
  * Takes the caller's `X-Request-Id` when it is well formed (the edge sets one), else makes one, and echoes it.
- * It goes into every log line and into the workflow id, so one id follows a request everywhere.
+ * It goes into every log line and into the run's `WebchatRequestId` search attribute (never its workflow id), so
+ * one id follows a request everywhere.
  */
 export function requestId(): Middleware {
   return async (ctx, next) => {

@@ -13,7 +13,7 @@ export interface StackPorts {
   workerMetrics?: number;
   /**
    * The demo page (web/): `web` serves it on an origin `dk_demo_secure` allows (http://localhost:8081), `webOther`
-   * on one no demo account allows. Without both, the page is not started.
+   * on one only `dk_demo_open` (any origin) allows. Without both, the page is not started.
    */
   web?: number;
   webOther?: number;

@@ -23,7 +23,7 @@ export async function serviceAuthorization(
 
 /**
  * `POST url` with `body` as JSON, as the stack's `as` service sends it: with a credential for that one request.
- * Scripts and tests call SAS's validate this way, as FAS or a chat backend would.
+ * Scripts and tests call SAS's validate this way, with FAS's credential.
  */
 export async function postAsService(
   dataDir: string,

@@ -1,12 +1,10 @@
 import {
   issuedTokenSchema,
   sasRefreshResponseSchema,
-  sasValidateInternalResponseSchema,
   type IssuedToken,
   type SasGenerateRequest,
   type SasRefreshRequest,
   type SasRefreshResponse,
-  type SasValidateInternalResponse,
 } from '../../domain/contracts';
 import { AppError } from '../../domain/errors';
 import {
@@ -18,11 +16,6 @@ import {
 export interface SasClient {
   /** `POST /v1/ScopedAuthTokens/generate/internal`; `requestId` is forwarded as `X-Request-Id`. */
   generate(request: SasGenerateRequest, requestId: string): Promise<IssuedToken>;
-  /** `POST /v1/ScopedAuthTokens/validate/internal`: the validate answer plus the token's binding level. */
-  validate(
-    request: { token: string; fingerprint?: string | undefined },
-    requestId: string,
-  ): Promise<SasValidateInternalResponse>;
   /** `POST /v1/ScopedAuthTokens/refresh/internal`: the successor, or SAS's refusal (an answer, not an error). */
   refresh(request: SasRefreshRequest, requestId: string): Promise<SasRefreshResponse>;
   close(): Promise<void>;
@@ -53,12 +46,6 @@ export function createSasClient(options: SasClientOptions): SasClient {
     generate: (request, requestId) =>
       answered(
         client.call('/v1/ScopedAuthTokens/generate/internal', request, issuedTokenSchema, { requestId }),
-      ),
-    validate: (request, requestId) =>
-      answered(
-        client.call('/v1/ScopedAuthTokens/validate/internal', request, sasValidateInternalResponseSchema, {
-          requestId,
-        }),
       ),
     refresh: (request, requestId) =>
       answered(

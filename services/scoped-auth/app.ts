@@ -24,7 +24,10 @@ import {
 } from './tokens';
 import { type ProofReplayCache, verifyDpopProof } from '../../lib/dpop/dpopProof';
 
-/** Routes any caller may use: health checks and the public signing keys. Everything else needs FAS. */
+/**
+ * Routes any caller may use: health checks and the public signing keys (and `/metrics`, for the scraper: see
+ * lib/http/internalServiceApp.ts). Everything else needs FAS's credential.
+ */
 export const OPEN_PATHS = ['/healthz', '/.well-known/jwks.json'] as const;
 
 export interface ScopedAuthDeps {
@@ -97,8 +100,8 @@ function addGenerateRoute(router: Router<ServiceState>, deps: ScopedAuthDeps): v
 }
 
 /**
- * validate, for a chat backend, and validate/internal, the same checks plus the token's binding level (FAS and
- * operators' tooling).
+ * validate, for a chat backend (through FAS's credential), and validate/internal, the same checks plus the token's
+ * binding level, for inspecting a token (tests, or by hand with scripts/service-credential.ts).
  */
 function addValidateRoutes(router: Router<ServiceState>, deps: ScopedAuthDeps): void {
   const { keys, logger, sessions, proofReplays, now } = deps;

@@ -65,8 +65,8 @@ export type SessionRevocationReason = 'refresh_reused' | 'fingerprint_mismatch';
 const MAX_FINGERPRINT_MISMATCHES = 5;
 
 /**
- * How long past the moment a token can last be presented its claim and its session's mismatch count are kept: a
- * minute, well past the verifiers' clock tolerance (domain/tokenClock.ts), so a verifier whose clock runs behind
+ * How long a refresh claim is kept past its token's `exp`, and a session's mismatch count past the session's end:
+ * a minute, well past the verifiers' clock tolerance (domain/tokenClock.ts), so a SAS whose clock runs behind
  * still finds them.
  */
 const KEEP_MARGIN_SECONDS = 60;
