@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { extname, join, resolve, sep } from 'node:path';
 import type { Logger } from '../lib/logger';
 
@@ -26,9 +26,9 @@ const contentTypes: Readonly<Record<string, string>> = {
  * The demo page's static server: `GET`/`HEAD` of the files in `publicDir`, `/config.js` (the edge URL, so the
  * page needs no build step), `/healthz`. Every answer is `no-store`, so a reload always runs the current
  * page, and carries a CSP that lets the page's scripts talk to the edge and nowhere else.
- * Returns a server that is not listening yet; one server can be listened on per origin.
+ * Returns the request handler, which `serve` (lib/http/serve.ts) listens with, once per origin.
  */
-export function createWebServer({ publicDir, edgeUrl, logger }: WebServerOptions): http.Server {
+export function createWebHandler({ publicDir, edgeUrl, logger }: WebServerOptions): RequestListener {
   const root = resolve(publicDir);
   const configModule = `export const edgeUrl = ${JSON.stringify(edgeUrl)};\n`;
   const securityHeaders: Record<string, string> = {
@@ -82,7 +82,7 @@ export function createWebServer({ publicDir, edgeUrl, logger }: WebServerOptions
     stream.pipe(res);
   };
 
-  return http.createServer((req, res) => {
+  return (req, res) => {
     const started = performance.now();
     res.once('close', () =>
       logger.debug(
@@ -100,7 +100,7 @@ export function createWebServer({ publicDir, edgeUrl, logger }: WebServerOptions
       if (!res.headersSent) text(res, 500, 'Internal error');
       else res.destroy();
     });
-  });
+  };
 }
 
 /** The decoded path of a request target, or undefined when it cannot be decoded or names no file safely. */

@@ -4,23 +4,25 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createLogger } from '../../lib/logger';
-import { createWebServer, fileFor } from '../../web/server';
+import { serve, type Served } from '../../lib/http/serve';
+import { createWebHandler, fileFor } from '../../web/server';
 
 const publicDir = resolve(__dirname, '..', '..', 'web', 'public');
 
 describe('the demo page server', () => {
-  const server = createWebServer({
+  const handler = createWebHandler({
     publicDir,
     edgeUrl: 'http://127.0.0.1:18080',
     logger: createLogger('web', 'silent'),
   });
+  let served: Served;
   let port: number;
 
   before(async () => {
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    port = (server.address() as AddressInfo).port;
+    served = await serve(handler, 0);
+    port = (served.server.address() as AddressInfo).port;
   });
-  after(() => new Promise<void>((r) => server.close(() => r())));
+  after(() => served.close());
 
   /** A raw GET, so that `..` and encoded segments reach the server as written (fetch would normalize them). */
   const get = (path: string, method = 'GET') =>
@@ -74,7 +76,7 @@ describe('the demo page server', () => {
       const res = await get(path);
       assert.ok(res.status === 404 || res.status === 400, `status ${res.status}`);
       assert.equal(res.headers['content-type'], 'text/plain; charset=utf-8');
-      assert.doesNotMatch(res.body, /import|createWebServer|"name"/);
+      assert.doesNotMatch(res.body, /import|createWebHandler|"name"/);
     });
   }
 
