@@ -12,7 +12,7 @@ import { Client, Connection } from '@temporalio/client';
 import { format, resolveConfig } from 'prettier';
 import { startFaultProxy, type FaultProxy } from './faults/faultProxy';
 import { startLoad, type RequestRecord } from './faults/load';
-import { postAsService } from './stack/serviceAuthorization';
+import { postAsService, stackCredentials } from './stack/serviceAuthorization';
 import { defaultPorts, freePorts, startStack, terminate, type Stack, type StackPorts } from './stack';
 
 /** Token requests per second; FAULTS_RPS overrides (a shared 2-core machine sustains far less than 20). */
@@ -121,14 +121,13 @@ async function main() {
   const connection = await Connection.connect({ address: stack.urls.temporal });
   const client = new Client({ connection });
   try {
+    const asFas = stackCredentials(dataDir, 'federated-auth', 'scoped-auth');
     const validate = async (token: string) => {
       const res = await postAsService(
-        dataDir,
-        'federated-auth',
-        'scoped-auth',
+        asFas,
         `${stack.urls.sas}/v1/ScopedAuthTokens/validate`,
         { token },
-        AbortSignal.timeout(10_000),
+        { signal: AbortSignal.timeout(10_000) },
       );
       return res.ok && ((await res.json()) as { authorized?: unknown }).authorized === true;
     };

@@ -1,19 +1,33 @@
 import { join } from 'node:path';
-import { loadServiceCredentials, requestTarget, type ServiceName } from '../../lib/serviceAuth';
+import {
+  loadServiceCredentials,
+  requestTarget,
+  type ServiceCredentials,
+  type ServiceName,
+} from '../../lib/serviceAuth';
 
 /**
- * The `Authorization` value a service of the stack would send for `POST url` with `body`, made from the secrets
- * a stack started with `dataDir` generated there (lib/serviceAuth.ts): a credential covers that one request,
- * once. Tests use it to call FAS as the orchestrator does, or SAS as FAS does.
+ * The credentials a service of the stack would use towards `to`, from the secrets a stack started with `dataDir`
+ * generated there (lib/serviceAuth.ts). Tests and scripts use them to call FAS as the orchestrator does, or SAS as
+ * FAS does.
  */
+export function stackCredentials(
+  dataDir: string,
+  as: ServiceName,
+  to: 'federated-auth' | 'scoped-auth',
+): Promise<ServiceCredentials> {
+  const file = join(dataDir, 'secrets', to === 'scoped-auth' ? 'sas-auth.key' : 'fas-auth.key');
+  return loadServiceCredentials(as, to, { file });
+}
+
+/** The `Authorization` value such a service sends for `POST url` with `body`: a credential for that request, once. */
 export async function serviceAuthorization(
   dataDir: string,
   as: ServiceName,
   to: 'federated-auth' | 'scoped-auth',
   request: { url: string; body: string; method?: string },
 ): Promise<string> {
-  const file = join(dataDir, 'secrets', to === 'scoped-auth' ? 'sas-auth.key' : 'fas-auth.key');
-  const credentials = await loadServiceCredentials(as, to, { file });
+  const credentials = await stackCredentials(dataDir, as, to);
   return credentials.authorization({
     method: request.method ?? 'POST',
     path: requestTarget(request.url),
@@ -22,25 +36,23 @@ export async function serviceAuthorization(
 }
 
 /**
- * `POST url` with `body` as JSON, as the stack's `as` service sends it: with a credential for that one request.
- * Scripts and tests call SAS's validate this way, with FAS's credential.
+ * `POST url` with `body` (JSON-encoded unless already a string) as a service sends it: with a credential made for
+ * exactly this request. `headers` go on top, so a test can replace any of them.
  */
 export async function postAsService(
-  dataDir: string,
-  as: ServiceName,
-  to: 'federated-auth' | 'scoped-auth',
+  credentials: ServiceCredentials | Promise<ServiceCredentials>,
   url: string,
   body: unknown,
-  signal?: AbortSignal,
+  { headers = {}, signal }: { headers?: Record<string, string>; signal?: AbortSignal } = {},
 ): Promise<Response> {
-  const sent = JSON.stringify(body);
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  const authorization = await (
+    await credentials
+  ).authorization({ method: 'POST', path: requestTarget(url), body: text });
   return fetch(url, {
     method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      authorization: await serviceAuthorization(dataDir, as, to, { url, body: sent }),
-    },
-    body: sent,
+    headers: { 'content-type': 'application/json', authorization, ...headers },
+    body: text,
     ...(signal && { signal }),
   });
 }

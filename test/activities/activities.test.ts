@@ -17,7 +17,7 @@ import { startScopedAuth, type ScopedAuthService } from '../../services/scoped-a
 import type { AccountStore } from '../../store/accountStore';
 import { openStore } from '../../store/openStore';
 import { demoAccounts, seedDemoAccounts } from '../../store/seed';
-import { postAsService } from '../../scripts/stack/serviceAuthorization';
+import { postAsService, stackCredentials } from '../../scripts/stack/serviceAuthorization';
 import { widgetHeaders } from '../helpers/widget';
 
 /** The activities in a mock activity context, with a real store and real FAS and SAS over HTTP. */
@@ -107,7 +107,9 @@ describe('activities', () => {
       ),
     );
     const url = `${sas.url}/v1/ScopedAuthTokens/validate`;
-    const res = await postAsService(dir, 'federated-auth', 'scoped-auth', url, { token: issued.token });
+    const res = await postAsService(stackCredentials(dir, 'federated-auth', 'scoped-auth'), url, {
+      token: issued.token,
+    });
     assert.deepEqual(await res.json(), {
       authorized: true,
       auth_account: { account_sid: secure!.accountSid },

@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { TOKEN_CLOCK_TOLERANCE_SECONDS } from '../../domain/tokenClock';
 import { createLogger } from '../../lib/logger';
 import { createServiceCredentials } from '../../lib/serviceAuth';
-import { postAsService } from '../helpers/serviceCall';
+import { postAsService } from '../../scripts/stack/serviceAuthorization';
 import type { ScopedAuthConfig } from '../../services/scoped-auth/config';
 import { startScopedAuth, type ScopedAuthService } from '../../services/scoped-auth/start';
 import { inMemorySessions } from '../helpers/sessions';

@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Page, type Request } from 'playwright-core';
 import { collectSignals, generateFingerprint } from '../../lib/fingerprint';
 import { loadSecret } from '../../lib/secrets/secret';
-import { postAsService } from '../../scripts/stack/serviceAuthorization';
+import { postAsService, stackCredentials } from '../../scripts/stack/serviceAuthorization';
 import { defaultPorts, freePorts, startStack, type Stack, type StackPorts } from '../../scripts/stack';
 
 /**
@@ -126,7 +126,7 @@ describe('the demo widget in Chromium', { skip }, () => {
   const validateWith = async (request: Record<string, unknown>) => {
     // SAS is internal: validation goes to it directly, as FAS would.
     const url = `${stack.urls.sas}/v1/ScopedAuthTokens/validate`;
-    const res = await postAsService(dataDir, 'federated-auth', 'scoped-auth', url, request);
+    const res = await postAsService(stackCredentials(dataDir, 'federated-auth', 'scoped-auth'), url, request);
     assert.equal(res.status, 200);
     return (await res.json()) as { authorized: boolean; message?: string; identity?: string };
   };

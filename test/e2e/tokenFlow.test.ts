@@ -10,7 +10,7 @@ import { Connection, Client } from '@temporalio/client';
 import { temporalCliPath } from '../../lib/temporalBinaries';
 import * as sa from '../../domain/searchAttributes';
 import { randomPorts, startStack, type Stack } from '../../scripts/stack';
-import { postAsService } from '../../scripts/stack/serviceAuthorization';
+import { postAsService, stackCredentials } from '../../scripts/stack/serviceAuthorization';
 import { dpopKey } from '../helpers/dpop';
 import { otherBrowserHeaders, widgetHeaders } from '../helpers/widget';
 
@@ -82,7 +82,7 @@ describe('end to end, through the edge', () => {
     const body: Record<string, unknown> = { token: tokenValue, ...(dpop && { dpop }) };
     if (fingerprintOf) body.fingerprint = await fingerprintFor(fingerprintOf);
     const url = `${stack.urls.sas}/v1/ScopedAuthTokens/validate`;
-    const res = await postAsService(dataDir, 'federated-auth', 'scoped-auth', url, body);
+    const res = await postAsService(stackCredentials(dataDir, 'federated-auth', 'scoped-auth'), url, body);
     assert.equal(res.status, 200);
     return (await res.json()) as { authorized: boolean; message?: string; identity?: string };
   };

@@ -21,7 +21,7 @@ import {
   waitForHttp,
   waitForTemporal,
 } from '../../scripts/stack';
-import { postAsService } from '../helpers/serviceCall';
+import { postAsService } from '../../scripts/stack/serviceAuthorization';
 import { createTestSchema, postgresUnavailable, type TestSchema } from '../helpers/testDatabase';
 import { dpopKey } from '../helpers/dpop';
 import { otherBrowserHeaders, widgetHeaders } from '../helpers/widget';

@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { createLogger } from '../../../lib/logger';
 import type { Served } from '../../../lib/http/serve';
 import { createServiceCredentials, type ServiceCredentials } from '../../../lib/serviceAuth';
-import { postAsService } from '../../helpers/serviceCall';
+import { postAsService } from '../../../scripts/stack/serviceAuthorization';
 import type { FederatedAuthConfig } from '../../../services/federated-auth/config';
 import { startFederatedAuth } from '../../../services/federated-auth/start';
 import { startScopedAuth, type ScopedAuthService } from '../../../services/scoped-auth/start';
@@ -48,7 +48,7 @@ async function post(
   headers: Record<string, string> = {},
   credentials: Promise<ServiceCredentials> = asOrchestrator,
 ) {
-  const res = await postAsService(credentials, url, body, headers);
+  const res = await postAsService(credentials, url, body, { headers });
   return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, unknown> };
 }
 
@@ -241,7 +241,7 @@ void describe('federated auth service against a real SAS', () => {
 
   void test('refuses a body that is not JSON with 415', async () => {
     const res = await postAsService(asOrchestrator, fas.url + tokensPath(), 'ttl=600', {
-      'content-type': 'text/plain',
+      headers: { 'content-type': 'text/plain' },
     });
     assert.equal(res.status, 415);
     assert.equal(((await res.json()) as { code: string }).code, 'unsupported_media_type');

@@ -17,7 +17,7 @@ import {
 } from 'jose';
 import { createLogger } from '../../../lib/logger';
 import { createServiceCredentials } from '../../../lib/serviceAuth';
-import { postAsService } from '../../helpers/serviceCall';
+import { postAsService } from '../../../scripts/stack/serviceAuthorization';
 import type { ScopedAuthConfig } from '../../../services/scoped-auth/config';
 import { loadOrCreateKeys, type KeyRing } from '../../../services/scoped-auth/keys';
 import { startScopedAuth, type ScopedAuthService } from '../../../services/scoped-auth/start';
@@ -412,7 +412,7 @@ void describe('scoped auth service', () => {
     void test('a body that is not JSON is 415 unsupported_media_type', async () => {
       for (const path of [GENERATE, VALIDATE]) {
         const res = await postAsService(asFas, sas.url + path, 'accountSid=AC0', {
-          'content-type': 'application/x-www-form-urlencoded',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
         });
         assert.equal(res.status, 415);
         assert.deepEqual(await res.json(), {

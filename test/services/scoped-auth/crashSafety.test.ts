@@ -9,7 +9,7 @@ import SqliteDatabase from 'better-sqlite3';
 import { createServiceCredentials } from '../../../lib/serviceAuth';
 import { freePorts, waitForHttp } from '../../../scripts/stack';
 import { sqliteFile } from '../../../store/database';
-import { postAsService } from '../../helpers/serviceCall';
+import { postAsService } from '../../../scripts/stack/serviceAuthorization';
 
 /**
  * SAS as a process of its own (`npm run start:sas`) on the SQLite store, killed with SIGKILL while refresh chains

@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { decodeProtectedHeader, type JWK } from 'jose';
 import { createLogger } from '../../../lib/logger';
 import { createServiceCredentials } from '../../../lib/serviceAuth';
-import { postAsService } from '../../helpers/serviceCall';
+import { postAsService } from '../../../scripts/stack/serviceAuthorization';
 import type { ScopedAuthConfig } from '../../../services/scoped-auth/config';
 import { loadOrCreateKeys } from '../../../services/scoped-auth/keys';
 import { retireKeys, rotateKeys } from '../../../services/scoped-auth/rotateKeys';

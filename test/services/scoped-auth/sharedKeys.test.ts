@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { decodeProtectedHeader } from 'jose';
 import { createServiceCredentials } from '../../../lib/serviceAuth';
-import { postAsService } from '../../helpers/serviceCall';
+import { postAsService } from '../../../scripts/stack/serviceAuthorization';
 import { freePorts, terminate, waitForHttp } from '../../../scripts/stack';
 import { createTestSchema, postgresUnavailable, type TestSchema } from '../../helpers/testDatabase';
 
